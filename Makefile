@@ -1,0 +1,25 @@
+# wildrydes-ml — every workflow is a target here. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON311 ?= $(shell command -v python3.11 || echo python3)
+VENV      := .venv
+PY        := $(VENV)/bin/python
+BUILD     := build
+export LOCALSTACK_PORT ?= 4566
+export MOTO_PORT ?= 4567
+export CHECKPOINT_DISABLE := 1
+
+.PHONY: help
+help: ## list targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+# ---------------------------------------------------------------------------- project venv
+$(VENV)/.installed: requirements-dev.txt pyproject.toml
+	$(PYTHON311) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e .
+	touch $@
+
+.PHONY: venv
+venv: $(VENV)/.installed ## create the project venv (.venv, Python 3.11) from exact pins

@@ -1,0 +1,1 @@
+"""wildrydes: the command-line tool and local tooling of wildrydes-ml."""

@@ -1,0 +1,47 @@
+"""The `wildrydes` command.
+
+Each sub-command lives in its own module, which exposes ``register(subparsers)``; the module adds its
+parser and sets ``func`` (called with the parsed args, returns an exit code). Modules are imported only
+when listed here, so a new command is one module plus one line.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Order here is the order in `wildrydes --help`.
+COMMAND_MODULES = (
+    "wildrydes.generate",
+    "wildrydes.weather",
+    "wildrydes.train",
+    "wildrydes.predict",
+    "wildrydes.redrive",
+)
+
+
+class CommandError(Exception):
+    """A user-facing failure: printed as one line, exit code 2, no traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wildrydes", description=__doc__.splitlines()[0])
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except CommandError as exc:
+        print(f"wildrydes {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
