@@ -23,3 +23,15 @@ $(VENV)/.installed: requirements-dev.txt pyproject.toml
 
 .PHONY: venv
 venv: $(VENV)/.installed ## create the project venv (.venv, Python 3.11) from exact pins
+
+# ---------------------------------------------------------------------------- tests
+# `make test` is the one command CI runs (.ci/run). Integration tests start LocalStack + moto
+# themselves through the session fixture in tests/conftest.py; nothing needs to be running first.
+PYTEST_ARGS ?=
+.PHONY: test
+test: venv package ## run every test: unit, Terraform (fmt/validate/plan/checkov) and LocalStack integration
+	$(PY) -m pytest tests $(PYTEST_ARGS)
+
+.PHONY: test-unit
+test-unit: venv ## unit tests only (no emulators, no Terraform)
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
