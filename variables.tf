@@ -1,0 +1,187 @@
+# ---------------------------------------------------------------------------- general
+variable "name_prefix" {
+  description = "Prefix of every resource name (bucket, queues, functions, roles). Lower-case letters, digits and hyphens; starts with a letter."
+  type        = string
+  default     = "wildrydes"
+
+  validation {
+    # 3-24 chars keeps the longest derived names (bucket: prefix + "-data-" + 12-digit account id) valid.
+    condition     = can(regex("^[a-z][a-z0-9-]{1,22}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-24 characters of a-z, 0-9 and '-', start with a letter and not end with '-'."
+  }
+}
+
+variable "aws_region" {
+  description = "AWS region to deploy into."
+  type        = string
+  default     = "us-east-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.aws_region))
+    error_message = "aws_region must look like us-east-1."
+  }
+}
+
+variable "tags" {
+  description = "Extra tags added to every resource (through the provider's default_tags)."
+  type        = map(string)
+  default     = {}
+}
+
+# ---------------------------------------------------------------------------- storage
+variable "data_bucket_force_destroy" {
+  description = "Let `terraform destroy` delete the data bucket even when it holds objects (demos and tests only)."
+  type        = bool
+  default     = false
+}
+
+variable "data_bucket_kms_key_arn" {
+  description = "KMS key ARN for the data bucket's default encryption; null uses SSE-S3 (AES256)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.data_bucket_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.data_bucket_kms_key_arn))
+    error_message = "data_bucket_kms_key_arn must be null or a KMS key ARN."
+  }
+}
+
+variable "quarantine_expiration_days" {
+  description = "Days after which quarantined records expire from the data bucket."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.quarantine_expiration_days >= 1 && floor(var.quarantine_expiration_days) == var.quarantine_expiration_days
+    error_message = "quarantine_expiration_days must be a whole number >= 1."
+  }
+}
+
+variable "tmp_expiration_days" {
+  description = "Days after which scratch objects under tmp/ expire."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.tmp_expiration_days >= 1 && floor(var.tmp_expiration_days) == var.tmp_expiration_days
+    error_message = "tmp_expiration_days must be a whole number >= 1."
+  }
+}
+
+variable "athena_results_expiration_days" {
+  description = "Days after which Athena query results under athena-results/ expire."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.athena_results_expiration_days >= 1 && floor(var.athena_results_expiration_days) == var.athena_results_expiration_days
+    error_message = "athena_results_expiration_days must be a whole number >= 1."
+  }
+}
+
+# ---------------------------------------------------------------------------- queues
+variable "queue_max_receive_count" {
+  description = "Receives of a message before SQS moves it to the queue's dead-letter queue."
+  type        = number
+  default     = 3
+
+  validation {
+    condition     = var.queue_max_receive_count >= 1 && var.queue_max_receive_count <= 1000 && floor(var.queue_max_receive_count) == var.queue_max_receive_count
+    error_message = "queue_max_receive_count must be a whole number from 1 to 1000."
+  }
+}
+
+variable "queue_visibility_timeout_multiplier" {
+  description = "Queue visibility timeout as a multiple of its consumer function's timeout (AWS recommends at least 6)."
+  type        = number
+  default     = 6
+
+  validation {
+    condition     = var.queue_visibility_timeout_multiplier >= 6
+    error_message = "queue_visibility_timeout_multiplier must be >= 6."
+  }
+}
+
+# ---------------------------------------------------------------------------- ETL functions
+variable "lambda_build_dir" {
+  description = "Folder holding ingest.zip, enrich.zip and writer.zip built by `make package`; null means <root>/build."
+  type        = string
+  default     = null
+}
+
+variable "ingest_memory_mb" {
+  description = "Memory of the ingest function (MB). It streams files, so memory does not grow with file size."
+  type        = number
+  default     = 256
+}
+
+variable "ingest_timeout_seconds" {
+  description = "Timeout of the ingest function (seconds)."
+  type        = number
+  default     = 300
+}
+
+variable "enrich_memory_mb" {
+  description = "Memory of the enrich function (MB)."
+  type        = number
+  default     = 256
+}
+
+variable "enrich_timeout_seconds" {
+  description = "Timeout of the enrich function (seconds); the ingest queue's visibility timeout follows it."
+  type        = number
+  default     = 30
+}
+
+variable "writer_memory_mb" {
+  description = "Memory of the writer function (MB)."
+  type        = number
+  default     = 256
+}
+
+variable "writer_timeout_seconds" {
+  description = "Timeout of the writer function (seconds); the ground-station queue's visibility timeout follows it."
+  type        = number
+  default     = 30
+}
+
+variable "rides_per_message" {
+  description = "Rides the ingest function packs into one SQS message (1 = the workshop's one-ride-per-message baseline)."
+  type        = number
+  default     = 200
+
+  validation {
+    condition     = var.rides_per_message >= 1 && var.rides_per_message <= 1000 && floor(var.rides_per_message) == var.rides_per_message
+    error_message = "rides_per_message must be a whole number from 1 to 1000."
+  }
+}
+
+variable "sqs_batch_size" {
+  description = "Messages per invocation for the enrich and writer event source mappings."
+  type        = number
+  default     = 10
+}
+
+variable "sqs_batching_window_seconds" {
+  description = "Seconds the enrich and writer event source mappings wait to fill a batch."
+  type        = number
+  default     = 1
+}
+
+variable "log_retention_days" {
+  description = "Retention of the functions' CloudWatch log groups (days)."
+  type        = number
+  default     = 30
+}
+
+variable "log_level" {
+  description = "LOG_LEVEL for the functions (Powertools logger)."
+  type        = string
+  default     = "INFO"
+}
+
+variable "alarm_topic_enabled" {
+  description = "Create an SNS topic that the DLQ alarms notify."
+  type        = bool
+  default     = false
+}
