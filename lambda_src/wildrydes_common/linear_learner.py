@@ -20,9 +20,10 @@ import math
 import struct
 import tarfile
 import zipfile
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterable, Mapping, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 try:  # optional: only for ParamArray.to_numpy / numpy inputs to write_params
     import numpy as _np

@@ -13,7 +13,6 @@ from pathlib import Path
 import mxnet as mx
 import numpy as np
 import pytest
-
 from wildrydes_common import linear_learner as ll
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
