@@ -35,3 +35,23 @@ test: venv package ## run every test: unit, Terraform (fmt/validate/plan/checkov
 .PHONY: test-unit
 test-unit: venv ## unit tests only (no emulators, no Terraform)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+# ---------------------------------------------------------------------------- demo + bench (owner: demo)
+# `make demo`: the whole mission locally (tools/demo.py); its last output line is the live endpoint's
+# JSON answer. DEMO_PORT picks LocalStack's port (moto: DEMO_PORT+1); state lives in build/demo/<port>/.
+DEMO_PORT ?= 4566
+DEMO_ARGS ?=
+.PHONY: demo
+demo: venv package ## run the whole pipeline locally: emulators, terraform, ETL, weather, training, live API
+	$(PY) tools/demo.py --port $(DEMO_PORT) $(DEMO_ARGS)
+
+.PHONY: demo-down
+demo-down: ## stop the demo's emulators and remove its state (build/demo/<port>)
+	$(PY) tools/demo.py --port $(DEMO_PORT) --down
+
+# `make bench` is not part of `make test`: it writes build/bench/results.json and docs/benchmarks.md.
+BENCH_ARGS ?=
+.PHONY: bench
+bench: venv package ## benchmarks vs baselines (requests/ride, throughput, RSS, inference, model, weather)
+	$(PY) bench/run.py $(BENCH_ARGS)
+# ---------------------------------------------------------------------------- end demo + bench

@@ -1,0 +1,518 @@
+#!/usr/bin/env python3
+"""`make demo`: the whole wildrydes-ml mission on one machine, in one command.
+
+Starts LocalStack + the moto server (through the Makefile's localstack targets), applies the whole root
+Terraform to them, generates rides and weather, uploads them, waits (with a progress bar) until every ride
+is accounted for in processed/ or quarantine/, reduces the weather with DuckDB, trains with the local
+trainer, publishes the model and calls the live API Gateway endpoint with the API key. The LAST line printed
+is the endpoint's JSON answer to the sample payload, so scripts (and tests/integration/test_demo.py) can
+read it with `tail -n 1`.
+
+Idempotent: a second run reuses the running emulators and the applied stack, re-uploads the same
+deterministic files (the pipeline overwrites instead of duplicating) and trains the same model.
+`python tools/demo.py --down` (make demo-down) stops what the demo started and removes its state.
+
+Runs on the project venv (.venv); only the standard library plus boto3 is imported here, everything else
+is called as the `wildrydes` command or a make target, exactly as a user would.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = ROOT / ".venv" / "bin"
+DEFAULT_PORT = 4566
+# The workshop's curl payload: 30 miles, TMAX 33.3 degC, TMIN 30.0 degC, 10 mm of rain (GHCN units).
+SAMPLE_PAYLOAD = {"distance": 30, "TMAX": 333, "TMIN": 300, "PRCP": 100}
+DEFAULT_RIDES = 20_000
+DEFAULT_SEED = 7
+# Seconds to wait for the pipeline to account for every uploaded ride before giving up.
+PIPELINE_TIMEOUT_S = 600
+POLL_INTERVAL_S = 1.0
+PROGRESS_BAR_WIDTH = 40
+# Prefix in the data bucket that stands in for the NOAA open-data bucket (same layout as noaa-ghcn-pds).
+GHCN_SOURCE_PREFIX = "ghcn/"
+RAW_PREFIX = "raw/"
+PROCESSED_PREFIX = "processed/"
+QUARANTINE_PREFIX = "quarantine/"
+MANIFEST_PREFIX = "manifests/"
+WEATHER_PREFIX = "nygroundstationdata/"
+MODEL_KEY = "models/linear-learner/latest/model.tar.gz"
+METADATA_KEY = "models/linear-learner/latest/metadata.json"
+HTTP_TIMEOUT_S = 60
+
+
+class DemoError(Exception):
+    """A failure the user can act on: printed as one line (with the hint), exit code 1."""
+
+
+# ---------------------------------------------------------------------------- settings and output
+@dataclass
+class Settings:
+    port: int
+    moto_port: int
+    rides: int
+    seed: int
+    state_dir: Path
+    quiet_progress: bool
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def moto_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.moto_port}"
+
+    @property
+    def make_vars(self) -> list[str]:
+        return [f"LOCALSTACK_PORT={self.port}", f"MOTO_PORT={self.moto_port}"]
+
+    def aws_env(self) -> dict[str, str]:
+        """Environment that sends every AWS SDK call (boto3, Terraform, DuckDB helpers) to the emulators."""
+        env = dict(os.environ)
+        env.update(_localaws_env(self.port, self.moto_port))
+        env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+        env["PYTHONUNBUFFERED"] = "1"
+        return env
+
+
+def _localaws_env(port: int, moto_port: int) -> dict[str, str]:
+    """The endpoint settings of tools/localaws.py when it offers them, else the documented defaults."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import localaws  # type: ignore[import-not-found]
+
+        for name in ("env_for", "aws_env", "environment", "env"):
+            fn = getattr(localaws, name, None)
+            if callable(fn):
+                try:
+                    return {k: str(v) for k, v in fn(port, moto_port).items()}
+                except TypeError:
+                    continue
+    except ImportError:
+        pass
+    finally:
+        sys.path.pop(0)
+    ls, moto = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{moto_port}"
+    return {
+        "AWS_ENDPOINT_URL": ls,
+        "AWS_ENDPOINT_URL_ATHENA": moto,
+        "AWS_ENDPOINT_URL_GLUE": moto,
+        "AWS_ENDPOINT_URL_SAGEMAKER": moto,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "LOCALSTACK_PORT": str(port),
+        "MOTO_PORT": str(moto_port),
+    }
+
+
+def say(msg: str = "") -> None:
+    print(msg, flush=True)
+
+
+class Stage:
+    """Prints `[n/N] name  where ...` and, on exit, the elapsed seconds; records them for the summary."""
+
+    TOTAL = 9
+
+    def __init__(self, settings: Settings, number: int, name: str, where: str):
+        self.settings, self.number, self.name, self.where = settings, number, name, where
+
+    def __enter__(self) -> "Stage":
+        self.start = time.monotonic()
+        say(f"\n[{self.number}/{self.TOTAL}] {self.name:<18} runs on: {self.where}")
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        elapsed = time.monotonic() - self.start
+        self.settings.timings[self.name] = elapsed
+        if exc_type is None:
+            say(f"      done in {elapsed:.1f} s")
+
+
+def run(cmd: list[str], settings: Settings, *, capture: bool = False, hint: str = "") -> str:
+    """Run a command from the repo root with the emulator environment; fail with its output on error."""
+    proc = subprocess.run(
+        cmd, cwd=ROOT, env=settings.aws_env(), text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stdout.strip().splitlines()[-25:])
+        raise DemoError(f"`{' '.join(cmd)}` failed (exit {proc.returncode}):\n{tail}" + (f"\nhint: {hint}" if hint else ""))
+    if not capture:
+        for line in proc.stdout.strip().splitlines()[-6:]:
+            say(f"      | {line}")
+    return proc.stdout
+
+
+def wildrydes(args: list[str], settings: Settings, **kw) -> str:
+    return run([str(VENV_BIN / "wildrydes"), *args], settings, **kw)
+
+
+# ---------------------------------------------------------------------------- stages
+def start_emulators(settings: Settings) -> None:
+    with Stage(settings, 1, "emulators", f"LocalStack 4.14.0 host mode {settings.endpoint} (S3, SQS, Lambda, "
+               f"API Gateway, IAM, Logs) + moto {settings.moto_endpoint} (Athena, Glue, SageMaker)"):
+        run(["make", "--no-print-directory", "localstack-up", *settings.make_vars], settings,
+            hint="see README 'Troubleshooting' (python3.13, port in use, executor not active)")
+
+
+def apply_terraform(settings: Settings) -> dict:
+    with Stage(settings, 2, "terraform apply", "Terraform -> LocalStack + moto (all root modules)"):
+        run(["make", "--no-print-directory", "local-apply", *settings.make_vars], settings,
+            hint="stale state? run `make demo-down` and retry")
+        out = run(["make", "--no-print-directory", "-s", "local-outputs", *settings.make_vars], settings,
+                  capture=True)
+        outputs = _parse_outputs(out)
+        say(f"      data bucket: {outputs['data_bucket_name']}   API: {outputs['inference_invoke_url']}")
+        return outputs
+
+
+def _parse_outputs(text: str) -> dict:
+    """`terraform output -json` -> {name: value}; tolerates make's chatter around the JSON."""
+    start, end = text.find("{"), text.rfind("}")
+    if start < 0:
+        raise DemoError(f"no JSON in `make local-outputs` output:\n{text[-2000:]}")
+    raw = json.loads(text[start:end + 1])
+    return {k: (v["value"] if isinstance(v, dict) and "value" in v else v) for k, v in raw.items()}
+
+
+def generate_data(settings: Settings) -> Path:
+    data_dir = settings.state_dir / "data"
+    with Stage(settings, 3, "generate", f"local Python (`wildrydes generate`, seed {settings.seed})"):
+        marker = data_dir / f".generated-{settings.rides}-{settings.seed}"
+        if marker.exists():
+            say(f"      reusing {data_dir.relative_to(ROOT)} (same rides and seed)")
+        else:
+            shutil.rmtree(data_dir, ignore_errors=True)
+            wildrydes(["generate", "--rides", str(settings.rides), "--seed", str(settings.seed),
+                       "--out", str(data_dir)], settings)
+            marker.touch()
+    return data_dir
+
+
+def ride_files(data_dir: Path) -> list[Path]:
+    """The generated ride files: JSON files that are not ground truth (truth never goes to raw/)."""
+    files = sorted(p for p in data_dir.rglob("*.json") if "truth" not in p.name and p.is_file())
+    if not files:
+        raise DemoError(f"`wildrydes generate` wrote no ride .json files under {data_dir}")
+    return files
+
+
+def weather_files(data_dir: Path) -> list[Path]:
+    """Generated GHCN files (csv/by_year and/or parquet/by_year, as on noaa-ghcn-pds)."""
+    rides = set(ride_files(data_dir))
+    return sorted(p for p in data_dir.rglob("*") if p.is_file() and p not in rides
+                  and p.suffix in {".csv", ".parquet", ".gz"} and "truth" not in p.name
+                  and ("by_year" in p.parts or "ghcn" in str(p.relative_to(data_dir)).lower()))
+
+
+def weather_source_key(data_dir: Path, path: Path) -> str:
+    """Key under ghcn/ that keeps the open-data layout (csv/by_year/..., parquet/by_year/...)."""
+    rel = path.relative_to(data_dir).parts
+    for anchor in ("csv", "csv.gz", "parquet"):
+        if anchor in rel:
+            return GHCN_SOURCE_PREFIX + "/".join(rel[rel.index(anchor):])
+    return GHCN_SOURCE_PREFIX + "/".join(rel)
+
+
+def upload(settings: Settings, s3, bucket: str, data_dir: Path) -> tuple[list[str], float]:
+    with Stage(settings, 4, "upload", f"boto3 -> LocalStack S3 s3://{bucket}/{RAW_PREFIX} and /{GHCN_SOURCE_PREFIX}"):
+        weather = weather_files(data_dir)
+        for path in weather:
+            s3.upload_file(str(path), bucket, weather_source_key(data_dir, path))
+        say(f"      {len(weather)} GHCN file(s) -> s3://{bucket}/{GHCN_SOURCE_PREFIX}")
+        # Uploaded last: each raw/ object fires the ingest function at once.
+        started = time.time()
+        keys = []
+        for path in ride_files(data_dir):
+            key = RAW_PREFIX + path.name
+            s3.upload_file(str(path), bucket, key)
+            keys.append(key)
+        say(f"      {len(keys)} ride file(s) -> s3://{bucket}/{RAW_PREFIX}: {', '.join(k[len(RAW_PREFIX):] for k in keys)}")
+    return keys, started
+
+
+@dataclass
+class Counts:
+    rides_in: int = 0
+    valid: int = 0
+    duplicates: int = 0
+    quarantined_by_ingest: int = 0
+    processed: int = 0
+    quarantined: int = 0
+    heavy: int = 0
+    manifests: int = 0
+
+    def holds(self, files: int) -> bool:
+        """The count invariant of docs/design.md, over every uploaded file."""
+        return (self.manifests == files and self.processed == self.valid
+                and self.rides_in == self.processed + self.quarantined + self.duplicates)
+
+
+class BucketCounter:
+    """Counts rides in manifests/, processed/ and quarantine/; re-reads an object only when its ETag changes."""
+
+    def __init__(self, s3, bucket: str):
+        self.s3, self.bucket = s3, bucket
+        self._cache: dict[str, tuple[str, object]] = {}
+
+    def _objects(self, prefix: str):
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            yield from page.get("Contents", [])
+
+    def _read(self, obj, parse):
+        key, etag = obj["Key"], obj["ETag"]
+        hit = self._cache.get(key)
+        if hit and hit[0] == etag:
+            return hit[1]
+        body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read().decode("utf-8")
+        value = parse(body)
+        self._cache[key] = (etag, value)
+        return value
+
+    @staticmethod
+    def _csv_counts(body: str) -> tuple[int, int]:
+        lines = [line for line in body.splitlines() if line.strip()]
+        if not lines:
+            return 0, 0
+        header = lines[0].split(",")
+        col = header.index("heavy_utilization") if "heavy_utilization" in header else None
+        heavy = sum(1 for line in lines[1:] if col is not None and line.split(",")[col].strip() == "1")
+        return len(lines) - 1, heavy
+
+    def count(self, raw_keys: list[str], since: float) -> Counts:
+        c = Counts()
+        for key in raw_keys:
+            mkey = MANIFEST_PREFIX + key + ".json"
+            try:
+                head = self.s3.head_object(Bucket=self.bucket, Key=mkey)
+            except self.s3.exceptions.ClientError:
+                continue
+            if head["LastModified"].timestamp() < since - 5:
+                continue  # a manifest from an earlier run: wait for this run's
+            m = self._read({"Key": mkey, "ETag": head["ETag"]}, json.loads)
+            c.manifests += 1
+            c.rides_in += int(m.get("rides_in", 0))
+            c.valid += int(m.get("valid", 0))
+            c.duplicates += int(m.get("duplicates", 0))
+            c.quarantined_by_ingest += int(m.get("quarantined", 0))
+        for obj in self._objects(PROCESSED_PREFIX):
+            if obj["Key"].endswith(".csv"):
+                rows, heavy = self._read(obj, self._csv_counts)
+                c.processed += rows
+                c.heavy += heavy
+        for obj in self._objects(QUARANTINE_PREFIX):
+            c.quarantined += self._read(obj, lambda b: sum(1 for line in b.splitlines() if line.strip()))
+        return c
+
+
+def progress_line(c: Counts, expected: int, elapsed: float) -> str:
+    done = c.processed + c.quarantined + c.duplicates
+    total = max(expected, c.rides_in, 1)
+    frac = min(done / total, 1.0)
+    filled = int(frac * PROGRESS_BAR_WIDTH)
+    bar = "#" * filled + "-" * (PROGRESS_BAR_WIDTH - filled)
+    rate = done / elapsed if elapsed > 0 else 0.0
+    return (f"      [{bar}] {done:>7,}/{total:,} rides  processed {c.processed:,}  quarantined "
+            f"{c.quarantined:,}  duplicates {c.duplicates:,}  {rate:,.0f} rides/s")
+
+
+def wait_for_pipeline(settings: Settings, s3, bucket: str, raw_keys: list[str], since: float) -> Counts:
+    with Stage(settings, 5, "ETL pipeline", "LocalStack: S3 -> ingest Lambda -> SQS -> enrich Lambda -> SQS -> "
+               "writer Lambda -> S3 (functions run as local Python 3.11 processes)"):
+        counter = BucketCounter(s3, bucket)
+        deadline = time.monotonic() + PIPELINE_TIMEOUT_S
+        tty = sys.stdout.isatty() and not settings.quiet_progress
+        last_print = 0.0
+        while True:
+            c = counter.count(raw_keys, since)
+            elapsed = time.time() - since
+            line = progress_line(c, settings.rides, elapsed)
+            if tty:
+                sys.stdout.write("\r" + line)
+                sys.stdout.flush()
+            elif time.monotonic() - last_print > 5 or c.holds(len(raw_keys)):
+                say(line)
+                last_print = time.monotonic()
+            if c.holds(len(raw_keys)) and c.rides_in > 0:
+                break
+            if time.monotonic() > deadline:
+                raise DemoError(
+                    f"pipeline did not account for every ride within {PIPELINE_TIMEOUT_S} s: {c}. "
+                    "Check the DLQs (`wildrydes redrive`) and the function logs.")
+            time.sleep(POLL_INTERVAL_S)
+        if tty:
+            say()
+        say(f"      count invariant holds: rides in {c.rides_in:,} = processed {c.processed:,} + quarantined "
+            f"{c.quarantined:,} + duplicates {c.duplicates:,}  ({c.rides_in / max(elapsed, 1e-9):,.0f} rides/s)")
+    return c
+
+
+def reduce_weather(settings: Settings, bucket: str) -> None:
+    with Stage(settings, 6, "weather reduce", "DuckDB in this process's venv (the same sql/ Athena runs on AWS)"):
+        wildrydes(["weather", "reduce", "--engine", "duckdb", "--source", f"s3://{bucket}/{GHCN_SOURCE_PREFIX}",
+                   "--out", f"s3://{bucket}/{WEATHER_PREFIX}"], settings)
+
+
+def train(settings: Settings, bucket: str, data_dir: Path) -> dict:
+    with Stage(settings, 7, "train + publish", "local trainer (scikit-learn, writes SageMaker's Linear Learner "
+               f"artifact) -> s3://{bucket}/{MODEL_KEY}"):
+        args = ["train", "--engine", "local", "--rides", f"s3://{bucket}/{PROCESSED_PREFIX}",
+                "--weather", f"s3://{bucket}/{WEATHER_PREFIX}", "--out", str(settings.state_dir / "model"),
+                "--publish", f"s3://{bucket}"]
+        truth = sorted(p for p in data_dir.rglob("*truth*") if p.is_file())
+        if truth and "--truth" in _help(["train"], settings):
+            args += ["--truth", str(truth[0])]
+        report = settings.state_dir / "report"
+        if "--report" in _help(["train"], settings):
+            args += ["--report", str(report)]
+        wildrydes(args, settings)
+    return {}
+
+
+def _help(sub: list[str], settings: Settings) -> str:
+    proc = subprocess.run([str(VENV_BIN / "wildrydes"), *sub, "--help"], cwd=ROOT, env=settings.aws_env(),
+                          text=True, capture_output=True)
+    return proc.stdout
+
+
+def call_api(url: str, api_key: str, payload: dict) -> tuple[int, str]:
+    req = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
+                                 headers={"Content-Type": "application/json", "x-api-key": api_key})
+    try:
+        with urllib.request.urlopen(req, timeout=HTTP_TIMEOUT_S) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def curl_command(url: str, api_key: str, payload: dict) -> str:
+    return (f"curl -s -X POST '{url}' -H 'Content-Type: application/json' -H 'x-api-key: {api_key}' "
+            f"-d '{json.dumps(payload)}'")
+
+
+# ---------------------------------------------------------------------------- main flow
+def demo(settings: Settings) -> int:
+    t0 = time.monotonic()
+    say(f"wildrydes-ml demo: {settings.rides:,} rides, seed {settings.seed}, LocalStack on {settings.endpoint}, "
+        f"state in {settings.state_dir.relative_to(ROOT)}")
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    (settings.state_dir / "ports").write_text(f"{settings.port} {settings.moto_port}\n")
+    start_emulators(settings)
+    outputs = apply_terraform(settings)
+    bucket = outputs["data_bucket_name"]
+    import boto3  # the project venv has it; imported late so `--help` works anywhere
+
+    env = settings.aws_env()
+    s3 = boto3.client("s3", endpoint_url=settings.endpoint, region_name=env.get("AWS_DEFAULT_REGION", "us-east-1"),
+                      aws_access_key_id="test", aws_secret_access_key="test")
+    data_dir = generate_data(settings)
+    raw_keys, since = upload(settings, s3, bucket, data_dir)
+    counts = wait_for_pipeline(settings, s3, bucket, raw_keys, since)
+    reduce_weather(settings, bucket)
+    train(settings, bucket, data_dir)
+    metadata = json.loads(s3.get_object(Bucket=bucket, Key=METADATA_KEY)["Body"].read())
+
+    url, key = outputs["inference_invoke_url"], outputs["inference_api_key"]
+    with Stage(settings, 8, "local predict", "`wildrydes predict` (the inference function's code, in-process)"):
+        local = wildrydes(["predict", "--model", f"s3://{bucket}/{MODEL_KEY}", json.dumps(SAMPLE_PAYLOAD)],
+                          settings, capture=True).strip().splitlines()[-1]
+        say(f"      {local}")
+    with Stage(settings, 9, "live endpoint", f"LocalStack API Gateway (REST, stage prod, API key) -> inference "
+               f"Lambda {url}"):
+        status, body = call_api(url, key, SAMPLE_PAYLOAD)
+        if status != 200:
+            raise DemoError(f"the endpoint answered HTTP {status}: {body}")
+        answer = json.loads(body)
+
+    total = time.monotonic() - t0
+    metrics = metadata.get("metrics", {})
+    say("\n=== summary " + "=" * 60)
+    say(f"rides uploaded         {counts.rides_in:,} in {len(raw_keys)} file(s)")
+    say(f"rides processed        {counts.processed:,} (heavy utilization: {counts.heavy:,} = "
+        f"{counts.heavy / max(counts.processed, 1):.1%}; light: {counts.processed - counts.heavy:,})")
+    say(f"rides quarantined      {counts.quarantined:,}   duplicates dropped: {counts.duplicates:,}")
+    say(f"model                  {metadata.get('model_version')}  features {metadata.get('features')}")
+    say(f"held-out AUC           {_fmt(metrics, 'auc', 'roc_auc')}   Bayes-optimal AUC "
+        f"{_fmt(metrics, 'bayes_auc', 'bayes_optimal_auc')}   Brier {_fmt(metrics, 'brier', 'brier_score')}")
+    plots = sorted(str(p.relative_to(ROOT)) for d in (ROOT / "build" / "report", settings.state_dir / "report")
+                   if d.exists() for p in d.rglob("*.png"))
+    say(f"report plots           {', '.join(plots) if plots else '(none found)'}")
+    say(f"local prediction       {local}")
+    say(f"stage times (s)        " + ", ".join(f"{k} {v:.1f}" for k, v in settings.timings.items()))
+    say(f"total time             {total:.1f} s")
+    say("try it yourself:")
+    say("  " + curl_command(url, key, SAMPLE_PAYLOAD))
+    say(f"stop everything:       make demo-down{'' if settings.port == DEFAULT_PORT else f' DEMO_PORT={settings.port}'}")
+    (settings.state_dir / "last-run.json").write_text(json.dumps(
+        {"total_s": total, "stages_s": settings.timings, "rides": counts.__dict__, "answer": answer,
+         "invoke_url": url, "model_version": metadata.get("model_version")}, indent=2))
+    say(json.dumps(answer, separators=(",", ":")))
+    return 0
+
+
+def _fmt(metrics: dict, *names: str) -> str:
+    for name in names:
+        if isinstance(metrics.get(name), (int, float)):
+            return f"{metrics[name]:.4f}"
+    return "n/a"
+
+
+def down(settings: Settings) -> int:
+    """Stop the emulators the demo started (by the Makefile target, which kills by PID) and remove state."""
+    say(f"stopping LocalStack {settings.endpoint} + moto {settings.moto_endpoint} and removing demo state")
+    subprocess.run(["make", "--no-print-directory", "local-destroy-state", *settings.make_vars], cwd=ROOT,
+                   env=settings.aws_env(), capture_output=True)
+    subprocess.run(["make", "--no-print-directory", "localstack-down", *settings.make_vars], cwd=ROOT,
+                   env=settings.aws_env())
+    shutil.rmtree(settings.state_dir, ignore_errors=True)
+    say("demo state removed")
+    return 0
+
+
+def parse_args(argv: list[str] | None) -> Settings:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--port", type=int, default=int(os.environ.get("DEMO_PORT", DEFAULT_PORT)),
+                   help="LocalStack port (env DEMO_PORT; moto uses port+1)")
+    p.add_argument("--rides", type=int, default=int(os.environ.get("DEMO_RIDES", DEFAULT_RIDES)))
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    p.add_argument("--no-progress-bar", action="store_true", help="print progress lines instead of a bar")
+    p.add_argument("--down", action="store_true", help="stop the demo's emulators and remove its state")
+    a = p.parse_args(argv)
+    state = ROOT / "build" / "demo" / str(a.port)
+    s = Settings(port=a.port, moto_port=a.port + 1, rides=a.rides, seed=a.seed, state_dir=state,
+                 quiet_progress=a.no_progress_bar)
+    s.down = a.down  # type: ignore[attr-defined]
+    return s
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = parse_args(argv)
+    if getattr(settings, "down"):
+        return down(settings)
+    try:
+        return demo(settings)
+    except DemoError as exc:
+        print(f"\ndemo failed: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
