@@ -1,0 +1,59 @@
+output "ingest_function_name" {
+  description = "Name of the ingest function."
+  value       = aws_lambda_function.function["ingest"].function_name
+}
+
+output "ingest_function_arn" {
+  description = "ARN of the ingest function (target of the raw/*.json S3 notification)."
+  value       = aws_lambda_function.function["ingest"].arn
+}
+
+output "enrich_function_name" {
+  description = "Name of the enrich function."
+  value       = aws_lambda_function.function["enrich"].function_name
+}
+
+output "enrich_function_arn" {
+  description = "ARN of the enrich function."
+  value       = aws_lambda_function.function["enrich"].arn
+}
+
+output "writer_function_name" {
+  description = "Name of the writer function."
+  value       = aws_lambda_function.function["writer"].function_name
+}
+
+output "writer_function_arn" {
+  description = "ARN of the writer function."
+  value       = aws_lambda_function.function["writer"].arn
+}
+
+output "role_arns" {
+  description = "Execution role ARN per function (keys ingest, enrich, writer)."
+  value       = { for k, r in aws_iam_role.function : k => r.arn }
+}
+
+output "log_group_names" {
+  description = "CloudWatch log group per function (keys ingest, enrich, writer)."
+  value       = { for k, g in aws_cloudwatch_log_group.function : k => g.name }
+}
+
+output "event_source_mapping_uuids" {
+  description = "UUID of the SQS event source mapping per consumer (keys enrich, writer)."
+  value       = { for k, m in aws_lambda_event_source_mapping.sqs : k => m.uuid }
+}
+
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard of the ETL pipeline."
+  value       = aws_cloudwatch_dashboard.etl.dashboard_name
+}
+
+output "dlq_alarm_names" {
+  description = "Names of the dead-letter-queue alarms (keys ingest-dlq, groundstation-dlq, ingest-events-dlq)."
+  value       = { for k, a in aws_cloudwatch_metric_alarm.dlq_not_empty : k => a.alarm_name }
+}
+
+output "alarm_topic_arn" {
+  description = "ARN of the SNS topic the alarms notify, or null when alarm_topic_enabled = false."
+  value       = try(aws_sns_topic.alarms[0].arn, null)
+}

@@ -1,0 +1,355 @@
+# ---------------------------------------------------------------------------- naming and code
+variable "name_prefix" {
+  description = "Prefix of function, role, log group, alarm and dashboard names (<name_prefix>-ingest, ...)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,22}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-24 characters of a-z, 0-9 and '-', start with a letter and not end with '-'."
+  }
+}
+
+variable "ingest_zip_path" {
+  description = "Path of the ingest deployment package built by `make package` (build/ingest.zip)."
+  type        = string
+
+  validation {
+    condition     = endswith(var.ingest_zip_path, ".zip")
+    error_message = "ingest_zip_path must name a .zip file."
+  }
+}
+
+variable "enrich_zip_path" {
+  description = "Path of the enrich deployment package built by `make package` (build/enrich.zip)."
+  type        = string
+
+  validation {
+    condition     = endswith(var.enrich_zip_path, ".zip")
+    error_message = "enrich_zip_path must name a .zip file."
+  }
+}
+
+variable "writer_zip_path" {
+  description = "Path of the writer deployment package built by `make package` (build/writer.zip)."
+  type        = string
+
+  validation {
+    condition     = endswith(var.writer_zip_path, ".zip")
+    error_message = "writer_zip_path must name a .zip file."
+  }
+}
+
+# ---------------------------------------------------------------------------- what the functions touch
+variable "data_bucket_name" {
+  description = "Name of the data bucket (DATA_BUCKET)."
+  type        = string
+}
+
+variable "data_bucket_arn" {
+  description = "ARN of the data bucket; IAM grants are scoped to prefixes under it."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9.-]+$", var.data_bucket_arn))
+    error_message = "data_bucket_arn must be an S3 bucket ARN (arn:aws:s3:::name)."
+  }
+}
+
+variable "data_bucket_kms_key_arn" {
+  description = "KMS key ARN of the data bucket's SSE-KMS encryption (the roles get encrypt/decrypt on it); null for SSE-S3."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.data_bucket_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.data_bucket_kms_key_arn))
+    error_message = "data_bucket_kms_key_arn must be null or a KMS key ARN."
+  }
+}
+
+variable "ingest_queue_arn" {
+  description = "ARN of the ingest queue (ingest sends, enrich consumes)."
+  type        = string
+}
+
+variable "ingest_queue_url" {
+  description = "URL of the ingest queue (INGEST_QUEUE_URL of ingest)."
+  type        = string
+}
+
+variable "ingest_queue_name" {
+  description = "Name of the ingest queue (dashboard metrics)."
+  type        = string
+}
+
+variable "ingest_dlq_name" {
+  description = "Name of the ingest queue's dead-letter queue (alarm and dashboard)."
+  type        = string
+}
+
+variable "groundstation_queue_arn" {
+  description = "ARN of the ground-station queue (enrich sends, writer consumes)."
+  type        = string
+}
+
+variable "groundstation_queue_url" {
+  description = "URL of the ground-station queue (OUTPUT_QUEUE_URL of enrich)."
+  type        = string
+}
+
+variable "groundstation_queue_name" {
+  description = "Name of the ground-station queue (dashboard metrics)."
+  type        = string
+}
+
+variable "groundstation_dlq_name" {
+  description = "Name of the ground-station queue's dead-letter queue (alarm and dashboard)."
+  type        = string
+}
+
+variable "ingest_events_dlq_arn" {
+  description = "ARN of the queue receiving S3 events the ingest function failed on (its dead_letter_config)."
+  type        = string
+}
+
+variable "ingest_events_dlq_name" {
+  description = "Name of the ingest events dead-letter queue (alarm and dashboard)."
+  type        = string
+}
+
+variable "prefixes" {
+  description = "Bucket key prefixes the functions read and write; IAM is scoped to exactly these."
+  type = object({
+    raw        = optional(string, "raw/")
+    quarantine = optional(string, "quarantine/")
+    manifests  = optional(string, "manifests/")
+    processed  = optional(string, "processed/")
+  })
+  default = {}
+
+  validation {
+    condition     = alltrue([for p in values(var.prefixes) : can(regex("^[A-Za-z0-9_.=-]+/$", p))])
+    error_message = "Every prefix must be one path segment ending in '/', e.g. raw/."
+  }
+}
+
+# ---------------------------------------------------------------------------- sizing
+variable "ingest_memory_mb" {
+  description = "Memory of the ingest function (MB)."
+  type        = number
+  default     = 256
+
+  validation {
+    condition     = var.ingest_memory_mb >= 128 && var.ingest_memory_mb <= 10240
+    error_message = "ingest_memory_mb must be from 128 to 10240."
+  }
+}
+
+variable "ingest_timeout_seconds" {
+  description = "Timeout of the ingest function (seconds)."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.ingest_timeout_seconds >= 1 && var.ingest_timeout_seconds <= 900
+    error_message = "ingest_timeout_seconds must be from 1 to 900."
+  }
+}
+
+variable "enrich_memory_mb" {
+  description = "Memory of the enrich function (MB)."
+  type        = number
+  default     = 256
+
+  validation {
+    condition     = var.enrich_memory_mb >= 128 && var.enrich_memory_mb <= 10240
+    error_message = "enrich_memory_mb must be from 128 to 10240."
+  }
+}
+
+variable "enrich_timeout_seconds" {
+  description = "Timeout of the enrich function (seconds); keep the ingest queue's visibility timeout >= 6x this."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.enrich_timeout_seconds >= 1 && var.enrich_timeout_seconds <= 900
+    error_message = "enrich_timeout_seconds must be from 1 to 900."
+  }
+}
+
+variable "writer_memory_mb" {
+  description = "Memory of the writer function (MB)."
+  type        = number
+  default     = 256
+
+  validation {
+    condition     = var.writer_memory_mb >= 128 && var.writer_memory_mb <= 10240
+    error_message = "writer_memory_mb must be from 128 to 10240."
+  }
+}
+
+variable "writer_timeout_seconds" {
+  description = "Timeout of the writer function (seconds); keep the ground-station queue's visibility timeout >= 6x this."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.writer_timeout_seconds >= 1 && var.writer_timeout_seconds <= 900
+    error_message = "writer_timeout_seconds must be from 1 to 900."
+  }
+}
+
+variable "reserved_concurrency" {
+  description = "Reserved concurrent executions per function (keys ingest, enrich, writer); null leaves a function unreserved."
+  type = object({
+    ingest = optional(number)
+    enrich = optional(number)
+    writer = optional(number)
+  })
+  default = {}
+
+  validation {
+    condition     = alltrue([for v in values(var.reserved_concurrency) : v == null ? true : v >= 0])
+    error_message = "Reserved concurrency values must be >= 0 (or null)."
+  }
+}
+
+# ---------------------------------------------------------------------------- behaviour
+variable "rides_per_message" {
+  description = "RIDES_PER_MESSAGE of ingest: rides packed into one SQS message (1 = one ride per message, the workshop baseline)."
+  type        = number
+  default     = 200
+
+  validation {
+    condition     = var.rides_per_message >= 1 && var.rides_per_message <= 1000 && floor(var.rides_per_message) == var.rides_per_message
+    error_message = "rides_per_message must be a whole number from 1 to 1000."
+  }
+}
+
+variable "writer_mode" {
+  description = "WRITER_MODE of writer: batched (one CSV per message and ride date) or per_ride (one object per ride, benchmark baseline)."
+  type        = string
+  default     = "batched"
+
+  validation {
+    condition     = contains(["batched", "per_ride"], var.writer_mode)
+    error_message = "writer_mode must be batched or per_ride."
+  }
+}
+
+variable "sqs_batch_size" {
+  description = "Maximum messages per invocation of enrich and writer (event source mappings)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.sqs_batch_size >= 1 && var.sqs_batch_size <= 10000 && floor(var.sqs_batch_size) == var.sqs_batch_size
+    error_message = "sqs_batch_size must be a whole number from 1 to 10000."
+  }
+}
+
+variable "sqs_batching_window_seconds" {
+  description = "Seconds the event source mappings wait to fill a batch (must be >= 1 when sqs_batch_size > 10)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.sqs_batching_window_seconds >= 0 && var.sqs_batching_window_seconds <= 300
+    error_message = "sqs_batching_window_seconds must be from 0 to 300."
+  }
+}
+
+variable "sqs_maximum_concurrency" {
+  description = "Maximum concurrent invocations each SQS event source mapping drives (2-1000); null = no limit."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.sqs_maximum_concurrency == null ? true : (var.sqs_maximum_concurrency >= 2 && var.sqs_maximum_concurrency <= 1000)
+    error_message = "sqs_maximum_concurrency must be null or from 2 to 1000."
+  }
+}
+
+variable "tracing_mode" {
+  description = "X-Ray tracing mode of the functions: PassThrough (trace only when the caller does) or Active."
+  type        = string
+  default     = "PassThrough"
+
+  validation {
+    condition     = contains(["PassThrough", "Active"], var.tracing_mode)
+    error_message = "tracing_mode must be PassThrough or Active."
+  }
+}
+
+variable "log_level" {
+  description = "LOG_LEVEL of the functions' Powertools logger."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], var.log_level)
+    error_message = "log_level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL."
+  }
+}
+
+variable "extra_environment" {
+  description = "Additional environment variables per function (keys ingest, enrich, writer); they override the module's own."
+  type = object({
+    ingest = optional(map(string), {})
+    enrich = optional(map(string), {})
+    writer = optional(map(string), {})
+  })
+  default = {}
+}
+
+# ---------------------------------------------------------------------------- observability
+variable "log_retention_days" {
+  description = "Retention of the functions' log groups (days; one of the values CloudWatch Logs accepts)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)."
+  }
+}
+
+variable "log_kms_key_arn" {
+  description = "KMS key ARN for the log groups; null uses CloudWatch Logs' default encryption."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.log_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.log_kms_key_arn))
+    error_message = "log_kms_key_arn must be null or a KMS key ARN."
+  }
+}
+
+variable "dlq_alarm_threshold" {
+  description = "An alarm fires when a dead-letter queue holds more than this many messages."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.dlq_alarm_threshold >= 0
+    error_message = "dlq_alarm_threshold must be >= 0."
+  }
+}
+
+variable "alarm_topic_enabled" {
+  description = "Create an SNS topic the DLQ alarms notify (subscribe to it outside this module)."
+  type        = bool
+  default     = false
+}
+
+variable "alarm_topic_kms_key_arn" {
+  description = "Customer-managed KMS key for the alarm topic. The AWS-managed aws/sns key cannot be used: its policy does not let CloudWatch alarms publish."
+  type        = string
+  default     = null
+}
+
+variable "tags" {
+  description = "Tags for the module's resources (on top of the provider's default_tags)."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,79 @@
+output "ingest_queue_url" {
+  description = "URL of the ingest queue (ingest -> enrich)."
+  value       = aws_sqs_queue.work["ingest"].url
+}
+
+output "ingest_queue_arn" {
+  description = "ARN of the ingest queue."
+  value       = aws_sqs_queue.work["ingest"].arn
+}
+
+output "ingest_queue_name" {
+  description = "Name of the ingest queue."
+  value       = aws_sqs_queue.work["ingest"].name
+}
+
+output "ingest_dlq_url" {
+  description = "URL of the ingest queue's dead-letter queue."
+  value       = aws_sqs_queue.dlq["ingest"].url
+}
+
+output "ingest_dlq_arn" {
+  description = "ARN of the ingest queue's dead-letter queue."
+  value       = aws_sqs_queue.dlq["ingest"].arn
+}
+
+output "ingest_dlq_name" {
+  description = "Name of the ingest queue's dead-letter queue."
+  value       = aws_sqs_queue.dlq["ingest"].name
+}
+
+output "groundstation_queue_url" {
+  description = "URL of the ground-station queue (enrich -> writer)."
+  value       = aws_sqs_queue.work["groundstation"].url
+}
+
+output "groundstation_queue_arn" {
+  description = "ARN of the ground-station queue."
+  value       = aws_sqs_queue.work["groundstation"].arn
+}
+
+output "groundstation_queue_name" {
+  description = "Name of the ground-station queue."
+  value       = aws_sqs_queue.work["groundstation"].name
+}
+
+output "groundstation_dlq_url" {
+  description = "URL of the ground-station queue's dead-letter queue."
+  value       = aws_sqs_queue.dlq["groundstation"].url
+}
+
+output "groundstation_dlq_arn" {
+  description = "ARN of the ground-station queue's dead-letter queue."
+  value       = aws_sqs_queue.dlq["groundstation"].arn
+}
+
+output "groundstation_dlq_name" {
+  description = "Name of the ground-station queue's dead-letter queue."
+  value       = aws_sqs_queue.dlq["groundstation"].name
+}
+
+output "ingest_events_dlq_url" {
+  description = "URL of the queue receiving S3 events the ingest function failed on after Lambda's async retries."
+  value       = aws_sqs_queue.ingest_events_dlq.url
+}
+
+output "ingest_events_dlq_arn" {
+  description = "ARN of the ingest events dead-letter queue (the ingest function's dead_letter_config target)."
+  value       = aws_sqs_queue.ingest_events_dlq.arn
+}
+
+output "ingest_events_dlq_name" {
+  description = "Name of the ingest events dead-letter queue."
+  value       = aws_sqs_queue.ingest_events_dlq.name
+}
+
+output "visibility_timeouts" {
+  description = "Visibility timeout (seconds) of each work queue, keyed ingest / groundstation."
+  value       = { for k, q in aws_sqs_queue.work : k => q.visibility_timeout_seconds }
+}

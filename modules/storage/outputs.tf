@@ -1,0 +1,24 @@
+output "bucket_name" {
+  description = "Name of the data bucket."
+  value       = aws_s3_bucket.data.id
+}
+
+output "bucket_arn" {
+  description = "ARN of the data bucket (object ARNs are <bucket_arn>/<key>)."
+  value       = aws_s3_bucket.data.arn
+}
+
+output "bucket_regional_domain_name" {
+  description = "Regional domain name of the data bucket."
+  value       = aws_s3_bucket.data.bucket_regional_domain_name
+}
+
+output "raw_prefix" {
+  description = "Key prefix whose .json uploads trigger ingest."
+  value       = var.raw_prefix
+}
+
+output "sse_algorithm" {
+  description = "Default server-side encryption of the bucket: AES256 (SSE-S3) or aws:kms."
+  value       = var.kms_key_arn == null ? "AES256" : "aws:kms"
+}
