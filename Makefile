@@ -24,6 +24,15 @@ $(VENV)/.installed: requirements-dev.txt pyproject.toml
 .PHONY: venv
 venv: $(VENV)/.installed ## create the project venv (.venv, Python 3.11) from exact pins
 
+# ---------------------------------------------------------------------------- sample data (owner: weather)
+# The committed sample in data/sample/: rides (2 files), GHCN-D 2017-2018 in both layouts, ground truth.
+# Same seed -> byte-identical files, so re-running this leaves git clean.
+SAMPLE_RIDES ?= 5000
+SAMPLE_SEED ?= 20170101
+.PHONY: sample-data
+sample-data: venv ## regenerate the committed sample in data/sample (rides, GHCN weather, truth)
+	$(PY) -m wildrydes.cli generate --rides $(SAMPLE_RIDES) --seed $(SAMPLE_SEED) --files 2 --out data/sample
+
 # ---------------------------------------------------------------------------- tests
 # `make test` is the one command CI runs (.ci/run). Integration tests start LocalStack + moto
 # themselves through the session fixture in tests/conftest.py; nothing needs to be running first.
