@@ -9,6 +9,7 @@ module "storage" {
   source = "./modules/storage"
 
   name_prefix                    = var.name_prefix
+  bucket_name                    = var.data_bucket_name
   force_destroy                  = var.data_bucket_force_destroy
   kms_key_arn                    = var.data_bucket_kms_key_arn
   quarantine_expiration_days     = var.quarantine_expiration_days

@@ -29,6 +29,12 @@ variable "tags" {
 }
 
 # ---------------------------------------------------------------------------- storage
+variable "data_bucket_name" {
+  description = "Explicit name of the data bucket; null derives <name_prefix>-data-<account id>."
+  type        = string
+  default     = null
+}
+
 variable "data_bucket_force_destroy" {
   description = "Let `terraform destroy` delete the data bucket even when it holds objects (demos and tests only)."
   type        = bool

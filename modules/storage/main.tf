@@ -1,12 +1,15 @@
 # The data bucket: every stage of the pipeline reads and writes here, under fixed prefixes
 # (docs/design.md "Outputs in the bucket").
 
-data "aws_caller_identity" "current" {}
-data "aws_partition" "current" {}
+# Only needed to derive the bucket name; an explicit bucket_name keeps plans free of API calls.
+data "aws_caller_identity" "current" {
+  count = var.bucket_name == null ? 1 : 0
+}
 
 locals {
   # The account id makes the name globally unique without a random provider.
-  bucket_name = "${var.name_prefix}-data-${data.aws_caller_identity.current.account_id}"
+  account_id  = try(data.aws_caller_identity.current[0].account_id, null)
+  bucket_name = var.bucket_name != null ? var.bucket_name : "${var.name_prefix}-data-${data.aws_caller_identity.current[0].account_id}"
 
   # Prefixes whose objects are disposable after a while: prefix => days to keep.
   expiring_prefixes = {
@@ -144,7 +147,7 @@ resource "aws_lambda_permission" "s3_invokes_ingest" {
   function_name  = var.ingest_function_name
   principal      = "s3.amazonaws.com"
   source_arn     = aws_s3_bucket.data.arn
-  source_account = data.aws_caller_identity.current.account_id
+  source_account = local.account_id
 
   lifecycle {
     precondition {

@@ -8,6 +8,17 @@ variable "name_prefix" {
   }
 }
 
+variable "bucket_name" {
+  description = "Explicit bucket name; null derives <name_prefix>-data-<account id> (one STS call at plan time)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.bucket_name))
+    error_message = "bucket_name must be null or a valid S3 bucket name (3-63 chars of a-z, 0-9, '.', '-')."
+  }
+}
+
 variable "force_destroy" {
   description = "Allow `terraform destroy` to delete the bucket with its objects (demos and tests only)."
   type        = bool
