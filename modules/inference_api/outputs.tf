@@ -1,0 +1,70 @@
+output "invoke_url" {
+  description = "AWS-style invoke URL of the prod stage's POST / (https://<api>.execute-api.<region>.amazonaws.com/prod/)."
+  value       = local.aws_invoke_url
+}
+
+output "local_invoke_url" {
+  description = "LocalStack URL that needs no DNS (http://localhost:<port>/_aws/execute-api/<api>/prod/); null when local_endpoint is null."
+  value       = local.local_invoke_url
+}
+
+output "effective_invoke_url" {
+  description = "local_invoke_url when local_endpoint is set, otherwise invoke_url: the URL clients should call."
+  value       = local.effective_invoke_url
+}
+
+output "api_id" {
+  description = "REST API id."
+  value       = aws_api_gateway_rest_api.this.id
+}
+
+output "api_key_value" {
+  description = "API key value to send as the x-api-key header."
+  value       = aws_api_gateway_api_key.client.value
+  sensitive   = true
+}
+
+output "api_key_id" {
+  description = "API key id (not secret)."
+  value       = aws_api_gateway_api_key.client.id
+}
+
+output "function_name" {
+  description = "Name of the inference Lambda function."
+  value       = aws_lambda_function.inference.function_name
+}
+
+output "function_arn" {
+  description = "ARN of the inference Lambda function."
+  value       = aws_lambda_function.inference.arn
+}
+
+output "function_role_arn" {
+  description = "ARN of the inference function's execution role."
+  value       = aws_iam_role.function.arn
+}
+
+output "layer_version_arn" {
+  description = "ARN of the MXNet layer version; null with the numpy engine."
+  value       = try(aws_lambda_layer_version.mxnet[0].arn, null)
+}
+
+output "model_s3_uri" {
+  description = "S3 URI of the model artifact the function serves."
+  value       = "s3://${var.data_bucket_name}/${var.model_s3_key}"
+}
+
+output "metadata_s3_uri" {
+  description = "S3 URI of the model metadata the function reads."
+  value       = "s3://${var.data_bucket_name}/${var.metadata_s3_key}"
+}
+
+output "access_log_group_name" {
+  description = "CloudWatch log group receiving API Gateway access logs."
+  value       = aws_cloudwatch_log_group.access.name
+}
+
+output "curl_example" {
+  description = "Ready-to-paste curl command scoring the workshop payload; reads the key from `terraform output` so no secret is printed."
+  value       = "curl -sS -X POST '${local.effective_invoke_url}' -H 'Content-Type: application/json' -H \"x-api-key: $(terraform output -raw inference_api_key)\" -d '${local.example_payload}'"
+}

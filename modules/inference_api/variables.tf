@@ -1,0 +1,273 @@
+variable "name_prefix" {
+  description = "Prefix for every named resource (function, layer, role, API, log groups). Lower-case letters, digits and hyphens."
+  type        = string
+  default     = "wildrydes"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}$", var.name_prefix))
+    error_message = "name_prefix must be 2-31 characters of lower-case letters, digits and hyphens, starting with a letter."
+  }
+}
+
+variable "data_bucket_name" {
+  description = "The data bucket: the layer zip is staged under artifacts/ and the model is read from models/."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.data_bucket_name))
+    error_message = "data_bucket_name must be a valid S3 bucket name."
+  }
+}
+
+variable "data_bucket_kms_key_arn" {
+  description = "KMS key of the data bucket when it uses SSE-KMS (the function may then decrypt model objects); null for SSE-S3."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.data_bucket_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.data_bucket_kms_key_arn))
+    error_message = "data_bucket_kms_key_arn must be null or a KMS key ARN."
+  }
+}
+
+variable "function_zip_path" {
+  description = "Path of the inference function zip built by `make package` (build/inference.zip)."
+  type        = string
+
+  validation {
+    condition     = endswith(var.function_zip_path, ".zip")
+    error_message = "function_zip_path must point at a .zip file."
+  }
+}
+
+variable "layer_zip_path" {
+  description = "Path of the MXNet layer zip built by `make package` (build/mxnet-layer.zip). Used only when inference_engine is mxnet; it is staged in S3 because it exceeds Lambda's direct-upload limit."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.layer_zip_path == null || endswith(coalesce(var.layer_zip_path, ".zip"), ".zip")
+    error_message = "layer_zip_path must be null or point at a .zip file."
+  }
+}
+
+variable "artifacts_prefix" {
+  description = "Prefix in the data bucket where the layer zip is staged."
+  type        = string
+  default     = "artifacts/"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*/$", var.artifacts_prefix))
+    error_message = "artifacts_prefix must be a relative S3 prefix ending with '/'."
+  }
+}
+
+variable "model_prefix" {
+  description = "Prefix the function may read (s3:GetObject is granted on <bucket>/<model_prefix>* only)."
+  type        = string
+  default     = "models/"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*/$", var.model_prefix))
+    error_message = "model_prefix must be a relative S3 prefix ending with '/'."
+  }
+}
+
+variable "model_s3_key" {
+  description = "Key of the published model artifact the function serves."
+  type        = string
+  default     = "models/linear-learner/latest/model.tar.gz"
+
+  validation {
+    condition     = endswith(var.model_s3_key, ".tar.gz") && !startswith(var.model_s3_key, "/")
+    error_message = "model_s3_key must be a relative key ending in .tar.gz."
+  }
+}
+
+variable "metadata_s3_key" {
+  description = "Key of the model's metadata.json (feature order, units, threshold)."
+  type        = string
+  default     = "models/linear-learner/latest/metadata.json"
+
+  validation {
+    condition     = endswith(var.metadata_s3_key, ".json") && !startswith(var.metadata_s3_key, "/")
+    error_message = "metadata_s3_key must be a relative key ending in .json."
+  }
+}
+
+variable "inference_engine" {
+  description = "Scoring engine: mxnet (loads the artifact with MXNet from the layer) or numpy (reads the .params directly; no layer is created)."
+  type        = string
+  default     = "mxnet"
+
+  validation {
+    condition     = contains(["mxnet", "numpy"], var.inference_engine)
+    error_message = "inference_engine must be mxnet or numpy."
+  }
+}
+
+variable "memory_mb" {
+  description = "Function memory. MXNet alone needs ~140 MB RSS (measured); 512 MB leaves room for the model and gives more CPU for the cold start."
+  type        = number
+  default     = 512
+
+  validation {
+    condition     = var.memory_mb >= 256 && var.memory_mb <= 10240 && floor(var.memory_mb) == var.memory_mb
+    error_message = "memory_mb must be a whole number between 256 (MXNet does not fit in less) and 10240."
+  }
+}
+
+variable "timeout_seconds" {
+  description = "Function timeout. A cold start downloads and binds the model; API Gateway gives up after 29 s anyway."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.timeout_seconds >= 3 && var.timeout_seconds <= 60 && floor(var.timeout_seconds) == var.timeout_seconds
+    error_message = "timeout_seconds must be a whole number between 3 and 60."
+  }
+}
+
+variable "reserved_concurrency" {
+  description = "Reserved concurrent executions: caps the cost and the load a burst can cause (the usage plan throttles before this)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.reserved_concurrency >= 1 && floor(var.reserved_concurrency) == var.reserved_concurrency
+    error_message = "reserved_concurrency must be a whole number >= 1."
+  }
+}
+
+variable "model_recheck_seconds" {
+  description = "The function re-checks the model object's ETag at most this often, so a newly published model is served without redeploying."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.model_recheck_seconds >= 0 && floor(var.model_recheck_seconds) == var.model_recheck_seconds
+    error_message = "model_recheck_seconds must be a whole number >= 0."
+  }
+}
+
+variable "max_batch" {
+  description = "Most instances accepted in one SageMaker-style batch request."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.max_batch >= 1 && var.max_batch <= 10000 && floor(var.max_batch) == var.max_batch
+    error_message = "max_batch must be a whole number between 1 and 10000."
+  }
+}
+
+variable "max_body_bytes" {
+  description = "Largest request body accepted, in bytes (larger bodies get 413 JSON)."
+  type        = number
+  default     = 65536
+
+  validation {
+    condition     = var.max_body_bytes >= 256 && var.max_body_bytes <= 6291456 && floor(var.max_body_bytes) == var.max_body_bytes
+    error_message = "max_body_bytes must be a whole number between 256 and 6291456 (Lambda's payload limit)."
+  }
+}
+
+variable "log_level" {
+  description = "Powertools logger level of the function."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
+    error_message = "log_level must be DEBUG, INFO, WARNING or ERROR."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the function and API access log groups."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of the values CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)."
+  }
+}
+
+variable "log_kms_key_arn" {
+  description = "KMS key that encrypts the log groups; null uses CloudWatch Logs' default encryption. The key policy must allow logs.<region>.amazonaws.com."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.log_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.log_kms_key_arn))
+    error_message = "log_kms_key_arn must be null or a KMS key ARN."
+  }
+}
+
+variable "throttle_rate_limit" {
+  description = "Usage plan steady-state request rate (requests per second) per API key."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.throttle_rate_limit > 0
+    error_message = "throttle_rate_limit must be > 0."
+  }
+}
+
+variable "throttle_burst_limit" {
+  description = "Usage plan burst (bucket size, requests) per API key."
+  type        = number
+  default     = 40
+
+  validation {
+    condition     = var.throttle_burst_limit >= 1 && floor(var.throttle_burst_limit) == var.throttle_burst_limit
+    error_message = "throttle_burst_limit must be a whole number >= 1."
+  }
+}
+
+variable "quota_limit" {
+  description = "Most requests per API key in each quota_period."
+  type        = number
+  default     = 100000
+
+  validation {
+    condition     = var.quota_limit >= 1 && floor(var.quota_limit) == var.quota_limit
+    error_message = "quota_limit must be a whole number >= 1."
+  }
+}
+
+variable "quota_period" {
+  description = "Period of the usage plan quota: DAY, WEEK or MONTH."
+  type        = string
+  default     = "DAY"
+
+  validation {
+    condition     = contains(["DAY", "WEEK", "MONTH"], var.quota_period)
+    error_message = "quota_period must be DAY, WEEK or MONTH."
+  }
+}
+
+variable "manage_api_gateway_account" {
+  description = "Set the region-wide API Gateway CloudWatch role (needed once per account and region for access logging). Turn off if another stack manages aws_api_gateway_account."
+  type        = bool
+  default     = true
+}
+
+variable "local_endpoint" {
+  description = "Base URL of a LocalStack gateway (e.g. http://localhost:4566). When set, local_invoke_url is a URL that needs no DNS; null on AWS."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.local_endpoint == null || can(regex("^https?://[^/]+$", var.local_endpoint))
+    error_message = "local_endpoint must be null or a base URL without a path, such as http://localhost:4566."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every taggable resource."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,280 @@
+# SageMaker for the training stage: a least-privilege execution role for Linear Learner training jobs and an
+# optional notebook instance that arrives with our notebook on it.
+
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  region     = data.aws_region.current.name
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  bucket_arn = "arn:${local.partition}:s3:::${var.data_bucket_name}"
+
+  linear_learner_account = lookup(var.linear_learner_image_accounts, local.region, null)
+  linear_learner_image = (local.linear_learner_account == null ? null :
+  "${local.linear_learner_account}.dkr.ecr.${local.region}.${data.aws_partition.current.dns_suffix}/linear-learner:${var.linear_learner_image_tag}")
+  linear_learner_repository_arn = (local.linear_learner_account == null ? null :
+  "arn:${local.partition}:ecr:${local.region}:${local.linear_learner_account}:repository/linear-learner")
+
+  training_log_group_arn = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/sagemaker/TrainingJobs"
+  notebook_log_group_arn = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/sagemaker/NotebookInstances"
+
+  notebook_source_path = coalesce(var.notebook_source_path, "${path.module}/../../notebooks/linear_learner.ipynb")
+  notebook_home        = "/home/ec2-user/SageMaker"
+}
+
+data "aws_iam_policy_document" "sagemaker_assume" {
+  statement {
+    sid     = "SageMakerAssumesRole"
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["sagemaker.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+# ------------------------------------------------------------------------------------------ training role
+resource "aws_iam_role" "training" {
+  name               = "${var.name_prefix}-sagemaker-training"
+  description        = "Execution role of Linear Learner training jobs: reads training channels, writes model artifacts."
+  assume_role_policy = data.aws_iam_policy_document.sagemaker_assume.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "training" {
+  statement {
+    sid       = "ReadTrainingChannels"
+    actions   = ["s3:GetObject"]
+    resources = ["${local.bucket_arn}/${var.training_input_prefix}*"]
+  }
+
+  statement {
+    sid       = "ReadWriteModelArtifacts"
+    actions   = ["s3:GetObject", "s3:PutObject"]
+    resources = ["${local.bucket_arn}/${var.model_output_prefix}*"]
+  }
+
+  statement {
+    sid       = "ListOnlyOurPrefixes"
+    actions   = ["s3:ListBucket"]
+    resources = [local.bucket_arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${var.training_input_prefix}*", "${var.model_output_prefix}*"]
+    }
+  }
+
+  statement {
+    sid       = "TrainingJobLogs"
+    actions   = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
+    resources = [local.training_log_group_arn, "${local.training_log_group_arn}:log-stream:*"]
+  }
+
+  statement {
+    sid       = "TrainingJobMetrics"
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"] # PutMetricData has no resource type; the namespace condition scopes it
+    condition {
+      test     = "StringLike"
+      variable = "cloudwatch:namespace"
+      values   = ["/aws/sagemaker/*"]
+    }
+  }
+
+  statement {
+    sid       = "EcrLogin"
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"] # GetAuthorizationToken has no resource type
+  }
+
+  dynamic "statement" {
+    for_each = local.linear_learner_repository_arn == null ? [] : [local.linear_learner_repository_arn]
+    content {
+      sid       = "PullLinearLearnerImage"
+      actions   = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+      resources = [statement.value]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.bucket_kms_key_arn == null ? [] : [var.bucket_kms_key_arn]
+    content {
+      sid       = "UseBucketKey"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [statement.value]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "training" {
+  name   = "linear-learner-training"
+  role   = aws_iam_role.training.id
+  policy = data.aws_iam_policy_document.training.json
+}
+
+# ------------------------------------------------------------------------------------------ notebook (optional)
+resource "aws_s3_object" "notebook" {
+  count = var.enable_notebook ? 1 : 0
+
+  bucket                 = var.data_bucket_name
+  key                    = var.notebook_s3_key
+  source                 = local.notebook_source_path
+  source_hash            = filemd5(local.notebook_source_path)
+  content_type           = "application/x-ipynb+json"
+  server_side_encryption = var.bucket_kms_key_arn == null ? "AES256" : "aws:kms"
+  kms_key_id             = var.bucket_kms_key_arn
+  tags                   = var.tags
+}
+
+resource "aws_iam_role" "notebook" {
+  count = var.enable_notebook ? 1 : 0
+
+  name               = "${var.name_prefix}-sagemaker-notebook"
+  description        = "Role of the wildrydes notebook instance: query weather with Athena, start Linear Learner training jobs, publish models."
+  assume_role_policy = data.aws_iam_policy_document.sagemaker_assume.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "notebook" {
+  statement {
+    sid     = "ReadPipelineData"
+    actions = ["s3:GetObject"]
+    resources = [
+      "${local.bucket_arn}/processed/*",
+      "${local.bucket_arn}/nygroundstationdata/*",
+      "${local.bucket_arn}/${var.notebook_s3_key}",
+    ]
+  }
+
+  statement {
+    sid     = "ReadWriteTrainingModelsAndResults"
+    actions = ["s3:GetObject", "s3:PutObject"]
+    resources = [
+      "${local.bucket_arn}/${var.training_input_prefix}*",
+      "${local.bucket_arn}/${var.model_output_prefix}*",
+      "${local.bucket_arn}/athena-results/*",
+      "${local.bucket_arn}/tmp/*",
+    ]
+  }
+
+  statement {
+    sid       = "ListOurBucket"
+    actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
+    resources = [local.bucket_arn]
+  }
+
+  statement {
+    sid       = "StartAndWatchTrainingJobs"
+    actions   = ["sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"]
+    resources = ["arn:${local.partition}:sagemaker:${local.region}:${local.account_id}:training-job/${var.name_prefix}-*"]
+  }
+
+  statement {
+    sid       = "HandTrainingRoleToSageMaker"
+    actions   = ["iam:PassRole"]
+    resources = [aws_iam_role.training.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["sagemaker.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid       = "NotebookAndTrainingLogs"
+    actions   = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams", "logs:GetLogEvents"]
+    resources = [local.notebook_log_group_arn, "${local.notebook_log_group_arn}:log-stream:*", local.training_log_group_arn, "${local.training_log_group_arn}:log-stream:*"]
+  }
+
+  dynamic "statement" {
+    for_each = var.athena_workgroup_name == null ? [] : [var.athena_workgroup_name]
+    content {
+      sid       = "RunAthenaQueriesInOurWorkgroup"
+      actions   = ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution", "athena:GetWorkGroup"]
+      resources = ["arn:${local.partition}:athena:${local.region}:${local.account_id}:workgroup/${statement.value}"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.athena_workgroup_name == null ? [] : [var.ghcn_source_bucket]
+    content {
+      sid       = "ReadGhcnForAthena"
+      actions   = ["s3:GetObject", "s3:ListBucket"]
+      resources = ["arn:${local.partition}:s3:::${statement.value}", "arn:${local.partition}:s3:::${statement.value}/*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.glue_database_name == null ? [] : [var.glue_database_name]
+    content {
+      sid     = "ReadOurCatalog"
+      actions = ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartitions"]
+      resources = [
+        "arn:${local.partition}:glue:${local.region}:${local.account_id}:catalog",
+        "arn:${local.partition}:glue:${local.region}:${local.account_id}:database/${statement.value}",
+        "arn:${local.partition}:glue:${local.region}:${local.account_id}:table/${statement.value}/*",
+      ]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.bucket_kms_key_arn == null ? [] : [var.bucket_kms_key_arn]
+    content {
+      sid       = "UseBucketKey"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [statement.value]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "notebook" {
+  count = var.enable_notebook ? 1 : 0
+
+  name   = "wildrydes-notebook"
+  role   = aws_iam_role.notebook[0].id
+  policy = data.aws_iam_policy_document.notebook.json
+}
+
+resource "aws_sagemaker_notebook_instance_lifecycle_configuration" "notebook" {
+  count = var.enable_notebook ? 1 : 0
+
+  name = "${var.name_prefix}-place-notebook"
+  # On every start: fetch the current notebook from our bucket (copy, do not overwrite local edits).
+  on_start = base64encode(templatefile("${path.module}/on_start.sh.tftpl", {
+    notebook_uri  = "s3://${var.data_bucket_name}/${var.notebook_s3_key}"
+    notebook_path = "${local.notebook_home}/${basename(var.notebook_s3_key)}"
+    notebook_home = local.notebook_home
+  }))
+}
+
+resource "aws_sagemaker_notebook_instance" "notebook" {
+  count = var.enable_notebook ? 1 : 0
+
+  name                   = "${var.name_prefix}-linear-learner"
+  role_arn               = aws_iam_role.notebook[0].arn
+  instance_type          = var.notebook_instance_type
+  lifecycle_config_name  = aws_sagemaker_notebook_instance_lifecycle_configuration.notebook[0].name
+  root_access            = "Disabled"
+  subnet_id              = var.notebook_subnet_id
+  security_groups        = var.notebook_subnet_id == null ? null : var.notebook_security_group_ids
+  direct_internet_access = var.notebook_subnet_id == null ? "Enabled" : "Disabled"
+  kms_key_id             = var.notebook_kms_key_arn
+  tags                   = var.tags
+
+  depends_on = [aws_s3_object.notebook, aws_iam_role_policy.notebook]
+
+  lifecycle {
+    precondition {
+      condition     = var.notebook_subnet_id == null || length(var.notebook_security_group_ids) > 0
+      error_message = "notebook_security_group_ids must name at least one security group when notebook_subnet_id is set."
+    }
+  }
+}

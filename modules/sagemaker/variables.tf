@@ -1,0 +1,180 @@
+variable "name_prefix" {
+  description = "Prefix for every named resource (roles, notebook). Lower-case letters, digits and hyphens."
+  type        = string
+  default     = "wildrydes"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}$", var.name_prefix))
+    error_message = "name_prefix must be 2-31 characters of lower-case letters, digits and hyphens, starting with a letter."
+  }
+}
+
+variable "data_bucket_name" {
+  description = "Name of the project's data bucket (training channels, model output, published models)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.data_bucket_name))
+    error_message = "data_bucket_name must be a valid S3 bucket name."
+  }
+}
+
+variable "training_input_prefix" {
+  description = "Prefix under which `wildrydes train --engine sagemaker` writes the CSV channels (train/, validation/, test/). The training role may only read here."
+  type        = string
+  default     = "training/"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*/$", var.training_input_prefix))
+    error_message = "training_input_prefix must be a relative S3 prefix ending with '/'."
+  }
+}
+
+variable "model_output_prefix" {
+  description = "Prefix where training jobs write model.tar.gz (and the notebook publishes models). The training role may read and write here."
+  type        = string
+  default     = "models/"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*/$", var.model_output_prefix))
+    error_message = "model_output_prefix must be a relative S3 prefix ending with '/'."
+  }
+}
+
+variable "bucket_kms_key_arn" {
+  description = "KMS key ARN the data bucket encrypts with (SSE-KMS). When set, the roles may use it for these objects; null for SSE-S3 buckets."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.bucket_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.bucket_kms_key_arn))
+    error_message = "bucket_kms_key_arn must be null or a KMS key ARN."
+  }
+}
+
+variable "linear_learner_image_accounts" {
+  description = "Region -> AWS account that hosts the SageMaker built-in Linear Learner image (<account>.dkr.ecr.<region>.amazonaws.com/linear-learner:1). Extend for other regions from the SageMaker SDK's image_uri_config/linear-learner.json."
+  type        = map(string)
+  default = {
+    "us-east-1"      = "382416733822"
+    "us-east-2"      = "404615174143"
+    "us-west-1"      = "632365934929"
+    "us-west-2"      = "174872318107"
+    "eu-west-1"      = "438346466558"
+    "eu-central-1"   = "664544806723"
+    "ap-northeast-1" = "351501993468"
+    "ap-southeast-2" = "712309505854"
+  }
+
+  validation {
+    condition     = alltrue([for r, a in var.linear_learner_image_accounts : can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", r)) && can(regex("^[0-9]{12}$", a))])
+    error_message = "linear_learner_image_accounts must map region names (e.g. us-east-1) to 12-digit account ids."
+  }
+}
+
+variable "linear_learner_image_tag" {
+  description = "Tag of the Linear Learner image."
+  type        = string
+  default     = "1"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]{1,128}$", var.linear_learner_image_tag))
+    error_message = "linear_learner_image_tag must be a valid image tag."
+  }
+}
+
+variable "enable_notebook" {
+  description = "Create a SageMaker notebook instance (with its own role and a lifecycle config that copies notebooks/linear_learner.ipynb onto it). Off by default: it costs money while running."
+  type        = bool
+  default     = false
+}
+
+variable "notebook_instance_type" {
+  description = "Instance type of the optional notebook instance."
+  type        = string
+  default     = "ml.t3.medium"
+
+  validation {
+    condition     = can(regex("^ml\\.[a-z0-9]+\\.[a-z0-9]+$", var.notebook_instance_type))
+    error_message = "notebook_instance_type must be a SageMaker instance type such as ml.t3.medium."
+  }
+}
+
+variable "notebook_source_path" {
+  description = "Local path of the notebook to upload and place on the instance; defaults to the repository's notebooks/linear_learner.ipynb."
+  type        = string
+  default     = null
+}
+
+variable "notebook_s3_key" {
+  description = "Key in the data bucket where the notebook is uploaded and where the lifecycle config fetches it from."
+  type        = string
+  default     = "notebooks/linear_learner.ipynb"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_./-]+\\.ipynb$", var.notebook_s3_key))
+    error_message = "notebook_s3_key must be a relative key ending in .ipynb."
+  }
+}
+
+variable "notebook_subnet_id" {
+  description = "Subnet for the notebook instance. When set, direct internet access is disabled (reach S3/SageMaker through VPC endpoints or NAT); when null the instance needs direct internet access."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.notebook_subnet_id == null || can(regex("^subnet-[0-9a-f]+$", var.notebook_subnet_id))
+    error_message = "notebook_subnet_id must be null or a subnet id (subnet-...)."
+  }
+}
+
+variable "notebook_security_group_ids" {
+  description = "Security groups for the notebook instance (required with notebook_subnet_id)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for g in var.notebook_security_group_ids : can(regex("^sg-[0-9a-f]+$", g))])
+    error_message = "notebook_security_group_ids must be security group ids (sg-...)."
+  }
+}
+
+variable "notebook_kms_key_arn" {
+  description = "KMS key that encrypts the notebook's storage volume; null uses the SageMaker-managed key."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.notebook_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.notebook_kms_key_arn))
+    error_message = "notebook_kms_key_arn must be null or a KMS key ARN."
+  }
+}
+
+variable "athena_workgroup_name" {
+  description = "Athena workgroup the notebook may run queries in (from modules/athena); null grants no Athena access."
+  type        = string
+  default     = null
+}
+
+variable "glue_database_name" {
+  description = "Glue database the notebook may read table definitions from (from modules/athena); null grants no Glue access."
+  type        = string
+  default     = null
+}
+
+variable "tags" {
+  description = "Tags added to every taggable resource."
+  type        = map(string)
+  default     = {}
+}
+
+variable "ghcn_source_bucket" {
+  description = "Bucket Athena reads GHCN-D from on the notebook's behalf (Athena uses the caller's S3 permissions)."
+  type        = string
+  default     = "noaa-ghcn-pds"
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.ghcn_source_bucket))
+    error_message = "ghcn_source_bucket must be a valid S3 bucket name."
+  }
+}
