@@ -1,0 +1,557 @@
+#!/usr/bin/env python3
+"""`make bench`: every performance figure of wildrydes-ml next to a baseline measured in the same run.
+
+Writes build/bench/results.json and regenerates docs/benchmarks.md from it. Sections (each can be skipped
+with --skip NAME):
+
+- etl        AWS requests per ride, per API, through the real ETL on LocalStack, for the default
+             configuration and for the workshop baseline (RIDES_PER_MESSAGE=1, WRITER_MODE=per_ride), plus
+             end-to-end throughput (upload -> last ride in processed/).
+- rss        peak RSS of the ingest handler run locally (against the moto server) for a small and a 10x
+             file; baseline: loading the same file with json.load as the workshop's function did.
+- inference  bench/inference_bench.py (cold start, warm p50/p99 per engine, API round trip).
+- model      held-out AUC vs the generator's Bayes-optimal AUC and Brier score as the data grows.
+- weather    bytes DuckDB reads for the reduction: Parquet + partition pruning vs a full CSV scan.
+
+How requests are counted (etl): LocalStack logs one line per AWS API call it serves,
+`AWS <service>.<Operation> => <status>`, on the logger `localstack.request.aws` for calls arriving over
+HTTP (the functions' own boto3 calls) and `localstack.request.internal.aws` for calls LocalStack makes to
+itself on a customer's behalf (S3 notification -> Lambda Invoke, the SQS event source mapping's
+ReceiveMessage/DeleteMessageBatch and its Lambda Invoke), which AWS bills the same way. The bench starts
+LocalStack with `LOG_LEVEL_OVERRIDES=localstack.request.internal.aws:INFO` so both appear, reads the log
+between upload and completion, and subtracts the calls its own clients made while watching (counted
+client-side with a botocore event hook).
+
+The check at the end fails (exit 1) if the default mode does not need fewer requests per ride than the
+baseline. Figures are never asserted in unit tests.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import demo  # noqa: E402  (tools/demo.py: emulator start, terraform apply, bucket counting)
+
+BENCH_DIR = ROOT / "build" / "bench"
+RESULTS = BENCH_DIR / "results.json"
+DOC = ROOT / "docs" / "benchmarks.md"
+DEFAULT_PORT = 4586  # bench's own LocalStack; moto on +1
+SIZES_FULL = [10_000, 100_000]
+SIZES_QUICK = [1_000, 5_000]
+RSS_SIZES_FULL = [100_000, 1_000_000]
+RSS_SIZES_QUICK = [10_000, 100_000]
+MODEL_SIZES_FULL = [5_000, 50_000, 500_000]
+MODEL_SIZES_QUICK = [5_000, 50_000]
+SEED = 11
+ETL_TIMEOUT_S = 3600
+SETTLE_S = 3.0  # after the last ride lands: the event source mapping's DeleteMessageBatch follows it
+
+# Public list prices, us-east-1 (USD), for the implied cost per million rides.
+PRICE_PER_REQUEST = {
+    "s3.PutObject": 0.005 / 1000,
+    "s3.GetObject": 0.0004 / 1000,
+    "sqs.*": 0.40 / 1_000_000,
+    "lambda.Invoke": 0.20 / 1_000_000,
+}
+# The calls that are billed per request in this pipeline; the rest (GetQueueAttributes, ...) are listed too.
+BILLED_APIS = {
+    "s3": {"GetObject", "PutObject"},
+    "sqs": {"SendMessage", "SendMessageBatch", "ReceiveMessage", "DeleteMessage", "DeleteMessageBatch",
+            "ChangeMessageVisibility", "ChangeMessageVisibilityBatch"},
+    "lambda": {"Invoke"},
+}
+LOG_LINE = re.compile(r"localstack\.request\.(?:internal\.)?aws\s*:\s*AWS (\w+)\.(\w+) => (\d+)")
+MODES = {
+    # name -> (ingest env, writer env)
+    "default": ({"RIDES_PER_MESSAGE": "200"}, {"WRITER_MODE": "batched"}),
+    "baseline": ({"RIDES_PER_MESSAGE": "1"}, {"WRITER_MODE": "per_ride"}),
+}
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def machine() -> dict:
+    mem_kb = 0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_kb = int(line.split()[1])
+    except OSError:
+        pass
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpus": os.cpu_count(), "cpu": cpu, "memory_gb": round(mem_kb / 2**20, 1),
+            "os": platform.platform(), "python": platform.python_version()}
+
+
+# ---------------------------------------------------------------------------- request counting
+class ClientCalls:
+    """Counts the bench's own API calls (botocore after-call hook) so they can be taken out of the log's."""
+
+    def __init__(self):
+        self.counts: collections.Counter = collections.Counter()
+
+    def attach(self, client) -> None:
+        service = client.meta.service_model.service_name if hasattr(client.meta, "service_model") else "?"
+        # LocalStack logs the endpoint prefix (s3, sqs, lambda); botocore's service name matches for these.
+        client.meta.events.register("after-call.*.*", lambda model, **_: self.counts.update(
+            [f"{model.service_model.endpoint_prefix}.{model.name}"]))
+        del service
+
+
+def log_path(settings: demo.Settings) -> Path:
+    """LocalStack's log for this port, as the emulator tools write it (first match wins)."""
+    candidates = [p for p in (ROOT / "build").rglob("*.log")
+                  if str(settings.port) in str(p) and "localstack" in str(p).lower() and "moto" not in p.name]
+    if not candidates:
+        raise SystemExit(f"bench: cannot find LocalStack's log for port {settings.port} under build/")
+    return max(candidates, key=lambda p: p.stat().st_mtime)
+
+
+def count_log(path: Path, start: int) -> tuple[collections.Counter, int]:
+    counts: collections.Counter = collections.Counter()
+    with path.open("rb") as fh:
+        fh.seek(start)
+        data = fh.read()
+    for m in LOG_LINE.finditer(data.decode("utf-8", "replace")):
+        counts[f"{m.group(1)}.{m.group(2)}"] += 1
+    return counts, start + len(data)
+
+
+def billed(api: str) -> bool:
+    service, op = api.split(".", 1)
+    return op in BILLED_APIS.get(service, set())
+
+
+def price(api: str) -> float:
+    if api in PRICE_PER_REQUEST:
+        return PRICE_PER_REQUEST[api]
+    service = api.split(".", 1)[0]
+    return PRICE_PER_REQUEST.get(f"{service}.*", 0.0)
+
+
+# ---------------------------------------------------------------------------- ETL section
+class Etl:
+    def __init__(self, settings: demo.Settings, outputs: dict):
+        import boto3
+
+        self.settings, self.outputs = settings, outputs
+        self.bucket = outputs["data_bucket_name"]
+        self.calls = ClientCalls()
+        kw = dict(endpoint_url=settings.endpoint, region_name="us-east-1",
+                  aws_access_key_id="test", aws_secret_access_key="test")
+        self.s3, self.sqs, self.lam = (boto3.client(s, **kw) for s in ("s3", "sqs", "lambda"))
+        for c in (self.s3, self.sqs, self.lam):
+            self.calls.attach(c)
+        self.log = log_path(settings)
+        self.queues = [outputs[k] for k in ("ingest_queue_url", "groundstation_queue_url")]
+
+    def set_mode(self, mode: str) -> None:
+        ingest_env, writer_env = MODES[mode]
+        for fn, extra in ((self.outputs["ingest_function_name"], ingest_env),
+                          (self.outputs["writer_function_name"], writer_env)):
+            cfg = self.lam.get_function_configuration(FunctionName=fn)
+            env = dict(cfg.get("Environment", {}).get("Variables", {}))
+            env.update(extra)
+            self.lam.update_function_configuration(FunctionName=fn, Environment={"Variables": env})
+            self.lam.get_waiter("function_updated_v2").wait(FunctionName=fn)
+
+    def clear(self) -> None:
+        """Empty the output prefixes so each run counts only its own rides."""
+        for prefix in (demo.RAW_PREFIX, demo.PROCESSED_PREFIX, demo.QUARANTINE_PREFIX, demo.MANIFEST_PREFIX):
+            batch = []
+            for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+                batch += [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            for i in range(0, len(batch), 1000):
+                self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": batch[i:i + 1000], "Quiet": True})
+
+    def queues_idle(self) -> bool:
+        for url in self.queues:
+            a = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+            if int(a["ApproximateNumberOfMessages"]) or int(a["ApproximateNumberOfMessagesNotVisible"]):
+                return False
+        return True
+
+    def processed_rides(self, per_object: bool) -> tuple[int, float]:
+        """Rides in processed/ and the LastModified of the newest object (epoch s)."""
+        rides, newest = 0, 0.0
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket,
+                                                                       Prefix=demo.PROCESSED_PREFIX):
+            for o in page.get("Contents", []):
+                newest = max(newest, o["LastModified"].timestamp())
+                if per_object:
+                    rides += 1
+                else:
+                    body = self.s3.get_object(Bucket=self.bucket, Key=o["Key"])["Body"].read()
+                    rides += max(body.count(b"\n") - 1, 0) + (0 if body.endswith(b"\n") else 1)
+        return rides, newest
+
+    def run(self, mode: str, rides_file: Path, rides: int) -> dict:
+        log(f"etl {mode} {rides:,} rides: clearing, configuring")
+        self.clear()
+        self.set_mode(mode)
+        while not self.queues_idle():
+            time.sleep(1)
+        time.sleep(SETTLE_S)
+        _, offset = count_log(self.log, 0)
+        self.calls.counts.clear()
+        key = demo.RAW_PREFIX + rides_file.name
+        t0 = time.time()
+        self.s3.upload_file(str(rides_file), self.bucket, key)
+        mkey = demo.MANIFEST_PREFIX + key + ".json"
+        manifest = None
+        deadline = time.monotonic() + ETL_TIMEOUT_S
+        per_object = mode == "baseline"
+        done_at, seen = None, 0
+        while time.monotonic() < deadline:
+            time.sleep(2 if rides < 50_000 else 5)
+            if manifest is None:
+                try:
+                    manifest = json.loads(self.s3.get_object(Bucket=self.bucket, Key=mkey)["Body"].read())
+                except self.s3.exceptions.NoSuchKey:
+                    continue
+            seen, newest = self.processed_rides(per_object)
+            log(f"  {mode}: {seen:,}/{manifest['valid']:,} rides in processed/ after {time.time() - t0:.0f} s")
+            if seen >= manifest["valid"]:
+                done_at = newest
+                break
+        if done_at is None:
+            raise SystemExit(f"bench: ETL {mode} {rides} did not finish in {ETL_TIMEOUT_S} s")
+        while not self.queues_idle():
+            time.sleep(1)
+        time.sleep(SETTLE_S)
+        logged, _ = count_log(self.log, offset)
+        mine = self.calls.counts
+        pipeline = {api: n - mine.get(api, 0) for api, n in logged.items() if n - mine.get(api, 0) > 0}
+        billed_total = sum(n for api, n in pipeline.items() if billed(api))
+        cost = sum(n * price(api) for api, n in pipeline.items() if billed(api))
+        elapsed = max(done_at - t0, 1e-3)
+        upload_requests = 1  # the single PutObject of the raw file is the user's, included for honesty
+        return {
+            "rides": rides, "rides_in": manifest["rides_in"], "valid": manifest["valid"], "processed": seen,
+            "requests_by_api": dict(sorted(pipeline.items())),
+            "billed_requests": billed_total,
+            "requests_per_ride": billed_total / manifest["rides_in"],
+            "cost_per_million_rides_usd": cost / manifest["rides_in"] * 1_000_000,
+            "seconds": round(elapsed, 2),
+            "rides_per_s": round(manifest["valid"] / elapsed, 1),
+            "upload_requests_included": upload_requests,
+        }
+
+
+def generate(rides: int, out: Path, settings: demo.Settings) -> Path:
+    """A single generated ride file of `rides` rides (cached by size and seed)."""
+    if not out.exists() or not any(out.rglob("*.json")):
+        shutil.rmtree(out, ignore_errors=True)
+        demo.wildrydes(["generate", "--rides", str(rides), "--seed", str(SEED), "--out", str(out)], settings,
+                       capture=True)
+    files = demo.ride_files(out)
+    return max(files, key=lambda p: p.stat().st_size)
+
+
+def bench_etl(settings: demo.Settings, sizes: list[int]) -> dict:
+    os.environ["LOG_LEVEL_OVERRIDES"] = "localstack.request.internal.aws:INFO"
+    demo.start_emulators(settings)
+    outputs = demo.apply_terraform(settings)
+    etl = Etl(settings, outputs)
+    result = {"method": "LocalStack request log (external + internal AWS calls) minus the bench's own calls",
+              "default": {}, "baseline": {}}
+    for size in sizes:
+        rides_file = generate(size, BENCH_DIR / "data" / f"rides-{size}", settings)
+        for mode in ("default", "baseline"):
+            r = etl.run(mode, rides_file, size)
+            log(f"etl {mode} {size:,}: {r['requests_per_ride']:.4f} requests/ride, {r['rides_per_s']} rides/s")
+            result[mode][str(size)] = r
+    etl.set_mode("default")
+    return result
+
+
+# ---------------------------------------------------------------------------- ingest RSS
+RSS_CHILD = r"""
+import json, os, resource, sys
+mode, bucket, key = sys.argv[1:4]
+if mode == "handler":
+    sys.path[:0] = [os.environ["INGEST_DIR"], os.environ["LAMBDA_SRC"]]
+    import handler
+    event = {"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "awsRegion": "us-east-1",
+              "s3": {"bucket": {"name": bucket}, "object": {"key": key}}}]}
+    class Ctx:
+        function_name = "ingest"; memory_limit_in_mb = 256; aws_request_id = "bench"
+        invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:ingest"
+        def get_remaining_time_in_millis(self): return 900000
+    handler.lambda_handler(event, Ctx())
+else:  # the workshop's way: read the whole object and json.load it
+    import boto3
+    body = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    rides = json.loads(body)
+    rides = rides["travel_data"] if isinstance(rides, dict) else rides
+print(json.dumps({"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def bench_rss(settings: demo.Settings, sizes: list[int]) -> dict:
+    """Ingest handler peak RSS against the moto server (S3 + SQS), so the emulator's memory is not counted."""
+    import boto3
+
+    demo.start_emulators(settings)
+    kw = dict(endpoint_url=settings.moto_endpoint, region_name="us-east-1",
+              aws_access_key_id="test", aws_secret_access_key="test")
+    s3, sqs = boto3.client("s3", **kw), boto3.client("sqs", **kw)
+    bucket = "bench-rss"
+    s3.create_bucket(Bucket=bucket)
+    queue = sqs.create_queue(QueueName="bench-rss")["QueueUrl"]
+    env = settings.aws_env()
+    env.update({"AWS_ENDPOINT_URL": settings.moto_endpoint, "DATA_BUCKET": bucket, "INGEST_QUEUE_URL": queue,
+                "INGEST_DIR": str(ROOT / "lambda_src" / "ingest"), "LAMBDA_SRC": str(ROOT / "lambda_src"),
+                "POWERTOOLS_SERVICE_NAME": "ingest", "LOG_LEVEL": "WARNING"})
+    out: dict = {"method": "ingest handler run in its own process on the project venv against the moto server; "
+                 "ru_maxrss of that process", "handler": {}, "baseline_json_load": {}}
+    for size in sizes:
+        path = generate(size, BENCH_DIR / "data" / f"rides-{size}", settings)
+        key = f"raw/{path.name}"
+        s3.upload_file(str(path), bucket, key)
+        for mode, slot in (("handler", "handler"), ("json_load", "baseline_json_load")):
+            proc = subprocess.run([sys.executable, "-c", RSS_CHILD, mode, bucket, key], env=env,
+                                  capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise SystemExit(f"bench rss {mode} {size}: {proc.stderr[-2000:]}")
+            rss = json.loads(proc.stdout.strip().splitlines()[-1])["peak_rss_mb"]
+            out[slot][str(size)] = round(rss, 1)
+            log(f"rss {mode} {size:,} rides ({path.stat().st_size / 2**20:.0f} MB file): {rss:.0f} MB")
+        sqs.purge_queue(QueueUrl=queue)
+    small, large = (str(s) for s in sizes)
+    out["growth_handler"] = round(out["handler"][large] / out["handler"][small], 2)
+    out["growth_baseline"] = round(out["baseline_json_load"][large] / out["baseline_json_load"][small], 2)
+    return out
+
+
+# ---------------------------------------------------------------------------- delegated sections
+def run_json_script(cmd: list[str], out_file: Path, settings: demo.Settings) -> dict:
+    """Run another engineer's benchmark script that writes JSON to out_file (or prints it last)."""
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(cmd, cwd=ROOT, env=settings.aws_env(), capture_output=True, text=True)
+    if proc.returncode != 0:
+        return {"error": f"{' '.join(cmd)} exited {proc.returncode}: {proc.stderr.strip()[-1500:]}"}
+    if out_file.exists():
+        return json.loads(out_file.read_text())
+    tail = proc.stdout.strip()
+    start = tail.find("{")
+    return json.loads(tail[start:]) if start >= 0 else {"error": "no JSON output", "stdout": tail[-1500:]}
+
+
+def bench_inference(settings: demo.Settings, quick: bool) -> dict:
+    script = ROOT / "bench" / "inference_bench.py"
+    if not script.exists():
+        return {"error": "bench/inference_bench.py is missing"}
+    out = BENCH_DIR / "inference.json"
+    cmd = [sys.executable, str(script), "--out", str(out)] + (["--quick"] if quick else [])
+    return run_json_script(cmd, out, settings)
+
+
+def bench_model(settings: demo.Settings, sizes: list[int]) -> dict:
+    script = ROOT / "bench" / "model_quality.py"
+    if not script.exists():
+        return {"error": "bench/model_quality.py is missing"}
+    out = BENCH_DIR / "model.json"
+    cmd = [sys.executable, str(script), "--out", str(out), "--sizes", *map(str, sizes)]
+    return run_json_script(cmd, out, settings)
+
+
+def bench_weather(settings: demo.Settings) -> dict:
+    out = BENCH_DIR / "weather.json"
+    script = ROOT / "bench" / "weather_bytes.py"
+    if script.exists():
+        return run_json_script([sys.executable, str(script), "--out", str(out)], out, settings)
+    return run_json_script([str(demo.VENV_BIN / "wildrydes"), "weather", "bytes", "--json", str(out)], out,
+                           settings)
+
+
+# ---------------------------------------------------------------------------- report
+def check(results: dict) -> list[str]:
+    problems = []
+    rpr = results.get("requests_per_ride", {})
+    for size, d in rpr.get("default", {}).items():
+        b = rpr.get("baseline", {}).get(size)
+        if b is not None and not d < b:
+            problems.append(f"default requests/ride {d:.4f} is not below the baseline's {b:.4f} at {size} rides")
+    return problems
+
+
+def markdown(results: dict) -> str:
+    m = results["machine"]
+    lines = [
+        "# Benchmarks",
+        "",
+        "Generated by `bench/run.py` from `build/bench/results.json` — do not edit by hand. Regenerate with:",
+        "",
+        f"```bash\n{results['command']}\n```",
+        "",
+        f"Run {results['started']} ({results['total_s']:.0f} s) on {m['cpus']} CPU(s) {m['cpu']}, "
+        f"{m['memory_gb']} GB RAM, {m['os']}, Python {m['python']}. LocalStack 4.14.0 (host mode, process "
+        "executor) on loopback. Every figure has its baseline from the same run beside it: these machines "
+        "are noisy, so read ratios, not absolute times.",
+        "",
+    ]
+    etl = results.get("etl")
+    if etl and "default" in etl:
+        lines += [
+            "## ETL: AWS requests per ride and throughput",
+            "",
+            "Default: `RIDES_PER_MESSAGE=200`, `WRITER_MODE=batched`. Baseline (the workshop's design): "
+            "`RIDES_PER_MESSAGE=1`, `WRITER_MODE=per_ride` (one SQS message per ride per hop, one S3 object "
+            "per ride). Requests counted per API from LocalStack's request log (external calls by the "
+            "functions plus the calls LocalStack makes on the account's behalf: S3 notification and event "
+            "source mapping invokes, receives, deletes), minus the benchmark's own calls. Billed APIs only "
+            "(S3 GET/PUT, SQS send/receive/delete, Lambda Invoke); the user's one upload PUT is included. "
+            "Empty polls of the event source mappings are included, as AWS bills them.",
+            "",
+            "| rides | mode | requests/ride | × baseline | cost per 1M rides (USD) | rides/s | × baseline | seconds |",
+            "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for size in etl["default"]:
+            d, b = etl["default"][size], etl["baseline"].get(size, {})
+            for mode, r in (("default", d), ("baseline", b)):
+                if not r:
+                    continue
+                lines.append(
+                    f"| {int(size):,} | {mode} | {r['requests_per_ride']:.4f} | "
+                    f"{r['requests_per_ride'] / b['requests_per_ride']:.3f} | {r['cost_per_million_rides_usd']:.2f} | "
+                    f"{r['rides_per_s']:,.0f} | {r['rides_per_s'] / b['rides_per_s']:.1f} | {r['seconds']:.1f} |")
+        lines += ["", "Requests by API (largest size):", ""]
+        big = max(etl["default"], key=int)
+        apis = sorted(set(etl["default"][big]["requests_by_api"]) | set(etl["baseline"].get(big, {}).get(
+            "requests_by_api", {})))
+        lines += [f"| API | default ({int(big):,} rides) | baseline |", "| --- | ---: | ---: |"]
+        for api in apis:
+            lines.append(f"| {api}{'' if billed(api) else ' (not billed per request)'} | "
+                         f"{etl['default'][big]['requests_by_api'].get(api, 0):,} | "
+                         f"{etl['baseline'].get(big, {}).get('requests_by_api', {}).get(api, 0):,} |")
+        lines.append("")
+    rss = results.get("ingest_peak_rss_mb")
+    if isinstance(rss, dict) and "handler" in rss:
+        lines += ["## Ingest memory (peak RSS, MB)", "", rss["method"] + ". Baseline: the same file read whole "
+                  "and parsed with `json.loads`, as the workshop's function did.", "",
+                  "| rides in file | ingest handler (streaming) | baseline json.load |", "| ---: | ---: | ---: |"]
+        for size in rss["handler"]:
+            lines.append(f"| {int(size):,} | {rss['handler'][size]:.0f} | {rss['baseline_json_load'][size]:.0f} |")
+        lines += ["", f"Growth for 10x the rides: handler ×{rss['growth_handler']}, baseline "
+                  f"×{rss['growth_baseline']}.", ""]
+    for title, key in (("Inference", "inference"), ("Model quality", "model"),
+                       ("Weather reduction: bytes read", "weather_bytes_read")):
+        value = results.get(key)
+        if value is None:
+            continue
+        lines += [f"## {title}", ""]
+        lines += _table(value)
+        lines.append("")
+    if results.get("check"):
+        lines += ["## Check", "", *[f"- FAILED: {p}" for p in results["check"]], ""]
+    else:
+        lines += ["## Check", "", "- default-mode requests per ride are below the baseline's at every size: "
+                  "passed" if results.get("requests_per_ride", {}).get("default") else "- ETL not measured", ""]
+    return "\n".join(lines)
+
+
+def _table(value) -> list[str]:
+    """A generic rendering of a nested JSON section: one row per leaf path."""
+    if isinstance(value, dict) and "error" in value:
+        return [f"Not measured: {value['error']}"]
+    rows: list[tuple[str, object]] = []
+
+    def walk(prefix: str, v) -> None:
+        if isinstance(v, dict):
+            for k, sub in v.items():
+                walk(f"{prefix}.{k}" if prefix else str(k), sub)
+        elif isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
+            for i, sub in enumerate(v):
+                walk(f"{prefix}[{i}]", sub)
+        else:
+            rows.append((prefix, v))
+
+    walk("", value)
+    out = ["| figure | value |", "| --- | ---: |"]
+    for k, v in rows:
+        out.append(f"| {k} | {f'{v:.4g}' if isinstance(v, float) else v} |")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="small sizes for development (1k/5k rides ...)")
+    p.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", DEFAULT_PORT)))
+    p.add_argument("--skip", nargs="*", default=[], choices=["etl", "rss", "inference", "model", "weather"])
+    p.add_argument("--keep-running", action="store_true", help="leave the bench's LocalStack running")
+    p.add_argument("--report-only", action="store_true", help="regenerate docs/benchmarks.md from results.json")
+    a = p.parse_args(argv)
+    if a.report_only:
+        results = json.loads(RESULTS.read_text())
+        DOC.write_text(markdown(results))
+        return 1 if results.get("check") else 0
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    settings = demo.Settings(port=a.port, moto_port=a.port + 1, rides=0, seed=SEED,
+                             state_dir=BENCH_DIR / "state", quiet_progress=True)
+    t0 = time.monotonic()
+    results: dict = {
+        "command": "make bench" + (f" BENCH_ARGS='{' '.join(argv or sys.argv[1:])}'" if (argv or sys.argv[1:]) else ""),
+        "started": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(), "quick": a.quick,
+    }
+    # Merge with a previous run's sections that are skipped this time, so the doc stays complete.
+    previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    try:
+        if "etl" not in a.skip:
+            etl = bench_etl(settings, SIZES_QUICK if a.quick else SIZES_FULL)
+            results["etl"] = etl
+            results["requests_per_ride"] = {m: {s: r["requests_per_ride"] for s, r in etl[m].items()}
+                                            for m in ("default", "baseline")}
+            results["throughput_rides_per_s"] = {m: {s: r["rides_per_s"] for s, r in etl[m].items()}
+                                                 for m in ("default", "baseline")}
+        if "rss" not in a.skip:
+            results["ingest_peak_rss_mb"] = bench_rss(settings, RSS_SIZES_QUICK if a.quick else RSS_SIZES_FULL)
+        if "inference" not in a.skip:
+            results["inference"] = bench_inference(settings, a.quick)
+        if "model" not in a.skip:
+            results["model"] = bench_model(settings, MODEL_SIZES_QUICK if a.quick else MODEL_SIZES_FULL)
+        if "weather" not in a.skip:
+            results["weather_bytes_read"] = bench_weather(settings)
+    finally:
+        if not a.keep_running:
+            subprocess.run(["make", "--no-print-directory", "localstack-down", *settings.make_vars], cwd=ROOT,
+                           capture_output=True)
+    for key in ("etl", "requests_per_ride", "throughput_rides_per_s", "ingest_peak_rss_mb", "inference", "model",
+                "weather_bytes_read"):
+        if key not in results and key in previous:
+            results[key] = previous[key]
+    results["total_s"] = time.monotonic() - t0
+    results["check"] = check(results)
+    RESULTS.write_text(json.dumps(results, indent=2, sort_keys=False))
+    DOC.write_text(markdown(results))
+    log(f"wrote {RESULTS.relative_to(ROOT)} and {DOC.relative_to(ROOT)}")
+    for problem in results["check"]:
+        log(f"CHECK FAILED: {problem}")
+    return 1 if results["check"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
