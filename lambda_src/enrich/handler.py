@@ -1,0 +1,52 @@
+"""Enrich: ingest-queue messages -> nearest ground station + heavy label -> ground-station queue.
+
+Each SQS record is one envelope; a failing record is reported in batchItemFailures so only it is
+retried (and after maxReceiveCount lands in the DLQ), never the whole batch.
+"""
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from wildrydes_common import aws
+from wildrydes_common import quarantine as q
+from wildrydes_common.config import EnrichConfig
+from wildrydes_common.enrichment import enrich_rides
+from wildrydes_common.messages import Source, decode_message, encode_message
+
+CONFIG = EnrichConfig.from_env()
+logger = Logger()
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def record_handler(record: SQSRecord) -> None:
+    envelope = decode_message(record.body)
+    source = Source(envelope["source"].get("bucket", ""), envelope["source"]["key"])
+    chunk = envelope["source"].get("chunk", 0)
+    enriched, rejected = enrich_rides(envelope["rides"])
+    if rejected:
+        writer = q.QuarantineWriter(
+            aws.s3_putter(CONFIG.data_bucket, "application/x-ndjson"),
+            CONFIG.quarantine_prefix,
+            source,
+            name_prefix=f"enrich-{chunk:05d}-",
+        )
+        for ride, reason, detail in rejected:
+            writer.add(q.ride_line(reason, detail, source, None, ride))
+        writer.flush()
+    if enriched:
+        aws.client("sqs").send_message(
+            QueueUrl=CONFIG.output_queue_url, MessageBody=encode_message(source, chunk, enriched)
+        )
+    logger.info(
+        "message enriched",
+        extra={"source_key": source.key, "chunk": chunk, "rides": len(enriched), "rejected": len(rejected)},
+    )
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict, context) -> dict:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

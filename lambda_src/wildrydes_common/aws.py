@@ -1,0 +1,103 @@
+"""The only module that talks to AWS: S3 get/put and SQS batch sends with retry of failed entries.
+
+Clients are created lazily and reused across invocations (connection reuse on warm starts). The
+endpoint comes from the standard AWS_ENDPOINT_URL* variables, so the same code runs on LocalStack.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, BinaryIO
+
+import boto3
+from botocore.config import Config
+
+# SendMessageBatch limits: 10 entries and 256 KiB for all bodies of one request together.
+SQS_BATCH_MAX_ENTRIES = 10
+SQS_BATCH_MAX_BYTES = 262_144
+# Entries SQS reports as failed for its own reasons (throttling, internal errors) are resent this many
+# times with exponential backoff before the invocation fails (and is retried as a whole).
+SQS_SEND_ATTEMPTS = 5
+SQS_RETRY_BASE_SECONDS = 0.2
+
+_BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
+_clients: dict[str, Any] = {}
+
+
+def client(service: str) -> Any:
+    if service not in _clients:
+        _clients[service] = boto3.client(service, config=_BOTO_CONFIG)
+    return _clients[service]
+
+
+def reset_clients() -> None:
+    """Forget cached clients (tests switch between mocked accounts/endpoints)."""
+    _clients.clear()
+
+
+def open_object(bucket: str, key: str, if_match: str | None = None) -> tuple[BinaryIO, str]:
+    """(streaming body, ETag). ``if_match`` pins a second read to the same object version."""
+    extra = {"IfMatch": if_match} if if_match else {}
+    response = client("s3").get_object(Bucket=bucket, Key=key, **extra)
+    return response["Body"], response["ETag"]
+
+
+def put_object(bucket: str, key: str, body: bytes, content_type: str = "application/octet-stream") -> None:
+    client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+
+
+def s3_putter(bucket: str, content_type: str) -> Callable[[str, bytes], None]:
+    return lambda key, body: put_object(bucket, key, body, content_type)
+
+
+class SqsSendError(RuntimeError):
+    """Some messages could not be sent after all attempts (or SQS rejected them as invalid)."""
+
+
+class SqsBatchSender:
+    """Collects message bodies and sends them with SendMessageBatch (<= 10 entries, <= 256 KiB)."""
+
+    def __init__(self, queue_url: str, sqs: Any = None, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.queue_url = queue_url
+        self._sqs = sqs
+        self._sleep = sleep
+        self._pending: list[str] = []
+        self._pending_bytes = 0
+        self.sent = 0
+        self.requests = 0
+
+    def add(self, body: str) -> None:
+        size = len(body.encode("utf-8"))
+        if size > SQS_BATCH_MAX_BYTES:
+            raise SqsSendError(f"message of {size} bytes exceeds the SQS limit")
+        if self._pending and (
+            len(self._pending) == SQS_BATCH_MAX_ENTRIES or self._pending_bytes + size > SQS_BATCH_MAX_BYTES
+        ):
+            self.flush()
+        self._pending.append(body)
+        self._pending_bytes += size
+
+    def flush(self) -> None:
+        if self._pending:
+            self._send(self._pending)
+            self._pending, self._pending_bytes = [], 0
+
+    def _send(self, bodies: list[str]) -> None:
+        sqs = self._sqs or client("sqs")
+        entries = {str(i): body for i, body in enumerate(bodies)}
+        for attempt in range(SQS_SEND_ATTEMPTS):
+            self.requests += 1
+            response = sqs.send_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": i, "MessageBody": body} for i, body in entries.items()],
+            )
+            self.sent += len(response.get("Successful", []))
+            failed = response.get("Failed", [])
+            if not failed:
+                return
+            sender_faults = [f for f in failed if f.get("SenderFault")]
+            if sender_faults:  # our fault (e.g. invalid body): retrying cannot help
+                raise SqsSendError(f"SQS rejected {len(sender_faults)} messages: {sender_faults[0]}")
+            entries = {f["Id"]: entries[f["Id"]] for f in failed}
+            self._sleep(SQS_RETRY_BASE_SECONDS * 2**attempt)
+        raise SqsSendError(f"{len(entries)} messages still failing after {SQS_SEND_ATTEMPTS} attempts")
