@@ -1,0 +1,42 @@
+"""Inference API: API Gateway (REST, AWS_PROXY) event -> score with the published model -> JSON response.
+
+Thin by design: configuration and the model cache are built once per execution environment; the request
+logic lives in wildrydes_common.inference_service (tested without AWS).
+"""
+from __future__ import annotations
+
+import json
+
+from aws_lambda_powertools import Logger
+
+from wildrydes_common import aws
+from wildrydes_common.inference_service import InferenceSettings, answer
+from wildrydes_common.model_cache import ModelCache
+
+logger = Logger()  # POWERTOOLS_SERVICE_NAME / LOG_LEVEL from the environment
+
+SETTINGS = InferenceSettings.from_env()
+# The model itself is loaded on the first request (not at import) so a missing model is a 503 answer,
+# not a failed cold start, and a model published later is picked up without a new environment.
+MODEL_CACHE = ModelCache(aws.client("s3"), SETTINGS.bucket, SETTINGS.model_key, SETTINGS.metadata_key,
+                         SETTINGS.engine, SETTINGS.recheck_seconds)
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict, context: object) -> dict:
+    if not isinstance(event, dict):  # a direct invoke with a non-object payload: answer like a bad request
+        event = {}
+    status, headers, body = answer(
+        event.get("httpMethod"),
+        event.get("headers"),
+        event.get("body"),
+        bool(event.get("isBase64Encoded")),
+        MODEL_CACHE.get,
+        SETTINGS,
+    )
+    current = MODEL_CACHE.current
+    logger.info("scored" if status == 200 else "rejected", extra={
+        "status": status, "error": body.get("error"),
+        "model_version": current.model_version if current else None,
+    })
+    return {"statusCode": status, "headers": headers, "body": json.dumps(body)}
