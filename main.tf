@@ -70,3 +70,55 @@ module "etl_functions" {
   log_level                   = var.log_level
   alarm_topic_enabled         = var.alarm_topic_enabled
 }
+
+# Weather stage: Glue catalog (rides, GHCN-D Parquet/CSV, reduced weather) and a cost-capped Athena workgroup.
+module "athena" {
+  source = "./modules/athena"
+
+  name_prefix                    = var.name_prefix
+  data_bucket_name               = module.storage.bucket_name
+  ghcn_source_bucket             = var.ghcn_source_bucket
+  bytes_scanned_cutoff_per_query = var.athena_bytes_scanned_cutoff_per_query
+  results_encryption             = var.data_bucket_kms_key_arn == null ? "SSE_S3" : "SSE_KMS"
+  results_kms_key_arn            = var.data_bucket_kms_key_arn
+  create_named_queries           = var.athena_create_named_queries
+  years                          = var.weather_years
+}
+
+# Training stage: Linear Learner execution role (+ optional notebook instance).
+module "sagemaker" {
+  source = "./modules/sagemaker"
+
+  name_prefix           = var.name_prefix
+  data_bucket_name      = module.storage.bucket_name
+  bucket_kms_key_arn    = var.data_bucket_kms_key_arn
+  enable_notebook       = var.enable_sagemaker_notebook
+  ghcn_source_bucket    = var.ghcn_source_bucket
+  athena_workgroup_name = module.athena.workgroup_name
+  glue_database_name    = module.athena.database_name
+}
+
+# Inference: MXNet layer + scoring function behind an API-key REST API (POST /, stage prod).
+module "inference_api" {
+  source = "./modules/inference_api"
+
+  name_prefix             = var.name_prefix
+  data_bucket_name        = module.storage.bucket_name
+  data_bucket_kms_key_arn = var.data_bucket_kms_key_arn
+  function_zip_path       = "${local.lambda_build_dir}/inference.zip"
+  layer_zip_path          = "${local.lambda_build_dir}/mxnet-layer.zip"
+
+  inference_engine           = var.inference_engine
+  memory_mb                  = var.inference_memory_mb
+  timeout_seconds            = var.inference_timeout_seconds
+  reserved_concurrency       = var.inference_reserved_concurrency
+  model_recheck_seconds      = var.inference_model_recheck_seconds
+  throttle_rate_limit        = var.inference_throttle_rate_limit
+  throttle_burst_limit       = var.inference_throttle_burst_limit
+  quota_limit                = var.inference_quota_limit
+  quota_period               = var.inference_quota_period
+  manage_api_gateway_account = var.manage_api_gateway_account
+  log_retention_days         = var.log_retention_days
+  log_level                  = var.log_level
+  local_endpoint             = var.local_endpoint
+}

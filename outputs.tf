@@ -52,3 +52,44 @@ output "etl_dashboard_name" {
   description = "Name of the CloudWatch dashboard of the ETL pipeline."
   value       = module.etl_functions.dashboard_name
 }
+
+output "athena_workgroup_name" {
+  description = "Athena workgroup for the weather and training queries (enforced scan cutoff and encrypted results)."
+  value       = module.athena.workgroup_name
+}
+
+output "glue_database_name" {
+  description = "Glue database with the rides, GHCN-D and weather tables."
+  value       = module.athena.database_name
+}
+
+output "sagemaker_training_role_arn" {
+  description = "Execution role ARN for Linear Learner training jobs (`wildrydes train --engine sagemaker`)."
+  value       = module.sagemaker.training_role_arn
+}
+
+output "linear_learner_image_uri" {
+  description = "Linear Learner training image URI for the region."
+  value       = module.sagemaker.linear_learner_image_uri
+}
+
+output "inference_invoke_url" {
+  description = "URL to POST scoring requests to: the LocalStack URL (no DNS needed) when local_endpoint is set, the execute-api URL otherwise."
+  value       = module.inference_api.effective_invoke_url
+}
+
+output "inference_api_key" {
+  description = "API key for the inference API (send as x-api-key)."
+  value       = module.inference_api.api_key_value
+  sensitive   = true
+}
+
+output "model_s3_uri" {
+  description = "S3 URI of the published model the inference function serves."
+  value       = module.inference_api.model_s3_uri
+}
+
+output "inference_curl_example" {
+  description = "Ready-to-paste curl command scoring the workshop payload (reads the key via terraform output)."
+  value       = module.inference_api.curl_example
+}

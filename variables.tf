@@ -191,3 +191,102 @@ variable "alarm_topic_enabled" {
   type        = bool
   default     = false
 }
+
+# ---------------------------------------------------------------------------- weather (Athena)
+variable "ghcn_source_bucket" {
+  description = "Bucket holding NOAA GHCN-D (parquet/by_year/, csv/by_year/); a mirror or test bucket can stand in."
+  type        = string
+  default     = "noaa-ghcn-pds"
+}
+
+variable "athena_bytes_scanned_cutoff_per_query" {
+  description = "Athena cancels queries in the project workgroup that scan more bytes than this (minimum 10 MB)."
+  type        = number
+  default     = 10737418240
+}
+
+variable "athena_create_named_queries" {
+  description = "Create the Athena named queries from sql/. Set false on moto (no DeleteNamedQuery, so destroy would fail)."
+  type        = bool
+  default     = true
+}
+
+variable "weather_years" {
+  description = "Years the reduction named query covers (the years the rides span)."
+  type        = list(number)
+  default     = [2017]
+}
+
+# ---------------------------------------------------------------------------- training (SageMaker)
+variable "enable_sagemaker_notebook" {
+  description = "Create the SageMaker notebook instance with notebooks/linear_learner.ipynb on it (costs money while running)."
+  type        = bool
+  default     = false
+}
+
+# ---------------------------------------------------------------------------- inference API
+variable "inference_engine" {
+  description = "Scoring engine of the inference function: mxnet (with the MXNet layer) or numpy (no layer)."
+  type        = string
+  default     = "mxnet"
+}
+
+variable "inference_memory_mb" {
+  description = "Memory of the inference function (MXNet needs ~140 MB RSS; 512 default)."
+  type        = number
+  default     = 512
+}
+
+variable "inference_timeout_seconds" {
+  description = "Timeout of the inference function (seconds)."
+  type        = number
+  default     = 30
+}
+
+variable "inference_reserved_concurrency" {
+  description = "Reserved concurrent executions of the inference function."
+  type        = number
+  default     = 10
+}
+
+variable "inference_model_recheck_seconds" {
+  description = "How often (at most) the function re-checks the published model's ETag."
+  type        = number
+  default     = 60
+}
+
+variable "inference_throttle_rate_limit" {
+  description = "API usage plan rate limit (requests per second per key)."
+  type        = number
+  default     = 20
+}
+
+variable "inference_throttle_burst_limit" {
+  description = "API usage plan burst limit (requests per key)."
+  type        = number
+  default     = 40
+}
+
+variable "inference_quota_limit" {
+  description = "API usage plan quota (requests per key per inference_quota_period)."
+  type        = number
+  default     = 100000
+}
+
+variable "inference_quota_period" {
+  description = "API usage plan quota period: DAY, WEEK or MONTH."
+  type        = string
+  default     = "DAY"
+}
+
+variable "manage_api_gateway_account" {
+  description = "Manage the region-wide API Gateway CloudWatch role (needed for access logging); false if another stack owns it."
+  type        = bool
+  default     = true
+}
+
+variable "local_endpoint" {
+  description = "LocalStack gateway base URL (e.g. http://localhost:4566) to make inference_invoke_url a DNS-free local URL; null on AWS."
+  type        = string
+  default     = null
+}
