@@ -36,6 +36,8 @@ DEFAULT_PORT = 4566
 SAMPLE_PAYLOAD = {"distance": 30, "TMAX": 333, "TMIN": 300, "PRCP": 100}
 DEFAULT_RIDES = 20_000
 DEFAULT_SEED = 7
+# Two ride files uploaded at once: the pipeline handles several notifications in parallel.
+RIDE_FILES = 2
 # Seconds to wait for the pipeline to account for every uploaded ride before giving up.
 PIPELINE_TIMEOUT_S = 600
 POLL_INTERVAL_S = 1.0
@@ -132,7 +134,7 @@ class Stage:
     def __init__(self, settings: Settings, number: int, name: str, where: str):
         self.settings, self.number, self.name, self.where = settings, number, name, where
 
-    def __enter__(self) -> "Stage":
+    def __enter__(self) -> Stage:
         self.start = time.monotonic()
         say(f"\n[{self.number}/{self.TOTAL}] {self.name:<18} runs on: {self.where}")
         return self
@@ -200,14 +202,14 @@ def generate_data(settings: Settings) -> Path:
         else:
             shutil.rmtree(data_dir, ignore_errors=True)
             wildrydes(["generate", "--rides", str(settings.rides), "--seed", str(settings.seed),
-                       "--out", str(data_dir)], settings)
+                       "--files", str(RIDE_FILES), "--out", str(data_dir)], settings)
             marker.touch()
     return data_dir
 
 
 def ride_files(data_dir: Path) -> list[Path]:
     """The generated ride files: JSON files that are not ground truth (truth never goes to raw/)."""
-    files = sorted(p for p in data_dir.rglob("*.json") if "truth" not in p.name and p.is_file())
+    files = sorted(p for p in (data_dir / "rides").glob("*.json") if p.is_file())
     if not files:
         raise DemoError(f"`wildrydes generate` wrote no ride .json files under {data_dir}")
     return files
@@ -370,25 +372,19 @@ def reduce_weather(settings: Settings, bucket: str) -> None:
 
 
 def train(settings: Settings, bucket: str, data_dir: Path) -> dict:
+    """Train with the local engine on processed/ + nygroundstationdata/, publish, return the report summary."""
+    report_dir = settings.state_dir / "report"
     with Stage(settings, 7, "train + publish", "local trainer (scikit-learn, writes SageMaker's Linear Learner "
                f"artifact) -> s3://{bucket}/{MODEL_KEY}"):
         args = ["train", "--engine", "local", "--rides", f"s3://{bucket}/{PROCESSED_PREFIX}",
                 "--weather", f"s3://{bucket}/{WEATHER_PREFIX}", "--out", str(settings.state_dir / "model"),
-                "--publish", f"s3://{bucket}"]
-        truth = sorted(p for p in data_dir.rglob("*truth*") if p.is_file())
-        if truth and "--truth" in _help(["train"], settings):
+                "--publish", f"s3://{bucket}", "--report-dir", str(report_dir)]
+        truth = sorted(p for p in (data_dir / "truth").glob("*.csv"))
+        if truth:
             args += ["--truth", str(truth[0])]
-        report = settings.state_dir / "report"
-        if "--report" in _help(["train"], settings):
-            args += ["--report", str(report)]
         wildrydes(args, settings)
-    return {}
-
-
-def _help(sub: list[str], settings: Settings) -> str:
-    proc = subprocess.run([str(VENV_BIN / "wildrydes"), *sub, "--help"], cwd=ROOT, env=settings.aws_env(),
-                          text=True, capture_output=True)
-    return proc.stdout
+    summary_file = report_dir / "report.json"
+    return json.loads(summary_file.read_text()) if summary_file.exists() else {}
 
 
 def call_api(url: str, api_key: str, payload: dict) -> tuple[int, str]:
@@ -425,7 +421,7 @@ def demo(settings: Settings) -> int:
     raw_keys, since = upload(settings, s3, bucket, data_dir)
     counts = wait_for_pipeline(settings, s3, bucket, raw_keys, since)
     reduce_weather(settings, bucket)
-    train(settings, bucket, data_dir)
+    summary = train(settings, bucket, data_dir)
     metadata = json.loads(s3.get_object(Bucket=bucket, Key=METADATA_KEY)["Body"].read())
 
     url, key = outputs["inference_invoke_url"], outputs["inference_api_key"]
@@ -441,20 +437,24 @@ def demo(settings: Settings) -> int:
         answer = json.loads(body)
 
     total = time.monotonic() - t0
-    metrics = metadata.get("metrics", {})
+    validation = summary.get("validation") or metadata.get("metrics", {}).get("validation", {})
     say("\n=== summary " + "=" * 60)
     say(f"rides uploaded         {counts.rides_in:,} in {len(raw_keys)} file(s)")
     say(f"rides processed        {counts.processed:,} (heavy utilization: {counts.heavy:,} = "
         f"{counts.heavy / max(counts.processed, 1):.1%}; light: {counts.processed - counts.heavy:,})")
     say(f"rides quarantined      {counts.quarantined:,}   duplicates dropped: {counts.duplicates:,}")
     say(f"model                  {metadata.get('model_version')}  features {metadata.get('features')}")
-    say(f"held-out AUC           {_fmt(metrics, 'auc', 'roc_auc')}   Bayes-optimal AUC "
-        f"{_fmt(metrics, 'bayes_auc', 'bayes_optimal_auc')}   Brier {_fmt(metrics, 'brier', 'brier_score')}")
-    plots = sorted(str(p.relative_to(ROOT)) for d in (ROOT / "build" / "report", settings.state_dir / "report")
-                   if d.exists() for p in d.rglob("*.png"))
-    say(f"report plots           {', '.join(plots) if plots else '(none found)'}")
+    say(f"held-out AUC           {_fmt(validation, 'roc_auc')} vs Bayes-optimal AUC "
+        f"{_fmt(summary, 'bayes_optimal_auc')} (the best any model can do on these rows; gap "
+        f"{_fmt(summary, 'auc_gap')}), Brier {_fmt(validation, 'brier')}, accuracy "
+        f"{_fmt(validation, 'accuracy_at_threshold')} on {validation.get('rows', '?')} held-out rides")
+    report_dir = settings.state_dir / "report"
+    plots = sorted(str(p.relative_to(ROOT)) for p in report_dir.glob("*.png")) if report_dir.exists() else []
+    if (report_dir / "report.md").exists():
+        plots.insert(0, str((report_dir / "report.md").relative_to(ROOT)))
+    say(f"report + plots         {', '.join(plots) if plots else '(none found)'}")
     say(f"local prediction       {local}")
-    say(f"stage times (s)        " + ", ".join(f"{k} {v:.1f}" for k, v in settings.timings.items()))
+    say("stage times (s)        " + ", ".join(f"{k} {v:.1f}" for k, v in settings.timings.items()))
     say(f"total time             {total:.1f} s")
     say("try it yourself:")
     say("  " + curl_command(url, key, SAMPLE_PAYLOAD))
@@ -466,11 +466,9 @@ def demo(settings: Settings) -> int:
     return 0
 
 
-def _fmt(metrics: dict, *names: str) -> str:
-    for name in names:
-        if isinstance(metrics.get(name), (int, float)):
-            return f"{metrics[name]:.4f}"
-    return "n/a"
+def _fmt(values: dict, name: str) -> str:
+    value = values.get(name)
+    return f"{value:.4f}" if isinstance(value, (int, float)) else "n/a"
 
 
 def down(settings: Settings) -> int:
@@ -503,7 +501,7 @@ def parse_args(argv: list[str] | None) -> Settings:
 
 def main(argv: list[str] | None = None) -> int:
     settings = parse_args(argv)
-    if getattr(settings, "down"):
+    if settings.down:
         return down(settings)
     try:
         return demo(settings)
