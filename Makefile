@@ -45,6 +45,17 @@ test: venv package ## run every test: unit, Terraform (fmt/validate/plan/checkov
 test-unit: venv ## unit tests only (no emulators, no Terraform)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
+# ---------------------------------------------------------------------------- package (owner: etl)
+# Reproducible Lambda zips (tools/build_zip.py): same sources + pins -> same sha256, so Terraform's
+# source_code_hash only changes when code does. Other zips append their own line to `package`.
+ETL_FUNCTIONS := ingest enrich writer
+.PHONY: package
+package: venv ## build the Lambda zips in build/ (reproducible; prints size and sha256 of each)
+	@for fn in $(ETL_FUNCTIONS); do \
+	  $(PY) tools/build_zip.py --handler-dir lambda_src/$$fn --out $(BUILD)/$$fn.zip || exit 1; \
+	done
+# ---------------------------------------------------------------------------- end package
+
 # ---------------------------------------------------------------------------- demo + bench (owner: demo)
 # `make demo`: the whole mission locally (tools/demo.py); its last output line is the live endpoint's
 # JSON answer. DEMO_PORT picks LocalStack's port (moto: DEMO_PORT+1); state lives in build/demo/<port>/.

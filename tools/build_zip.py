@@ -1,0 +1,171 @@
+"""Build a Lambda function zip reproducibly: same sources and pins -> byte-identical zip (same sha256).
+
+A zip bundles ``handler.py`` (the handler directory's files at the zip root), the shared library
+``wildrydes_common/`` and the pinned third-party packages of ``lambda_src/requirements.txt`` installed
+for the Lambda runtime (python3.11, manylinux x86_64). Reproducible because entries are sorted, every
+entry gets the same timestamp and a mode derived only from the executable bit, and bytecode caches
+(``__pycache__``, ``*.pyc``) are never included. Terraform's ``source_code_hash`` then changes only when
+the code really changed.
+
+Third-party packages are installed once per requirements content into
+``build/cache/lambda-deps-<hash>/`` (the hash covers the file and the target platform), so rebuilding is
+offline and fast.
+
+Usage:
+  python tools/build_zip.py --handler-dir lambda_src/ingest --out build/ingest.zip
+  python tools/build_zip.py --handler-dir lambda_src/inference --out build/inference.zip --no-deps
+Library: ``build_function_zip(...)`` and ``write_reproducible_zip(root, output)`` (used by build_layer.py).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+COMMON_DIR = REPO_ROOT / "lambda_src" / "wildrydes_common"
+REQUIREMENTS = REPO_ROOT / "lambda_src" / "requirements.txt"
+CACHE_ROOT = REPO_ROOT / "build" / "cache"
+
+# The Lambda python3.11 runtime: Amazon Linux 2 x86_64 (glibc 2.26) -> manylinux2014 wheels.
+TARGET_PLATFORM = "manylinux2014_x86_64"
+TARGET_PYTHON = "3.11"
+# The earliest timestamp a zip entry can carry; any fixed value works, this one is conventional.
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+FILE_MODE = 0o100644
+EXEC_MODE = 0o100755
+COMPRESS_LEVEL = 9
+EXCLUDED_DIRS = {"__pycache__", ".pytest_cache", ".mypy_cache"}
+EXCLUDED_SUFFIXES = (".pyc", ".pyo")
+# pip --target puts console scripts under bin/; Lambda never runs them.
+EXCLUDED_DEP_TOP_LEVEL = {"bin", ".complete"}
+MIB = 1024 * 1024
+
+
+def _wanted(rel: Path) -> bool:
+    return not any(part in EXCLUDED_DIRS for part in rel.parts) and not rel.name.endswith(EXCLUDED_SUFFIXES)
+
+
+def tree_entries(root: Path, arc_prefix: str = "", skip_top: Iterable[str] = ()) -> list[tuple[str, Path]]:
+    """(archive name, path) for every wanted file under root."""
+    skip = set(skip_top)
+    entries = []
+    for path in root.rglob("*"):
+        rel = path.relative_to(root)
+        if path.is_file() and _wanted(rel) and rel.parts[0] not in skip:
+            entries.append((arc_prefix + rel.as_posix(), path))
+    return entries
+
+
+def write_zip_entries(entries: Iterable[tuple[str, Path]], output: Path) -> None:
+    """Write entries sorted by name with fixed timestamps and modes; atomically replaces output."""
+    by_name: dict[str, Path] = {}
+    for name, path in entries:
+        if name in by_name and by_name[name] != path:
+            raise SystemExit(f"build_zip: {name} comes from both {by_name[name]} and {path}")
+        by_name[name] = path
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(output.name + ".tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL) as zf:
+        for name in sorted(by_name):
+            path = by_name[name]
+            info = zipfile.ZipInfo(name, ZIP_EPOCH)
+            info.create_system = 3  # unix, so external_attr carries the mode on every build host
+            info.external_attr = (EXEC_MODE if os.access(path, os.X_OK) else FILE_MODE) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with open(path, "rb") as src, zf.open(info, "w", force_zip64=True) as dst:
+                shutil.copyfileobj(src, dst, MIB)
+    tmp.replace(output)
+
+
+def write_reproducible_zip(root: Path, output: Path) -> None:
+    """Zip a whole directory tree reproducibly (e.g. a layer's staging dir with python/ inside)."""
+    write_zip_entries(tree_entries(Path(root)), Path(output))
+
+
+def requirements_hash(requirements: Path) -> str:
+    digest = hashlib.sha256(requirements.read_bytes())
+    digest.update(f"|{TARGET_PLATFORM}|{TARGET_PYTHON}".encode())
+    return digest.hexdigest()[:16]
+
+
+def install_requirements(requirements: Path = REQUIREMENTS, cache_root: Path = CACHE_ROOT) -> Path:
+    """Directory with the pinned packages installed for the Lambda runtime (cached by content hash)."""
+    target = cache_root / f"lambda-deps-{requirements_hash(requirements)}"
+    if (target / ".complete").exists():
+        return target
+    staging = target.with_name(target.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    command = [
+        sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+        "--no-compile", "--only-binary=:all:", "--platform", TARGET_PLATFORM,
+        "--python-version", TARGET_PYTHON, "--implementation", "cp",
+        "--target", str(staging), "-r", str(requirements),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"build_zip: pip install failed:\n{result.stderr.strip()}")
+    (staging / ".complete").write_text("")
+    shutil.rmtree(target, ignore_errors=True)
+    staging.replace(target)
+    return target
+
+
+def build_function_zip(
+    handler_dir: Path,
+    output: Path,
+    *,
+    include_common: bool = True,
+    requirements: Path | None = REQUIREMENTS,
+    cache_root: Path = CACHE_ROOT,
+) -> tuple[int, str]:
+    """Build one function zip; returns (size in bytes, sha256 hex)."""
+    handler_dir = Path(handler_dir)
+    if not (handler_dir / "handler.py").is_file():
+        raise SystemExit(f"build_zip: {handler_dir}/handler.py not found")
+    entries = tree_entries(handler_dir)
+    if include_common:
+        entries += tree_entries(COMMON_DIR, "wildrydes_common/")
+    if requirements is not None:
+        deps = install_requirements(Path(requirements), Path(cache_root))
+        entries += tree_entries(deps, skip_top=EXCLUDED_DEP_TOP_LEVEL)
+    write_zip_entries(entries, Path(output))
+    return Path(output).stat().st_size, sha256_file(Path(output))
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(MIB), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--handler-dir", type=Path, required=True, help="directory holding handler.py")
+    parser.add_argument("--out", type=Path, required=True, help="zip to write, e.g. build/ingest.zip")
+    parser.add_argument("--no-deps", action="store_true", help="do not bundle lambda_src/requirements.txt")
+    parser.add_argument("--no-common", action="store_true", help="do not bundle wildrydes_common/")
+    parser.add_argument("--requirements", type=Path, default=REQUIREMENTS)
+    parser.add_argument("--cache", type=Path, default=CACHE_ROOT)
+    args = parser.parse_args(argv)
+    size, sha = build_function_zip(
+        args.handler_dir,
+        args.out,
+        include_common=not args.no_common,
+        requirements=None if args.no_deps else args.requirements,
+        cache_root=args.cache,
+    )
+    print(f"{args.out}  {size / MIB:6.2f} MiB  ({size} bytes)  sha256 {sha}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
