@@ -91,35 +91,13 @@ class Settings:
 
 
 def _localaws_env(port: int, moto_port: int) -> dict[str, str]:
-    """The endpoint settings of tools/localaws.py when it offers them, else the documented defaults."""
+    """tools/localaws.py's subprocess environment: test credentials + per-service emulator endpoints."""
     sys.path.insert(0, str(ROOT / "tools"))
     try:
         import localaws  # type: ignore[import-not-found]
-
-        for name in ("env_for", "aws_env", "environment", "env"):
-            fn = getattr(localaws, name, None)
-            if callable(fn):
-                try:
-                    return {k: str(v) for k, v in fn(port, moto_port).items()}
-                except TypeError:
-                    continue
-    except ImportError:
-        pass
     finally:
         sys.path.pop(0)
-    ls, moto = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{moto_port}"
-    return {
-        "AWS_ENDPOINT_URL": ls,
-        "AWS_ENDPOINT_URL_ATHENA": moto,
-        "AWS_ENDPOINT_URL_GLUE": moto,
-        "AWS_ENDPOINT_URL_SAGEMAKER": moto,
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-        "LOCALSTACK_PORT": str(port),
-        "MOTO_PORT": str(moto_port),
-    }
+    return localaws.subprocess_env(port, moto_port)
 
 
 def say(msg: str = "") -> None:
@@ -461,7 +439,7 @@ def demo(settings: Settings) -> int:
     say(f"stop everything:       make demo-down{'' if settings.port == DEFAULT_PORT else f' DEMO_PORT={settings.port}'}")
     (settings.state_dir / "last-run.json").write_text(json.dumps(
         {"total_s": total, "stages_s": settings.timings, "rides": counts.__dict__, "answer": answer,
-         "invoke_url": url, "model_version": metadata.get("model_version")}, indent=2))
+         "invoke_url": url, "bucket": bucket, "model_version": metadata.get("model_version")}, indent=2))
     say(json.dumps(answer, separators=(",", ":")))
     return 0
 
