@@ -320,9 +320,8 @@ def bench_rss(settings: demo.Settings, sizes: list[int]) -> dict:
     s3, sqs = boto3.client("s3", **kw), boto3.client("sqs", **kw)
     bucket = "bench-rss"
     s3.create_bucket(Bucket=bucket)
-    queue = sqs.create_queue(QueueName="bench-rss")["QueueUrl"]
     env = settings.aws_env()
-    env.update({"AWS_ENDPOINT_URL": settings.moto_endpoint, "DATA_BUCKET": bucket, "INGEST_QUEUE_URL": queue,
+    env.update({"AWS_ENDPOINT_URL": settings.moto_endpoint, "DATA_BUCKET": bucket,
                 "INGEST_DIR": str(ROOT / "lambda_src" / "ingest"), "LAMBDA_SRC": str(ROOT / "lambda_src"),
                 "POWERTOOLS_SERVICE_NAME": "ingest", "LOG_LEVEL": "WARNING"})
     out: dict = {"method": "ingest handler run in its own process on the project venv against the moto server; "
@@ -331,6 +330,8 @@ def bench_rss(settings: demo.Settings, sizes: list[int]) -> dict:
         path = generate(size, BENCH_DIR / "data" / f"rides-{size}", settings)
         key = f"raw/{path.name}"
         s3.upload_file(str(path), bucket, key)
+        # A fresh queue per size: nothing consumes it, and PurgeQueue is limited to once a minute.
+        env["INGEST_QUEUE_URL"] = sqs.create_queue(QueueName=f"bench-rss-{size}")["QueueUrl"]
         for mode, slot in (("handler", "handler"), ("json_load", "baseline_json_load")):
             proc = subprocess.run([sys.executable, "-c", RSS_CHILD, mode, bucket, key], env=env,
                                   capture_output=True, text=True)
@@ -339,7 +340,7 @@ def bench_rss(settings: demo.Settings, sizes: list[int]) -> dict:
             rss = json.loads(proc.stdout.strip().splitlines()[-1])["peak_rss_mb"]
             out[slot][str(size)] = round(rss, 1)
             log(f"rss {mode} {size:,} rides ({path.stat().st_size / 2**20:.0f} MB file): {rss:.0f} MB")
-        sqs.purge_queue(QueueUrl=queue)
+        sqs.delete_queue(QueueUrl=env["INGEST_QUEUE_URL"])
     small, large = (str(s) for s in sizes)
     out["growth_handler"] = round(out["handler"][large] / out["handler"][small], 2)
     out["growth_baseline"] = round(out["baseline_json_load"][large] / out["baseline_json_load"][small], 2)
