@@ -26,8 +26,9 @@ for sub in ("src", "lambda_src"):
     if str(ROOT / sub) not in sys.path:
         sys.path.insert(0, str(ROOT / sub))
 
-from wildrydes import generate, report, train  # noqa: E402
-from wildrydes_common import csvrows, rides, stations  # noqa: E402
+from wildrydes_common import csvrows, rides, stations
+
+from wildrydes import generate, report, train
 
 AUC_GAP_LIMIT = 0.01
 # Below this many rides the 10% held-out set is too small for a 0.01 AUC comparison to mean anything.
@@ -98,8 +99,8 @@ def measure(n_rides: int, seed: int, work: Path) -> dict:
         dataset.ride_ids[result.validation_idx], dataset.y[result.validation_idx], report.read_truth(truth_file))
     return {
         "rides": n_rides,
-        "training_rows": int(len(result.train_idx)),
-        "validation_rows": int(len(result.validation_idx)),
+        "training_rows": len(result.train_idx),
+        "validation_rows": len(result.validation_idx),
         "excluded": dataset.excluded,
         "auc": validation["roc_auc"],
         "bayes_optimal_auc": bayes_auc,

@@ -152,8 +152,8 @@ def _markdown(summary: dict[str, Any]) -> str:
     lines = [
         f"# Heavy-utilization model {summary['model_version']}",
         "",
-        f"Features: {', '.join(summary['features'])}; threshold {summary['threshold']:.4f} "
-        "(maximizes held-out accuracy).",
+        (f"Features: {', '.join(summary['features'])}; threshold {summary['threshold']:.4f} "
+        "(maximizes held-out accuracy)."),
         "",
         "| metric (held-out) | value |",
         "| --- | --- |",

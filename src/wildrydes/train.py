@@ -23,15 +23,15 @@ import string
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from wildrydes_common import linear_learner as ll
 
 from wildrydes.cli import CommandError
-from wildrydes_common import linear_learner as ll
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TRAINING_JOIN_SQL = REPO_ROOT / "sql" / "training_join.sql"
@@ -232,7 +232,7 @@ def build_dataset(joined: pd.DataFrame, features: tuple[str, ...]) -> Dataset:
 def split_indices(n: int, seed: int, validation_fraction: float = VALIDATION_FRACTION) -> tuple[np.ndarray, ...]:
     """Seeded shuffle of the canonical row order into (train, validation) index arrays."""
     order = np.random.default_rng(seed).permutation(n)
-    n_validation = max(1, int(round(n * validation_fraction)))
+    n_validation = max(1, round(n * validation_fraction))
     if n - n_validation < 2:
         raise CommandError(f"only {n} rides: too few to split into training and validation")
     return np.sort(order[n_validation:]), np.sort(order[:n_validation])
@@ -297,7 +297,7 @@ def evaluate(y: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, f
         "log_loss": float(log_loss(y, np.clip(scores, 1e-15, 1 - 1e-15), labels=[0, 1])),
         "accuracy_at_threshold": float((predicted == y).mean()),
         "positive_rate": float(y.mean()),
-        "rows": int(len(y)),
+        "rows": len(y),
     }
 
 
@@ -352,8 +352,8 @@ def finish(dataset: Dataset, model: ll.LinearModel, artifact: bytes, train_idx: 
     validation_scores = scores_of(model, dataset.x[validation_idx])
     metrics = {
         "validation": evaluate(dataset.y[validation_idx], validation_scores, model.threshold),
-        "training_rows": int(len(train_idx)),
-        "validation_rows": int(len(validation_idx)),
+        "training_rows": len(train_idx),
+        "validation_rows": len(validation_idx),
         "excluded_rows": dataset.excluded,
         "seed": seed,
     }
@@ -451,7 +451,7 @@ def run_sagemaker(dataset: Dataset, seed: int, args: argparse.Namespace, log=pri
         raise CommandError("--bucket is required when --out is not an s3:// URI")
     region = args.region or boto3.session.Session().region_name or "us-east-1"
     train_idx, validation_idx = split_indices(len(dataset.y), seed)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     job_name = args.job_name or f"wildrydes-ll-{dataset.sha256[:8]}-{stamp}"
     s3 = _s3_client()
     for name, idx in (("train", train_idx), ("validation", validation_idx)):
