@@ -37,12 +37,12 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
-import demo  # noqa: E402  (tools/demo.py: emulator start, terraform apply, bucket counting)
+import demo
 
 BENCH_DIR = ROOT / "build" / "bench"
 RESULTS = BENCH_DIR / "results.json"
@@ -120,12 +120,11 @@ class ClientCalls:
 
 
 def log_path(settings: demo.Settings) -> Path:
-    """LocalStack's log for this port, as the emulator tools write it (first match wins)."""
-    candidates = [p for p in (ROOT / "build").rglob("*.log")
-                  if str(settings.port) in str(p) and "localstack" in str(p).lower() and "moto" not in p.name]
-    if not candidates:
-        raise SystemExit(f"bench: cannot find LocalStack's log for port {settings.port} under build/")
-    return max(candidates, key=lambda p: p.stat().st_mtime)
+    """LocalStack's log for this port, where tools/emulators.py writes it."""
+    path = ROOT / "build" / "localstack" / str(settings.port) / "localstack.log"
+    if not path.exists():
+        raise SystemExit(f"bench: LocalStack's log {path} is missing (did `make localstack-up` change?)")
+    return path
 
 
 def count_log(path: Path, start: int) -> tuple[collections.Counter, int]:
@@ -158,8 +157,8 @@ class Etl:
         self.settings, self.outputs = settings, outputs
         self.bucket = outputs["data_bucket_name"]
         self.calls = ClientCalls()
-        kw = dict(endpoint_url=settings.endpoint, region_name="us-east-1",
-                  aws_access_key_id="test", aws_secret_access_key="test")
+        kw = {"endpoint_url": settings.endpoint, "region_name": "us-east-1",
+              "aws_access_key_id": "test", "aws_secret_access_key": "test"}
         self.s3, self.sqs, self.lam = (boto3.client(s, **kw) for s in ("s3", "sqs", "lambda"))
         for c in (self.s3, self.sqs, self.lam):
             self.calls.attach(c)
@@ -315,8 +314,8 @@ def bench_rss(settings: demo.Settings, sizes: list[int]) -> dict:
     import boto3
 
     demo.start_emulators(settings)
-    kw = dict(endpoint_url=settings.moto_endpoint, region_name="us-east-1",
-              aws_access_key_id="test", aws_secret_access_key="test")
+    kw = {"endpoint_url": settings.moto_endpoint, "region_name": "us-east-1",
+          "aws_access_key_id": "test", "aws_secret_access_key": "test"}
     s3, sqs = boto3.client("s3", **kw), boto3.client("sqs", **kw)
     bucket = "bench-rss"
     s3.create_bucket(Bucket=bucket)
@@ -334,7 +333,7 @@ def bench_rss(settings: demo.Settings, sizes: list[int]) -> dict:
         env["INGEST_QUEUE_URL"] = sqs.create_queue(QueueName=f"bench-rss-{size}")["QueueUrl"]
         for mode, slot in (("handler", "handler"), ("json_load", "baseline_json_load")):
             proc = subprocess.run([sys.executable, "-c", RSS_CHILD, mode, bucket, key], env=env,
-                                  capture_output=True, text=True)
+                                  capture_output=True, text=True, check=False)
             if proc.returncode != 0:
                 raise SystemExit(f"bench rss {mode} {size}: {proc.stderr[-2000:]}")
             rss = json.loads(proc.stdout.strip().splitlines()[-1])["peak_rss_mb"]
@@ -351,7 +350,7 @@ def bench_rss(settings: demo.Settings, sizes: list[int]) -> dict:
 def run_json_script(cmd: list[str], out_file: Path, settings: demo.Settings) -> dict:
     """Run another engineer's benchmark script that writes JSON to out_file (or prints it last)."""
     out_file.parent.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(cmd, cwd=ROOT, env=settings.aws_env(), capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=ROOT, env=settings.aws_env(), capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         return {"error": f"{' '.join(cmd)} exited {proc.returncode}: {proc.stderr.strip()[-1500:]}"}
     if out_file.exists():
@@ -408,10 +407,10 @@ def markdown(results: dict) -> str:
         "",
         f"```bash\n{results['command']}\n```",
         "",
-        f"Run {results['started']} ({results['total_s']:.0f} s) on {m['cpus']} CPU(s) {m['cpu']}, "
-        f"{m['memory_gb']} GB RAM, {m['os']}, Python {m['python']}. LocalStack 4.14.0 (host mode, process "
-        "executor) on loopback. Every figure has its baseline from the same run beside it: these machines "
-        "are noisy, so read ratios, not absolute times.",
+        (f"Run {results['started']} ({results['total_s']:.0f} s) on {m['cpus']} CPU(s) {m['cpu']}, "
+         f"{m['memory_gb']} GB RAM, {m['os']}, Python {m['python']}. LocalStack 4.14.0 (host mode, process "
+         "executor) on loopback. Every figure has its baseline from the same run beside it: these machines "
+         "are noisy, so read ratios, not absolute times."),
         "",
     ]
     etl = results.get("etl")
@@ -419,13 +418,13 @@ def markdown(results: dict) -> str:
         lines += [
             "## ETL: AWS requests per ride and throughput",
             "",
-            "Default: `RIDES_PER_MESSAGE=200`, `WRITER_MODE=batched`. Baseline (the workshop's design): "
-            "`RIDES_PER_MESSAGE=1`, `WRITER_MODE=per_ride` (one SQS message per ride per hop, one S3 object "
-            "per ride). Requests counted per API from LocalStack's request log (external calls by the "
-            "functions plus the calls LocalStack makes on the account's behalf: S3 notification and event "
-            "source mapping invokes, receives, deletes), minus the benchmark's own calls. Billed APIs only "
-            "(S3 GET/PUT, SQS send/receive/delete, Lambda Invoke); the user's one upload PUT is included. "
-            "Empty polls of the event source mappings are included, as AWS bills them.",
+            ("Default: `RIDES_PER_MESSAGE=200`, `WRITER_MODE=batched`. Baseline (the workshop's design): "
+             "`RIDES_PER_MESSAGE=1`, `WRITER_MODE=per_ride` (one SQS message per ride per hop, one S3 object "
+             "per ride). Requests counted per API from LocalStack's request log (external calls by the "
+             "functions plus the calls LocalStack makes on the account's behalf: S3 notification and event "
+             "source mapping invokes, receives, deletes), minus the benchmark's own calls. Billed APIs only "
+             "(S3 GET/PUT, SQS send/receive/delete, Lambda Invoke); the user's one upload PUT is included. "
+             "Empty polls of the event source mappings are included, as AWS bills them."),
             "",
             "| rides | mode | requests/ride | × baseline | cost per 1M rides (USD) | rides/s | × baseline | seconds |",
             "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -456,8 +455,8 @@ def markdown(results: dict) -> str:
                   "| rides in file | ingest handler (streaming) | baseline json.load |", "| ---: | ---: | ---: |"]
         for size in rss["handler"]:
             lines.append(f"| {int(size):,} | {rss['handler'][size]:.0f} | {rss['baseline_json_load'][size]:.0f} |")
-        lines += ["", f"Growth for 10x the rides: handler ×{rss['growth_handler']}, baseline "
-                  f"×{rss['growth_baseline']}.", ""]
+        lines += ["", (f"Growth for 10x the rides: handler ×{rss['growth_handler']}, baseline "
+                       f"×{rss['growth_baseline']}."), ""]
     for title, key in (("Inference", "inference"), ("Model quality", "model"),
                        ("Weather reduction: bytes read", "weather_bytes_read")):
         value = results.get(key)
@@ -515,7 +514,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.monotonic()
     results: dict = {
         "command": "make bench" + (f" BENCH_ARGS='{' '.join(argv or sys.argv[1:])}'" if (argv or sys.argv[1:]) else ""),
-        "started": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(), "quick": a.quick,
     }
     # Merge with a previous run's sections that are skipped this time, so the doc stays complete.
@@ -539,7 +538,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not a.keep_running:
             subprocess.run(["make", "--no-print-directory", "localstack-down", *settings.make_vars], cwd=ROOT,
-                           capture_output=True)
+                           capture_output=True, check=False)
     for key in ("etl", "requests_per_ride", "throughput_rides_per_s", "ingest_peak_rss_mb", "inference", "model",
                 "weather_bytes_read"):
         if key not in results and key in previous:

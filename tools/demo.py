@@ -112,7 +112,7 @@ class Stage:
     def __init__(self, settings: Settings, number: int, name: str, where: str):
         self.settings, self.number, self.name, self.where = settings, number, name, where
 
-    def __enter__(self) -> Stage:
+    def __enter__(self) -> Stage:  # noqa: PYI034 (a final class; Self adds nothing)
         self.start = time.monotonic()
         say(f"\n[{self.number}/{self.TOTAL}] {self.name:<18} runs on: {self.where}")
         return self
@@ -128,7 +128,7 @@ def run(cmd: list[str], settings: Settings, *, capture: bool = False, hint: str 
     """Run a command from the repo root with the emulator environment; fail with its output on error."""
     proc = subprocess.run(
         cmd, cwd=ROOT, env=settings.aws_env(), text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False,
     )
     if proc.returncode != 0:
         tail = "\n".join(proc.stdout.strip().splitlines()[-25:])
@@ -144,11 +144,23 @@ def wildrydes(args: list[str], settings: Settings, **kw) -> str:
 
 
 # ---------------------------------------------------------------------------- stages
-def start_emulators(settings: Settings) -> None:
+def emulators_running(settings: Settings) -> bool:
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "emulators.py"), "status", "--port", str(settings.port),
+                           "--moto-port", str(settings.moto_port)], cwd=ROOT, capture_output=True, text=True,
+                          check=False)
+    return proc.returncode == 0
+
+
+def start_emulators(settings: Settings) -> bool:
+    """Start LocalStack + moto unless this port's pair already runs; True when freshly started."""
     with Stage(settings, 1, "emulators", f"LocalStack 4.14.0 host mode {settings.endpoint} (S3, SQS, Lambda, "
                f"API Gateway, IAM, Logs) + moto {settings.moto_endpoint} (Athena, Glue, SageMaker)"):
+        if emulators_running(settings):
+            say(f"      reusing the emulators already running on {settings.port}/{settings.moto_port}")
+            return False
         run(["make", "--no-print-directory", "localstack-up", *settings.make_vars], settings,
             hint="see README 'Troubleshooting' (python3.13, port in use, executor not active)")
+        return True
 
 
 def apply_terraform(settings: Settings) -> dict:
@@ -453,9 +465,9 @@ def down(settings: Settings) -> int:
     """Stop the emulators the demo started (by the Makefile target, which kills by PID) and remove state."""
     say(f"stopping LocalStack {settings.endpoint} + moto {settings.moto_endpoint} and removing demo state")
     subprocess.run(["make", "--no-print-directory", "local-destroy-state", *settings.make_vars], cwd=ROOT,
-                   env=settings.aws_env(), capture_output=True)
+                   env=settings.aws_env(), capture_output=True, check=False)
     subprocess.run(["make", "--no-print-directory", "localstack-down", *settings.make_vars], cwd=ROOT,
-                   env=settings.aws_env())
+                   env=settings.aws_env(), check=False)
     shutil.rmtree(settings.state_dir, ignore_errors=True)
     say("demo state removed")
     return 0
