@@ -55,6 +55,7 @@ RSS_SIZES_QUICK = [10_000, 100_000]
 MODEL_SIZES_FULL = [5_000, 50_000, 500_000]
 MODEL_SIZES_QUICK = [5_000, 50_000]
 SEED = 11
+WEATHER_RIDES = 10_000  # the GHCN sample does not depend on the ride count
 ETL_TIMEOUT_S = 3600
 SETTLE_S = 3.0  # after the last ride lands: the event source mapping's DeleteMessageBatch follows it
 
@@ -378,13 +379,28 @@ def bench_model(settings: demo.Settings, sizes: list[int]) -> dict:
     return run_json_script(cmd, out, settings)
 
 
-def bench_weather(settings: demo.Settings) -> dict:
-    out = BENCH_DIR / "weather.json"
-    script = ROOT / "bench" / "weather_bytes.py"
-    if script.exists():
-        return run_json_script([sys.executable, str(script), "--out", str(out)], out, settings)
-    return run_json_script([str(demo.VENV_BIN / "wildrydes"), "weather", "bytes", "--json", str(out)], out,
-                           settings)
+WEATHER_READ_LINE = re.compile(r"duckdb: read ([\d,]+) bytes \((\w+); files scanned ([^)]+)\)")
+
+
+def bench_weather(settings: demo.Settings, rides: int) -> dict:
+    """Bytes DuckDB reads for the reduction (its own I/O counter, printed by `wildrydes weather reduce`):
+    Parquet with partition pruning (YEAR, ELEMENT) vs the full by_year CSV scan, same generated GHCN data."""
+    source = generate(rides, BENCH_DIR / "data" / f"rides-{rides}", settings).parents[1] / "ghcn"
+    out: dict = {"method": "wildrydes weather reduce --engine duckdb --layout parquet|csv on the generated GHCN "
+                 "sample (NYC stations + distractors, 2 years); DuckDB profiling io.total_bytes_read",
+                 "source_bytes": {}}
+    for layout in ("parquet", "csv"):
+        out["source_bytes"][layout] = sum(p.stat().st_size for p in (source / layout).rglob("*") if p.is_file())
+        text = demo.wildrydes(["weather", "reduce", "--engine", "duckdb", "--source", str(source), "--layout",
+                               layout, "--out", str(BENCH_DIR / "weather" / layout)], settings, capture=True)
+        m = WEATHER_READ_LINE.search(text)
+        if not m:
+            return {"error": f"no 'duckdb: read N bytes' line from weather reduce ({layout}): {text[-500:]}"}
+        out[layout] = int(m.group(1).replace(",", ""))
+        out[f"{layout}_files_scanned"] = m.group(3)
+    out["baseline"] = "csv"
+    out["parquet_vs_csv"] = round(out["parquet"] / out["csv"], 4) if out["csv"] else None
+    return out
 
 
 # ---------------------------------------------------------------------------- report
@@ -534,7 +550,7 @@ def main(argv: list[str] | None = None) -> int:
         if "model" not in a.skip:
             results["model"] = bench_model(settings, MODEL_SIZES_QUICK if a.quick else MODEL_SIZES_FULL)
         if "weather" not in a.skip:
-            results["weather_bytes_read"] = bench_weather(settings)
+            results["weather_bytes_read"] = bench_weather(settings, WEATHER_RIDES)
     finally:
         if not a.keep_running:
             subprocess.run(["make", "--no-print-directory", "localstack-down", *settings.make_vars], cwd=ROOT,
