@@ -78,6 +78,10 @@ class Settings:
         return f"http://127.0.0.1:{self.moto_port}"
 
     @property
+    def started_marker(self) -> Path:
+        return self.state_dir / "started-emulators"
+
+    @property
     def make_vars(self) -> list[str]:
         return [f"LOCALSTACK_PORT={self.port}", f"MOTO_PORT={self.moto_port}"]
 
@@ -160,7 +164,19 @@ def start_emulators(settings: Settings) -> bool:
             return False
         run(["make", "--no-print-directory", "localstack-up", *settings.make_vars], settings,
             hint="see README 'Troubleshooting' (python3.13, port in use, executor not active)")
+        settings.started_marker.write_text("the demo started the emulators on this port; demo-down stops them\n")
         return True
+
+
+def drop_stale_terraform_state(settings: Settings) -> None:
+    """Freshly started emulators hold nothing (LocalStack keeps state in memory), so Terraform state left by
+    an earlier run describes resources that no longer exist: remove it instead of failing on refresh."""
+    tf_dir = ROOT / "build" / "tf-local" / str(settings.port)
+    stale = [p for p in tf_dir.glob("*.tfstate*") if p.is_file()] if tf_dir.exists() else []
+    for path in stale:
+        path.unlink()
+    if stale:
+        say(f"      removed stale Terraform state in {tf_dir.relative_to(ROOT)} (the emulators were restarted)")
 
 
 def apply_terraform(settings: Settings) -> dict:
@@ -399,7 +415,8 @@ def demo(settings: Settings) -> int:
         f"state in {settings.state_dir.relative_to(ROOT)}")
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     (settings.state_dir / "ports").write_text(f"{settings.port} {settings.moto_port}\n")
-    start_emulators(settings)
+    if start_emulators(settings):
+        drop_stale_terraform_state(settings)
     outputs = apply_terraform(settings)
     bucket = outputs["data_bucket_name"]
     import boto3  # the project venv has it; imported late so `--help` works anywhere
@@ -461,15 +478,31 @@ def _fmt(values: dict, name: str) -> str:
     return f"{value:.4f}" if isinstance(value, (int, float)) else "n/a"
 
 
+def emulator_state_dirs(settings: Settings) -> list[Path]:
+    """Per-port state the demo's targets create: emulator state (tools/emulators.py) and Terraform state
+    (tools/tf_local.py), both keyed by the LocalStack port."""
+    return [ROOT / "build" / "localstack" / str(settings.port), ROOT / "build" / "tf-local" / str(settings.port)]
+
+
 def down(settings: Settings) -> int:
-    """Stop the emulators the demo started (by the Makefile target, which kills by PID) and remove state."""
+    """Stop the emulators the demo started (make localstack-down kills by PID) and remove all demo state."""
+    if not settings.started_marker.exists() and emulators_running(settings):
+        say(f"the emulators on {settings.port}/{settings.moto_port} were not started by the demo: leaving them "
+            f"running (stop them with `make localstack-down LOCALSTACK_PORT={settings.port}`)")
+        shutil.rmtree(settings.state_dir, ignore_errors=True)
+        return 0
     say(f"stopping LocalStack {settings.endpoint} + moto {settings.moto_endpoint} and removing demo state")
-    subprocess.run(["make", "--no-print-directory", "local-destroy-state", *settings.make_vars], cwd=ROOT,
-                   env=settings.aws_env(), capture_output=True, check=False)
-    subprocess.run(["make", "--no-print-directory", "localstack-down", *settings.make_vars], cwd=ROOT,
-                   env=settings.aws_env(), check=False)
-    shutil.rmtree(settings.state_dir, ignore_errors=True)
-    say("demo state removed")
+    proc = subprocess.run(["make", "--no-print-directory", "localstack-down", *settings.make_vars], cwd=ROOT,
+                          env=settings.aws_env(), capture_output=True, text=True, check=False)
+    say("      " + (proc.stdout.strip().splitlines() or [""])[-1])
+    if proc.returncode != 0:
+        print(proc.stderr.strip(), file=sys.stderr)
+        return proc.returncode
+    for path in (settings.state_dir, *emulator_state_dirs(settings)):
+        if path.exists():
+            shutil.rmtree(path)
+            say(f"      removed {path.relative_to(ROOT)}")
+    say("demo stopped; nothing of it is left running")
     return 0
 
 
