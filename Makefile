@@ -24,6 +24,68 @@ $(VENV)/.installed: requirements-dev.txt pyproject.toml
 .PHONY: venv
 venv: $(VENV)/.installed ## create the project venv (.venv, Python 3.11) from exact pins
 
+# ---------------------------------------------------------------------------- local AWS (owner: localstack)
+# LocalStack 4.14.0 in host mode (own venv, Python 3.13) + the `process` Lambda executor (localstack/executor),
+# Lambda functions on Python 3.11 (build/lambda-runtime-py311), a moto server for Athena/Glue/SageMaker.
+# The venvs are keyed by a hash of their requirement files: CI can cache build/localstack-venv and
+# build/lambda-runtime-py311 under `make local-cache-key` and reinstalls only when a pin changes.
+PYTHON313 ?= $(shell python3 tools/find_python.py 3.13 2>/dev/null)
+LAMBDA_PYTHON311 ?= $(shell python3 tools/find_python.py 3.11 2>/dev/null)
+LS_VENV        := $(BUILD)/localstack-venv
+LAMBDA_RUNTIME := $(BUILD)/lambda-runtime-py311
+LS_VENV_KEY        = $(shell cat localstack/requirements.txt localstack/executor/pyproject.toml | sha256sum | cut -c1-16)
+LAMBDA_RUNTIME_KEY = $(shell sha256sum localstack/lambda-runtime-requirements.txt | cut -c1-16)
+EMULATORS = $(PY) tools/emulators.py
+TF_LOCAL  = $(PY) tools/tf_local.py
+
+.PHONY: localstack-venv
+localstack-venv: ## LocalStack's own venv (Python 3.13) with the pinned LocalStack and the process executor
+	@if [ ! -f $(LS_VENV)/.installed-$(LS_VENV_KEY) ]; then \
+	  test -n "$(PYTHON313)" || { python3 tools/find_python.py 3.13; exit 1; }; \
+	  rm -rf $(LS_VENV) && $(PYTHON313) -m venv $(LS_VENV) && \
+	  $(LS_VENV)/bin/pip install -q --disable-pip-version-check -r localstack/requirements.txt && \
+	  $(LS_VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e localstack/executor && \
+	  touch $(LS_VENV)/.installed-$(LS_VENV_KEY) && echo "built $(LS_VENV) ($(LS_VENV_KEY))"; \
+	fi
+
+.PHONY: lambda-runtime
+lambda-runtime: ## the Python 3.11 interpreter + runtime packages (boto3) Lambda functions run on
+	@if [ ! -f $(LAMBDA_RUNTIME)/.installed-$(LAMBDA_RUNTIME_KEY) ]; then \
+	  test -n "$(LAMBDA_PYTHON311)" || { python3 tools/find_python.py 3.11; exit 1; }; \
+	  rm -rf $(LAMBDA_RUNTIME) && $(LAMBDA_PYTHON311) -m venv $(LAMBDA_RUNTIME) && \
+	  $(LAMBDA_RUNTIME)/bin/pip install -q --disable-pip-version-check -r localstack/lambda-runtime-requirements.txt && \
+	  touch $(LAMBDA_RUNTIME)/.installed-$(LAMBDA_RUNTIME_KEY) && echo "built $(LAMBDA_RUNTIME) ($(LAMBDA_RUNTIME_KEY))"; \
+	fi
+
+.PHONY: local-cache-key
+local-cache-key: ## print the cache key of the LocalStack + Lambda runtime venvs (for CI caches)
+	@echo "ls-$(LS_VENV_KEY)-rt-$(LAMBDA_RUNTIME_KEY)"
+
+.PHONY: localstack-up
+localstack-up: venv localstack-venv lambda-runtime ## start LocalStack + moto on LOCALSTACK_PORT/MOTO_PORT (default 4566/4567)
+	$(EMULATORS) up
+
+.PHONY: localstack-down
+localstack-down: ## stop the LocalStack + moto started by localstack-up (by PID)
+	$(EMULATORS) down
+
+.PHONY: localstack-status
+localstack-status: ## is LocalStack running on LOCALSTACK_PORT?
+	$(EMULATORS) status
+
+.PHONY: local-apply
+local-apply: venv ## apply the root Terraform module to the running emulators (build/tf-local/<port>/)
+	$(TF_LOCAL) apply
+
+.PHONY: local-outputs
+local-outputs: venv ## the root module's outputs on the emulators as JSON (terraform output -json)
+	@$(TF_LOCAL) outputs
+
+.PHONY: local-destroy
+local-destroy: venv ## destroy what local-apply created
+	$(TF_LOCAL) destroy
+# ---------------------------------------------------------------------------- end local AWS
+
 # ---------------------------------------------------------------------------- sample data (owner: weather)
 # The committed sample in data/sample/: rides (2 files), GHCN-D 2017-2018 in both layouts, ground truth.
 # Same seed -> byte-identical files, so re-running this leaves git clean.
@@ -54,6 +116,16 @@ package: venv ## build the Lambda zips in build/ (reproducible; prints size and 
 	@for fn in $(ETL_FUNCTIONS); do \
 	  $(PY) tools/build_zip.py --handler-dir lambda_src/$$fn --out $(BUILD)/$$fn.zip || exit 1; \
 	done
+	$(PY) tools/build_zip.py --handler-dir lambda_src/inference --out $(BUILD)/inference.zip
+	@$(MAKE) --no-print-directory layer
+	@$(PY) tools/build_layer.py --check-only --output $(BUILD)/mxnet-layer.zip --function-zip $(BUILD)/inference.zip
+
+# The MXNet layer (owner: inference): pinned manylinux wheels -> trimmed python/ tree -> reproducible zip.
+# Rebuilt only when its builder changes (the pins live in tools/build_layer.py; wheels cached in build/cache).
+.PHONY: layer
+layer: $(BUILD)/mxnet-layer.zip ## build the MXNet Lambda layer (prints zipped/unzipped sizes)
+$(BUILD)/mxnet-layer.zip: tools/build_layer.py tools/build_zip.py | venv
+	$(PY) tools/build_layer.py --output $@
 # ---------------------------------------------------------------------------- end package
 
 # ---------------------------------------------------------------------------- demo + bench (owner: demo)

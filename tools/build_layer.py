@@ -164,27 +164,10 @@ def unzipped_size(zip_path: Path) -> int:
 
 
 def write_zip(staging_root: Path, output: Path) -> None:
-    """Reproducible zip of staging_root (the shared function-zip writer does the sorting/timestamps)."""
-    try:
-        from build_zip import write_reproducible_zip  # tools/build_zip.py (engineer "etl")
-    except ImportError:  # TEMP until tools/build_zip.py lands
-        write_reproducible_zip = _write_zip_fallback
+    """Reproducible zip of staging_root: the same writer as the function zips (sorted, fixed times/modes)."""
+    from build_zip import write_reproducible_zip  # tools/build_zip.py
+
     write_reproducible_zip(staging_root, output)
-
-
-ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-
-
-def _write_zip_fallback(root: Path, output: Path) -> None:
-    tmp = output.with_suffix(".tmp")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
-        for path in sorted(p for p in root.rglob("*") if p.is_file()):
-            info = zipfile.ZipInfo(path.relative_to(root).as_posix(), ZIP_EPOCH)
-            info.external_attr = (0o100755 if os.access(path, os.X_OK) else 0o100644) << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            with open(path, "rb") as src, zf.open(info, "w", force_zip64=True) as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
-    tmp.replace(output)
 
 
 def build_layer(output: Path, cache_root: Path, staging: Path, strip: bool = True) -> dict[str, int]:
@@ -215,12 +198,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--function-zip", type=Path, action="append", default=[],
                         help="function zip(s) deployed with this layer, for the 250 MB unzipped check")
     parser.add_argument("--no-strip", action="store_true", help="do not strip debug symbols from .so files")
+    parser.add_argument("--check-only", action="store_true",
+                        help="do not build: report the existing layer zip's sizes and check the limit")
     args = parser.parse_args(argv)
 
-    sizes = build_layer(args.output, args.cache, args.staging, strip=not args.no_strip)
-    print(f"mxnet layer: {args.output.relative_to(REPO_ROOT) if args.output.is_relative_to(REPO_ROOT) else args.output}")
-    print(f"  wheels unpacked {sizes['unpacked'] / MIB:7.1f} MiB; trimmed {sizes['trimmed'] / MIB:.1f} MiB;"
-          f" stripped {sizes['stripped'] / MIB:.1f} MiB")
+    print(f"mxnet layer: {args.output}")
+    if args.check_only:
+        if not args.output.exists():
+            raise SystemExit(f"build_layer: {args.output} not found (run `make layer`)")
+        sizes = {"zipped": args.output.stat().st_size, "unzipped": unzipped_size(args.output)}
+    else:
+        sizes = build_layer(args.output, args.cache, args.staging, strip=not args.no_strip)
+        print(f"  wheels unpacked {sizes['unpacked'] / MIB:7.1f} MiB; trimmed {sizes['trimmed'] / MIB:.1f} MiB;"
+              f" stripped {sizes['stripped'] / MIB:.1f} MiB")
     print(f"  zipped {sizes['zipped'] / MIB:7.1f} MiB, unzipped {sizes['unzipped'] / MIB:7.1f} MiB")
     total = sizes["unzipped"]
     for function_zip in args.function_zip:
