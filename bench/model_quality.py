@@ -2,8 +2,8 @@
 """Model quality on the generator's data: held-out AUC next to the Bayes-optimal AUC, as the data grows.
 
 For each size N: `wildrydes generate --rides N`, the ETL's pure functions turn the raw rides into the
-processed CSV tree (validate, nearest station, heavy rule, csvrows), the GHCN CSV is reduced with the shared
-SQL (sql/reduce_ghcn_csv.sql, DuckDB), then the local trainer runs exactly as `wildrydes train` does and
+processed CSV tree (validate, nearest station, heavy rule, csvrows), the GHCN Parquet is reduced with the
+weather stage's DuckDB run of the shared SQL, then the local trainer runs exactly as `wildrydes train` does and
 the truth file gives the Bayes-optimal AUC on the same held-out rides.
 
     .venv/bin/python bench/model_quality.py --out build/bench/model.json --sizes 5000 50000
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import string
 import sys
 import tempfile
 import time
@@ -28,7 +27,7 @@ for sub in ("src", "lambda_src"):
 
 from wildrydes_common import csvrows, rides, stations
 
-from wildrydes import generate, report, train
+from wildrydes import generate, report, train, weather
 
 AUC_GAP_LIMIT = 0.01
 # Below this many rides the 10% held-out set is too small for a 0.01 AUC comparison to mean anything.
@@ -59,22 +58,13 @@ def processed_tree(generated: Path, out: Path) -> int:
 
 
 def reduced_weather(generated: Path, out: Path) -> Path:
-    """GHCN by_year CSV -> station_id,date,tmin,tmax,prcp with the SQL Athena runs (DuckDB here)."""
-    import duckdb
-
-    csv_files = sorted((generated / "ghcn" / "csv" / "by_year").glob("*.csv"))
-    years = ", ".join(f"'{p.stem}'" for p in csv_files)
-    ids = ", ".join(f"'{sid}'" for sid in stations.GROUND_STATIONS)
-    file_list = ", ".join(f"'{p}'" for p in csv_files)
-    sql = string.Template((ROOT / "sql" / "reduce_ghcn_csv.sql").read_text()).substitute(
-        ghcn_table=f"read_csv([{file_list}], header=true, all_varchar=true)", stations=ids, years=years)
+    """GHCN-D -> station_id,date,tmin,tmax,prcp with the weather stage's DuckDB reduction (Athena's SQL)."""
+    parquet_root = generated / "ghcn" / "parquet" / "by_year"
+    years = sorted(int(p.name.split("=")[1]) for p in parquet_root.glob("YEAR=*"))
+    run = weather.reduce_duckdb(str(generated / "ghcn"), "parquet", weather.DEFAULT_STATIONS, years)
     out.mkdir(parents=True, exist_ok=True)
-    target = out / "weather.csv"
-    con = duckdb.connect()
-    try:
-        con.execute(sql).df().to_csv(target, index=False)
-    finally:
-        con.close()
+    target = out / weather.OUTPUT_FILE_NAME
+    target.write_text(weather.format_output(run.rows))
     return target
 
 
@@ -90,7 +80,7 @@ def measure(n_rides: int, seed: int, work: Path) -> dict:
     generate.generate(work / "generated", n_rides, seed, n_files=1)
     processed, weather, truth_file = prepare(work / "generated", work / "inputs")
     prepared = time.perf_counter()
-    joined = train.join_rides_weather(train.read_rides(str(processed)), train.read_weather(str(weather)))
+    joined = train.load_joined(str(processed), str(weather))
     dataset = train.build_dataset(joined, train.DEFAULT_FEATURES)
     result = train.run_local(dataset, seed)
     trained = time.perf_counter()

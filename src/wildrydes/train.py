@@ -19,7 +19,6 @@ import hashlib
 import io
 import json
 import os
-import string
 import sys
 import time
 from dataclasses import dataclass, field
@@ -32,9 +31,6 @@ import pandas as pd
 from wildrydes_common import linear_learner as ll
 
 from wildrydes.cli import CommandError
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-TRAINING_JOIN_SQL = REPO_ROOT / "sql" / "training_join.sql"
 
 # Request names (as the inference API and metadata.json spell them) -> column of the joined table.
 FEATURE_COLUMNS = {"distance": "distance", "TMIN": "tmin", "TMAX": "tmax", "PRCP": "prcp"}
@@ -113,66 +109,27 @@ def _s3_client():
     return boto3.client("s3")
 
 
-def _read_csv_tree(location: str, what: str, dtype: dict[str, Any]) -> pd.DataFrame:
-    """Concatenate every *.csv under a directory or S3 prefix (sorted by key, so the order is stable)."""
-    frames: list[pd.DataFrame] = []
-    if location.startswith("s3://"):
-        bucket, prefix = parse_s3_uri(location)
-        s3 = _s3_client()
-        keys = sorted(
-            obj["Key"]
-            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-            for obj in page.get("Contents", [])
-            if obj["Key"].endswith(".csv")
-        )
-        for key in keys:
-            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-            if body.strip():
-                frames.append(pd.read_csv(io.BytesIO(body), dtype=dtype))
-    else:
-        root = Path(location)
-        if not root.exists():
+def load_joined(rides: str, weather: str) -> pd.DataFrame:
+    """Processed rides LEFT JOIN reduced weather, via the weather stage's join (sql/training_join.sql).
+
+    Local directories or s3:// prefixes; the result has ``wildrydes.weather.JOIN_HEADER`` columns and keeps
+    rides without weather (``has_weather`` = 0) so build_dataset can count them.
+    """
+    from wildrydes import weather as weather_stage
+
+    for what, location in (("--rides", rides), ("--weather", weather)):
+        if not location.startswith("s3://") and not Path(location).exists():
             raise CommandError(f"{what}: {location} does not exist")
-        paths = [root] if root.is_file() else sorted(root.rglob("*.csv"))
-        frames = [pd.read_csv(p, dtype=dtype) for p in paths if p.stat().st_size > 0]
-    if not frames:
-        raise CommandError(f"{what}: no CSV files under {location}")
-    return pd.concat(frames, ignore_index=True)
-
-
-RIDE_DTYPES = {"ride_id": str, "name": str, "statustime": str, "groundstation": str}
-WEATHER_DTYPES = {"station_id": str, "date": str}
-
-
-def read_rides(location: str) -> pd.DataFrame:
-    rides = _read_csv_tree(location, "--rides", RIDE_DTYPES)
-    missing = {"ride_id", "statustime", "distance", "groundstation", LABEL_COLUMN} - set(rides.columns)
-    if missing:
-        raise CommandError(f"--rides: processed CSVs lack columns {sorted(missing)}")
-    return rides
-
-
-def read_weather(location: str) -> pd.DataFrame:
-    weather = _read_csv_tree(location, "--weather", WEATHER_DTYPES)
-    missing = {"station_id", "date", "tmin", "tmax", "prcp"} - set(weather.columns)
-    if missing:
-        raise CommandError(f"--weather: reduced weather CSVs lack columns {sorted(missing)}")
-    return weather
-
-
-def join_rides_weather(rides: pd.DataFrame, weather: pd.DataFrame) -> pd.DataFrame:
-    """Rides LEFT JOIN weather with the same SQL Athena runs (sql/training_join.sql), in DuckDB."""
-    import duckdb
-
-    sql = string.Template(TRAINING_JOIN_SQL.read_text()).substitute(
-        rides_table="rides_frame", weather_table="weather_frame")
-    con = duckdb.connect()
     try:
-        con.register("rides_frame", rides)
-        con.register("weather_frame", weather)
-        return con.execute(sql).df()
-    finally:
-        con.close()
+        rows, join_report = weather_stage.join_duckdb(rides, weather)
+    except weather_stage.WeatherError as exc:
+        raise CommandError(str(exc)) from None
+    if join_report.missing_station_days:
+        print(f"join: {join_report.summary()}", file=sys.stderr)
+    frame = pd.DataFrame(rows, columns=list(weather_stage.JOIN_HEADER))
+    for column in (*FEATURE_COLUMNS.values(), LABEL_COLUMN):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    return frame
 
 
 # --------------------------------------------------------------------------- dataset
@@ -540,7 +497,7 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     features = parse_features(args.features)
-    joined = join_rides_weather(read_rides(args.rides), read_weather(args.weather))
+    joined = load_joined(args.rides, args.weather)
     dataset = build_dataset(joined, features)
     dropped = {reason: count for reason, count in dataset.excluded.items() if count}
     print(f"{len(dataset.y)} rides with weather; excluded {sum(dropped.values())} {dropped or ''}".rstrip(),

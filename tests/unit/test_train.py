@@ -150,7 +150,7 @@ def test_determinism_same_data_and_seed_same_bytes(tmp_path):
 def test_fold_normalization_matches_sklearn_on_raw_features(inputs, tmp_path):
     """Artifact scores on RAW features == sklearn predict_proba on the standardized ones."""
     dataset = train.build_dataset(
-        train.join_rides_weather(train.read_rides(str(inputs[0])), train.read_weather(str(inputs[1]))),
+        train.load_joined(str(inputs[0]), str(inputs[1])),
         train.DEFAULT_FEATURES)
     estimator, mu, sigma = train.fit_standardized_logistic(dataset.x, dataset.y)
     assert not np.allclose(mu, 0) and not np.allclose(sigma, 1)  # the fold has something to do
@@ -186,7 +186,7 @@ def test_trained_model_recovers_the_generating_weights(inputs, tmp_path):
 
 def test_rides_without_weather_are_reported_and_excluded(tmp_path, capsys):
     processed, weather = make_inputs(tmp_path / "in", drop_weather=6, drop_prcp=4)
-    joined = train.join_rides_weather(train.read_rides(str(processed)), train.read_weather(str(weather)))
+    joined = train.load_joined(str(processed), str(weather))
     dataset = train.build_dataset(joined, train.DEFAULT_FEATURES)
     no_day = int((joined["has_weather"] == 0).sum())
     no_prcp = int(((joined["has_weather"] == 1) & joined["prcp"].isna()).sum())
@@ -204,13 +204,13 @@ def test_rides_without_weather_are_reported_and_excluded(tmp_path, capsys):
 
 def test_single_class_and_empty_inputs_are_clear_errors(tmp_path):
     processed, weather = make_inputs(tmp_path / "in", n_rides=50)
-    joined = train.join_rides_weather(train.read_rides(str(processed)), train.read_weather(str(weather)))
+    joined = train.load_joined(str(processed), str(weather))
     joined["heavy_utilization"] = 0
     with pytest.raises(CommandError, match="nothing to learn"):
         train.build_dataset(joined, train.DEFAULT_FEATURES)
     (tmp_path / "empty").mkdir()
-    with pytest.raises(CommandError, match="no CSV files"):
-        train.read_rides(str(tmp_path / "empty"))
+    with pytest.raises(CommandError, match="no rides CSV files"):
+        train.load_joined(str(tmp_path / "empty"), str(weather))
 
 
 def test_calibrated_threshold_maximizes_accuracy():
@@ -336,7 +336,7 @@ def test_s3_inputs_outputs_and_publish_keys(aws, inputs, tmp_path):
 # --------------------------------------------------------------------------- report
 def test_report_files_and_bayes_auc(inputs, tmp_path):
     dataset = train.build_dataset(
-        train.join_rides_weather(train.read_rides(str(inputs[0])), train.read_weather(str(inputs[1]))),
+        train.load_joined(str(inputs[0]), str(inputs[1])),
         train.DEFAULT_FEATURES)
     result = train.run_local(dataset, seed=1)
     truth = pd.DataFrame({"ride_id": dataset.ride_ids,
