@@ -35,7 +35,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
-
 from wildrydes_common.rides import HEAVY_MAGIC_PER_MILE, ride_id
 from wildrydes_common.stations import GROUND_STATIONS, nearest_station
 
@@ -330,7 +329,7 @@ class _RideFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.fh = open(path, "w", encoding="utf-8", newline="\n")
+        self.fh = open(path, "w", encoding="utf-8", newline="\n")  # noqa: SIM115 (closed in close())
         self.fh.write('{"travel_data": [')
         self.count = 0
 
