@@ -61,13 +61,6 @@ data "aws_iam_policy_document" "function" {
     }
   }
 
-  # Logs only into the function's own group (the group exists, so no CreateLogGroup).
-  statement {
-    sid       = "WriteOwnLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.function[each.key].arn}:*"]
-  }
-
   # X-Ray accepts no resource-level scoping; only needed when tracing is Active.
   dynamic "statement" {
     for_each = var.tracing_mode == "Active" ? [1] : []
@@ -82,7 +75,28 @@ data "aws_iam_policy_document" "function" {
 resource "aws_iam_role_policy" "function" {
   for_each = local.functions
 
-  name   = "${var.name_prefix}-${each.key}-least-privilege"
+  name   = "${var.name_prefix}-${each.key}-data-access"
   role   = aws_iam_role.function[each.key].id
   policy = data.aws_iam_policy_document.function[each.key].json
+}
+
+# Logs only into the function's own group (the group exists, so no CreateLogGroup). A separate
+# policy because the group's ARN is known only after apply, while the data-access policy above
+# is fully known at plan time (and checked there by tests/terraform).
+data "aws_iam_policy_document" "logs" {
+  for_each = local.functions
+
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.function[each.key].arn}:*"]
+  }
+}
+
+resource "aws_iam_role_policy" "logs" {
+  for_each = local.functions
+
+  name   = "${var.name_prefix}-${each.key}-own-logs"
+  role   = aws_iam_role.function[each.key].id
+  policy = data.aws_iam_policy_document.logs[each.key].json
 }

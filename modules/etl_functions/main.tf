@@ -117,6 +117,7 @@ resource "aws_lambda_function" "function" {
   depends_on = [
     aws_cloudwatch_log_group.function,
     aws_iam_role_policy.function,
+    aws_iam_role_policy.logs,
   ]
 }
 

@@ -1,6 +1,8 @@
 # The data bucket: every stage of the pipeline reads and writes here, under fixed prefixes
 # (docs/design.md "Outputs in the bucket").
 
+data "aws_partition" "current" {}
+
 # Only needed to derive the bucket name; an explicit bucket_name keeps plans free of API calls.
 data "aws_caller_identity" "current" {
   count = var.bucket_name == null ? 1 : 0
@@ -10,6 +12,8 @@ locals {
   # The account id makes the name globally unique without a random provider.
   account_id  = try(data.aws_caller_identity.current[0].account_id, null)
   bucket_name = var.bucket_name != null ? var.bucket_name : "${var.name_prefix}-data-${data.aws_caller_identity.current[0].account_id}"
+  # Known at plan time (unlike aws_s3_bucket.arn), so policies can be checked before apply.
+  bucket_arn = "arn:${data.aws_partition.current.partition}:s3:::${local.bucket_name}"
 
   # Prefixes whose objects are disposable after a while: prefix => days to keep.
   expiring_prefixes = {
@@ -74,8 +78,8 @@ data "aws_iam_policy_document" "tls_only" {
     effect  = "Deny"
     actions = ["s3:*"]
     resources = [
-      aws_s3_bucket.data.arn,
-      "${aws_s3_bucket.data.arn}/*",
+      local.bucket_arn,
+      "${local.bucket_arn}/*",
     ]
 
     principals {
@@ -146,7 +150,7 @@ resource "aws_lambda_permission" "s3_invokes_ingest" {
   action         = "lambda:InvokeFunction"
   function_name  = var.ingest_function_name
   principal      = "s3.amazonaws.com"
-  source_arn     = aws_s3_bucket.data.arn
+  source_arn     = local.bucket_arn
   source_account = local.account_id
 
   lifecycle {

@@ -5,7 +5,7 @@ output "bucket_name" {
 
 output "bucket_arn" {
   description = "ARN of the data bucket (object ARNs are <bucket_arn>/<key>)."
-  value       = aws_s3_bucket.data.arn
+  value       = local.bucket_arn
 }
 
 output "bucket_regional_domain_name" {

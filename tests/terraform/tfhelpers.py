@@ -1,0 +1,109 @@
+"""Shared helpers for the offline Terraform tests.
+
+Every test works on a temporary copy of the module under test: tftest deletes `.terraform`, the
+lock file and state in the folder it runs in, and `terraform init` writes there too, so the
+working tree is never touched. Plans use static fake credentials and the provider's skip flags,
+which makes them run without any network or emulator.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import tftest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MODULES_DIR = REPO_ROOT / "modules"
+ETL_MODULES = ("storage", "queues", "etl_functions")
+ALL_MODULES = tuple(sorted(p.name for p in MODULES_DIR.iterdir() if (p / "main.tf").is_file()))
+
+# The provider mirror on the offline machines; on a connected machine init uses the registry.
+DEFAULT_PLUGIN_DIR = Path("/opt/tf-plugins")
+PLUGIN_DIR = os.environ.get("WILDRYDES_TF_PLUGIN_DIR") or (
+    str(DEFAULT_PLUGIN_DIR) if DEFAULT_PLUGIN_DIR.is_dir() else None
+)
+
+TEST_ACCOUNT_ID = "000000000000"
+TEST_REGION = "us-east-1"
+
+# Configures the provider so that `plan` makes no API call (fake static credentials, no STS lookup).
+OFFLINE_PROVIDER_TF = f"""
+provider "aws" {{
+  region                      = "{TEST_REGION}"
+  access_key                  = "test"
+  secret_key                  = "test"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+  max_retries                 = 1
+}}
+"""
+
+TF_ENV = {
+    "CHECKPOINT_DISABLE": "1",
+    "TF_IN_AUTOMATION": "1",
+    "AWS_ACCESS_KEY_ID": "test",
+    "AWS_SECRET_ACCESS_KEY": "test",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+def terraform_env() -> dict[str, str]:
+    """Environment for terraform subprocesses: ours on top of the caller's, minus emulator endpoints."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+    env.update(TF_ENV)
+    return env
+
+
+def init_args() -> list[str]:
+    args = ["init", "-backend=false", "-input=false", "-no-color"]
+    if PLUGIN_DIR:
+        args.append(f"-plugin-dir={PLUGIN_DIR}")
+    return args
+
+
+def run_terraform(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        ["terraform", *args], cwd=workdir, env=terraform_env(), capture_output=True, text=True
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"terraform {' '.join(args)} failed in {workdir}:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def copy_tree(src: Path, dest: Path) -> Path:
+    """Copy Terraform sources without local state, caches or lock files of earlier runs."""
+    shutil.copytree(
+        src, dest, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl", "*_override.tf")
+    )
+    return dest
+
+
+def make_fake_lambda_zip(path: Path, body: str = "def lambda_handler(event, context):\n    return None\n") -> Path:
+    """A tiny valid function package: enough for filebase64sha256 at plan time."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("handler.py", body)
+    return path
+
+
+def base64_sha256(path: Path) -> str:
+    """What Terraform's filebase64sha256() returns, computed independently."""
+    return base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
+
+
+def offline_module(tmp_path: Path, module: str) -> tftest.TerraformTest:
+    """A tftest handle on an initialised temporary copy of modules/<module> with the offline provider."""
+    workdir = copy_tree(MODULES_DIR / module, tmp_path / module)
+    # Modules declare no provider block, so the test adds the offline one.
+    (workdir / "offline_provider.tf").write_text(OFFLINE_PROVIDER_TF)
+    tf = tftest.TerraformTest(str(workdir), env=TF_ENV)
+    tf.setup(plugin_dir=PLUGIN_DIR, backend=False, cleanup_on_exit=False)
+    return tf
