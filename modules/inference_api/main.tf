@@ -2,7 +2,6 @@
 # API key with a throttled, quota'd usage plan and access logging.
 
 data "aws_region" "current" {}
-data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 
 locals {
