@@ -1,0 +1,81 @@
+"""Envelopes and the per-date grouping of rides into messages."""
+import json
+
+import pytest
+
+from wildrydes_common import messages
+from wildrydes_common.messages import BadMessage, MessageGrouper, Source, decode_message, encode_message
+from wildrydes_common.rides import validate_ride
+
+from etl_fixtures import make_ride
+
+SOURCE = Source("bucket", "raw/x.json")
+
+
+def rides(n, days=3):
+    return [validate_ride(make_ride(i, day=1 + i % days)) for i in range(n)]
+
+
+def group_all(items, **kwargs):
+    grouper = MessageGrouper(SOURCE, **kwargs)
+    bodies = [body for ride in items for body in grouper.add(ride)]
+    return bodies + list(grouper.finish())
+
+
+def test_envelope_round_trip():
+    body = encode_message(SOURCE, 7, rides(2))
+    envelope = decode_message(body)
+    assert envelope["v"] == 1 and envelope["source"] == {"bucket": "bucket", "key": "raw/x.json", "chunk": 7}
+    assert envelope["rides"] == rides(2)
+
+
+@pytest.mark.parametrize("body", ["not json", "[]", '{"v": 2, "source": {"key": "k"}, "rides": []}',
+                                  '{"v": 1, "rides": []}', '{"v": 1, "source": {"key": "k"}, "rides": [1]}'])
+def test_bad_envelopes_are_rejected(body):
+    with pytest.raises(BadMessage):
+        decode_message(body)
+
+
+def test_messages_hold_one_date_at_most_n_rides_and_every_ride_once():
+    items = rides(1000, days=7)
+    bodies = group_all(items, rides_per_message=50)
+    seen = []
+    for chunk, body in enumerate(bodies):
+        envelope = json.loads(body)
+        assert envelope["source"]["chunk"] == chunk
+        assert 1 <= len(envelope["rides"]) <= 50
+        assert len({r["statustime"][:10] for r in envelope["rides"]}) == 1
+        seen += [r["ride_id"] for r in envelope["rides"]]
+    assert sorted(seen) == sorted(r["ride_id"] for r in items)
+
+
+def test_grouping_is_deterministic():
+    items = rides(500, days=5)
+    assert group_all(items, rides_per_message=37) == group_all(items, rides_per_message=37)
+
+
+def test_baseline_mode_is_one_ride_per_message():
+    assert len(group_all(rides(30), rides_per_message=1)) == 30
+
+
+def test_messages_stay_under_the_byte_budget():
+    long_names = [validate_ride(make_ride(i, Name="n" * 250 + str(i))) for i in range(3000)]
+    budget = 20_000
+    bodies = group_all(long_names, rides_per_message=1000, budget_bytes=budget)
+    assert all(len(b.encode()) <= budget for b in bodies)
+    assert sum(len(json.loads(b)["rides"]) for b in bodies) == 3000
+    assert messages.INGEST_MESSAGE_BUDGET_BYTES < messages.SQS_MAX_MESSAGE_BYTES
+
+
+def test_buffer_cap_flushes_early_but_loses_nothing():
+    items = rides(600, days=30)
+    bodies = group_all(items, rides_per_message=200, max_buffered_bytes=10_000)
+    assert sum(len(json.loads(b)["rides"]) for b in bodies) == 600
+    assert len(bodies) > 30  # the cap forced partial messages
+
+
+def test_rides_per_message_is_bounded():
+    with pytest.raises(ValueError):
+        MessageGrouper(SOURCE, rides_per_message=0)
+    with pytest.raises(ValueError):
+        MessageGrouper(SOURCE, rides_per_message=messages.MAX_RIDES_PER_MESSAGE + 1)
