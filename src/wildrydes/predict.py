@@ -1,0 +1,123 @@
+"""`wildrydes predict`: score a request locally with exactly the code the inference Lambda runs.
+
+    wildrydes predict --model build/model/model.tar.gz '{"distance": 30, "TMAX": 333, "TMIN": 300, "PRCP": 100}'
+    wildrydes predict --model s3://BUCKET/models/linear-learner/latest/model.tar.gz --engine numpy '{...}'
+
+The model is a ``model.tar.gz`` (or a directory of extracted module files) on disk or in S3; its
+``metadata.json`` (feature order, units, threshold, version) is taken from next to it unless --metadata
+says otherwise. The request is any shape the API accepts (see wildrydes_common.inference_request); the
+output is the API's JSON response body. ``-`` reads the request from stdin.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from wildrydes_common import inference_engine, linear_learner
+from wildrydes_common.inference_request import (
+    DEFAULT_MAX_BATCH,
+    RequestError,
+    parse_payload,
+    predictions_body,
+)
+from wildrydes_common.inference_service import METADATA_FILE_NAME, default_metadata_key
+from wildrydes_common.model_cache import ModelUnavailable, build_loaded_model
+
+from wildrydes.cli import CommandError
+
+S3_SCHEME = "s3://"
+
+
+def _split_s3(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri[len(S3_SCHEME):].partition("/")
+    if not bucket or not key:
+        raise CommandError(f"bad S3 URI {uri!r} (expected s3://BUCKET/KEY)")
+    return bucket, key
+
+
+def _s3_client():
+    import boto3  # lazily: local files never need it
+
+    return boto3.client("s3")
+
+
+def _fetch(location: str, dest: Path) -> Path:
+    """A local path as is; an s3:// object downloaded to ``dest``."""
+    if not location.startswith(S3_SCHEME):
+        path = Path(location)
+        if not path.exists():
+            raise CommandError(f"{location} not found")
+        return path
+    bucket, key = _split_s3(location)
+    try:
+        _s3_client().download_file(bucket, key, str(dest))
+    except Exception as exc:  # botocore ClientError/NoCredentialsError: one line for the user
+        raise CommandError(f"cannot download {location}: {exc}") from exc
+    return dest
+
+
+def default_metadata_location(model: str) -> str:
+    if model.startswith(S3_SCHEME):
+        bucket, key = _split_s3(model)
+        return f"{S3_SCHEME}{bucket}/{default_metadata_key(key)}"
+    path = Path(model)
+    return str((path if path.is_dir() else path.parent) / METADATA_FILE_NAME)
+
+
+def _read_request(text: str) -> Any:
+    if text == "-":
+        text = sys.stdin.read()
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise CommandError(f"the request is not valid JSON ({exc})") from exc
+
+
+def predict(model: str, request_text: str, metadata: str | None = None,
+            engine: str = inference_engine.ENGINE_MXNET, max_batch: int = DEFAULT_MAX_BATCH) -> dict[str, Any]:
+    """The API's response body for ``request_text`` scored by ``model`` (path or s3:// URI)."""
+    payload = _read_request(request_text)
+    work = Path(tempfile.mkdtemp(prefix="wildrydes-predict-"))
+    try:
+        model_path = _fetch(model, work / "model.tar.gz")
+        metadata_path = _fetch(metadata or default_metadata_location(model), work / METADATA_FILE_NAME)
+        try:
+            meta = json.loads(metadata_path.read_text())
+        except ValueError as exc:
+            raise CommandError(f"{metadata_path} is not JSON ({exc})") from exc
+        if not isinstance(meta, dict):
+            raise CommandError(f"{metadata_path} is not a JSON object")
+        try:
+            model_dir = model_path if model_path.is_dir() else linear_learner.extract_artifact(model_path, work / "x")
+            loaded = build_loaded_model(model_dir, meta, engine)
+        except (linear_learner.ArtifactError, ModelUnavailable) as exc:
+            raise CommandError(str(exc)) from exc
+        try:
+            request = parse_payload(payload, loaded.schema, max_batch)
+        except RequestError as exc:
+            raise CommandError(f"{exc.message} (HTTP {exc.status} {exc.code})") from exc
+        return predictions_body(loaded.engine.score(request.rows), loaded.threshold, loaded.model_version)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(args) -> int:
+    body = predict(args.model, args.request, args.metadata, args.engine, args.max_batch)
+    print(json.dumps(body))
+    return 0
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("predict", help="score a request locally with the inference function's code",
+                                   description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", required=True, help="model.tar.gz or extracted dir: local path or s3://BUCKET/KEY")
+    parser.add_argument("--metadata", help=f"metadata.json (path or s3://); default: {METADATA_FILE_NAME} next to --model")
+    parser.add_argument("--engine", choices=inference_engine.ENGINES, default=inference_engine.ENGINE_MXNET,
+                        help="scoring engine (default: mxnet, as the function)")
+    parser.add_argument("--max-batch", type=int, default=DEFAULT_MAX_BATCH, help="largest accepted instances list")
+    parser.add_argument("request", help="the request JSON (any shape the API accepts), or - for stdin")
+    parser.set_defaults(func=run)
