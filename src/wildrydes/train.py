@@ -72,6 +72,7 @@ DEFAULT_MAX_RUNTIME_SECONDS = 3600
 DEFAULT_POLL_SECONDS = 30
 TRAINING_PREFIX = "training/"
 TERMINAL_JOB_STATUSES = ("Completed", "Failed", "Stopped")
+JOB_STARTUP_ALLOWANCE_SECONDS = 1800  # instance provisioning + artifact upload, beyond the max runtime
 
 
 # --------------------------------------------------------------------------- features & leakage guard
@@ -397,19 +398,33 @@ def wait_for_training_job(client, job_name: str, poll_seconds: float, timeout_se
         sleep(poll_seconds)
 
 
-def run_sagemaker(dataset: Dataset, seed: int, args: argparse.Namespace, log=print) -> TrainingResult:
+@dataclass(frozen=True)
+class SageMakerSettings:
+    """Where and how the training job runs (the CLI's sagemaker options)."""
+
+    role_arn: str | None = None  # default: $WILDRYDES_SAGEMAKER_ROLE_ARN
+    bucket: str | None = None  # channels go to s3://bucket/training/<job>/
+    region: str | None = None
+    job_name: str | None = None
+    instance_type: str = DEFAULT_INSTANCE_TYPE
+    max_runtime: int = DEFAULT_MAX_RUNTIME_SECONDS
+    poll_seconds: float = DEFAULT_POLL_SECONDS
+
+
+def run_sagemaker(dataset: Dataset, seed: int, settings: SageMakerSettings, log=print) -> TrainingResult:
+    """Write the channels, run a Linear Learner job, wait, and evaluate its artifact on our held-out rows."""
     import boto3
 
-    role_arn = args.role_arn or os.environ.get(ROLE_ARN_ENV)
+    role_arn = settings.role_arn or os.environ.get(ROLE_ARN_ENV)
     if not role_arn:
         raise CommandError(f"--role-arn (or ${ROLE_ARN_ENV}, the Terraform output of modules/sagemaker) is required")
-    bucket = args.bucket or (parse_s3_uri(args.out)[0] if args.out.startswith("s3://") else None)
+    bucket = settings.bucket
     if not bucket:
         raise CommandError("--bucket is required when --out is not an s3:// URI")
-    region = args.region or boto3.session.Session().region_name or "us-east-1"
+    region = settings.region or boto3.session.Session().region_name or "us-east-1"
     train_idx, validation_idx = split_indices(len(dataset.y), seed)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    job_name = args.job_name or f"wildrydes-ll-{dataset.sha256[:8]}-{stamp}"
+    job_name = settings.job_name or f"wildrydes-ll-{dataset.sha256[:8]}-{stamp}"
     s3 = _s3_client()
     for name, idx in (("train", train_idx), ("validation", validation_idx)):
         key = f"{TRAINING_PREFIX}{job_name}/{name}/{name}.csv"
@@ -417,12 +432,13 @@ def run_sagemaker(dataset: Dataset, seed: int, args: argparse.Namespace, log=pri
         log(f"wrote s3://{bucket}/{key} ({len(idx)} rows)")
     request = training_job_request(
         job_name=job_name, region=region, role_arn=role_arn, bucket=bucket, feature_dim=len(dataset.features),
-        instance_type=args.instance_type, max_runtime_seconds=args.max_runtime)
+        instance_type=settings.instance_type, max_runtime_seconds=settings.max_runtime)
     sagemaker = boto3.client("sagemaker", region_name=region)
     sagemaker.create_training_job(**request)
     log(f"started training job {job_name} ({request['AlgorithmSpecification']['TrainingImage']})")
-    description = wait_for_training_job(sagemaker, job_name, args.poll_seconds, args.max_runtime + args.poll_seconds * 10,
-                                        log=log)
+    # Wait a little past MaxRuntimeInSeconds: SageMaker needs time to start and to upload the artifact.
+    timeout = settings.max_runtime + JOB_STARTUP_ALLOWANCE_SECONDS
+    description = wait_for_training_job(sagemaker, job_name, settings.poll_seconds, timeout, log=log)
     artifact_uri = description["ModelArtifacts"]["S3ModelArtifacts"]
     print(artifact_uri)
     art_bucket, art_key = parse_s3_uri(artifact_uri)
@@ -505,7 +521,11 @@ def run(args: argparse.Namespace) -> int:
     if args.engine == "local":
         result = run_local(dataset, args.seed)
     else:
-        result = run_sagemaker(dataset, args.seed, args, log=lambda msg: print(msg, file=sys.stderr))
+        settings = SageMakerSettings(
+            role_arn=args.role_arn, region=args.region, job_name=args.job_name, instance_type=args.instance_type,
+            bucket=args.bucket or (parse_s3_uri(args.out)[0] if args.out.startswith("s3://") else None),
+            max_runtime=args.max_runtime, poll_seconds=args.poll_seconds)
+        result = run_sagemaker(dataset, args.seed, settings, log=lambda msg: print(msg, file=sys.stderr))
     for location in write_outputs(args.out, result.artifact, result.metadata):
         print(location)
     if args.publish:
