@@ -70,7 +70,10 @@ DEFAULT_INSTANCE_TYPE = "ml.m5.large"
 DEFAULT_VOLUME_GB = 10
 DEFAULT_MAX_RUNTIME_SECONDS = 3600
 DEFAULT_POLL_SECONDS = 30
+# Channels go under training/ (the training role reads there); the job writes its artifact under models/
+# (the only prefix the role may write, modules/sagemaker model_output_prefix).
 TRAINING_PREFIX = "training/"
+JOB_OUTPUT_PREFIX = "models/linear-learner/jobs/"
 TERMINAL_JOB_STATUSES = ("Completed", "Failed", "Stopped")
 JOB_STARTUP_ALLOWANCE_SECONDS = 1800  # instance provisioning + artifact upload, beyond the max runtime
 
@@ -370,7 +373,7 @@ def training_job_request(
             "binary_classifier_model_selection_criteria": "accuracy",
         },
         "InputDataConfig": [channel("train"), channel("validation")],
-        "OutputDataConfig": {"S3OutputPath": f"{base}/output"},
+        "OutputDataConfig": {"S3OutputPath": f"s3://{bucket}/{JOB_OUTPUT_PREFIX}"},
         "ResourceConfig": {"InstanceType": instance_type, "InstanceCount": 1, "VolumeSizeInGB": DEFAULT_VOLUME_GB},
         "StoppingCondition": {"MaxRuntimeInSeconds": int(max_runtime_seconds)},
     }

@@ -235,6 +235,8 @@ def test_training_job_request_shape_is_valid_for_the_api():
     assert [c["ChannelName"] for c in request["InputDataConfig"]] == ["train", "validation"]
     assert request["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"] == \
         f"s3://{BUCKET}/training/wildrydes-ll-test/train/"
+    # The training role (modules/sagemaker) may write only under models/.
+    assert request["OutputDataConfig"]["S3OutputPath"] == f"s3://{BUCKET}/models/linear-learner/jobs/"
     client = boto3.client("sagemaker", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
     with Stubber(client) as stubber:  # validates every parameter against the SageMaker service model
         stubber.add_response("create_training_job", {"TrainingJobArn": "arn:aws:sagemaker:x"}, request)
@@ -282,7 +284,7 @@ def test_sagemaker_engine_end_to_end_on_moto(aws, inputs, tmp_path, monkeypatch,
     job = "wildrydes-ll-moto"
     # moto does not run containers: put the artifact where the job's output would land.
     fake = ll.LinearModel(weights=(-0.5, -0.004, -0.003, 0.01), bias=1.0, threshold=0.45)
-    artifact_key = f"training/{job}/output/{job}/output/model.tar.gz"
+    artifact_key = f"models/linear-learner/jobs/{job}/output/model.tar.gz"
     aws.put_object(Bucket=BUCKET, Key=artifact_key, Body=ll.artifact_bytes(fake))
     monkeypatch.setenv(train.ROLE_ARN_ENV, ROLE_ARN)
     assert run_train(["--engine", "sagemaker", "--rides", str(inputs[0]), "--weather", str(inputs[1]),
