@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import string
 import sys
@@ -113,10 +114,12 @@ def parse_s3_uri(uri: str) -> tuple[str, str] | None:
 
 
 def s3_client(endpoint_url: str | None = None):
-    """boto3 S3 client; with an explicit endpoint (LocalStack) use path-style addressing."""
+    """boto3 S3 client. An endpoint (argument, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL: LocalStack) gets
+    path-style addressing, since bucket-name subdomains of 127.0.0.1 do not resolve."""
     import boto3
     from botocore.config import Config
 
+    endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
     if endpoint_url:
         return boto3.client("s3", endpoint_url=endpoint_url, config=Config(s3={"addressing_style": "path"}))
     return boto3.client("s3")
@@ -284,7 +287,10 @@ def reduce_duckdb(
         s3_loc = parse_s3_uri(source)
         if s3_loc:
             root = workdir / "ghcn"
-            fetched = fetch_ghcn_from_s3(s3_client(endpoint_url), *s3_loc, layout, years, root)
+            try:
+                fetched = fetch_ghcn_from_s3(s3_client(endpoint_url), *s3_loc, layout, years, root)
+            except (ClientError, BotoCoreError) as exc:  # no credentials, no bucket, endpoint down
+                raise WeatherError(f"cannot read GHCN-D from {source}: {exc}") from None
         else:
             root = Path(source)
             if not root.is_dir():
@@ -466,8 +472,11 @@ def join_duckdb(
     """processed rides LEFT JOIN reduced weather (sql/training_join.sql) and a report of what is missing."""
     with tempfile.TemporaryDirectory(prefix="wildrydes-join-") as tmp:
         workdir = Path(tmp)
-        ride_files = _local_csvs(rides, "rides", endpoint_url, workdir)
-        weather_files = _local_csvs(weather, "weather", endpoint_url, workdir)
+        try:
+            ride_files = _local_csvs(rides, "rides", endpoint_url, workdir)
+            weather_files = _local_csvs(weather, "weather", endpoint_url, workdir)
+        except (ClientError, BotoCoreError) as exc:
+            raise WeatherError(f"cannot read join input from S3: {exc}") from None
         con = _duckdb_connect()
 
         def view(name: str, files: list[Path], columns: dict[str, str]) -> None:
@@ -526,7 +535,8 @@ def register(subparsers) -> None:
     r.add_argument("--years", nargs="+", type=int, default=list(DEFAULT_YEARS), help="years to keep")
     r.add_argument("--layout", choices=("parquet", "csv"), default="parquet",
                    help="parquet (partition-pruned, cheap) or csv (whole-year scans)")
-    r.add_argument("--endpoint-url", help="S3/Athena endpoint (LocalStack/moto); AWS_ENDPOINT_URL also works")
+    r.add_argument("--endpoint-url", help="S3 endpoint (LocalStack); AWS_ENDPOINT_URL(_S3) also works")
+    r.add_argument("--athena-endpoint-url", help="athena: endpoint (moto); AWS_ENDPOINT_URL_ATHENA also works")
     r.add_argument("--workgroup", default=ATHENA_DEFAULT_WORKGROUP, help="athena: workgroup")
     r.add_argument("--database", default=ATHENA_DEFAULT_DATABASE, help="athena: Glue database")
     r.add_argument("--table", help="athena: GHCN-D table (default ghcn_parquet / ghcn_csv)")
@@ -567,8 +577,8 @@ def _run_reduce(args) -> int:
                 raise WeatherError("--engine athena reads S3 through the Glue table; --source must be s3:// if given")
             import boto3
 
-            athena = boto3.client("athena", endpoint_url=args.endpoint_url) if args.endpoint_url else boto3.client(
-                "athena")
+            # Athena's endpoint is separate from S3's: moto serves it locally (AWS_ENDPOINT_URL_ATHENA works too).
+            athena = boto3.client("athena", endpoint_url=args.athena_endpoint_url or None)
             run = reduce_athena(athena, args.layout, stations, years, args.database, args.workgroup, args.table,
                                 progress=_log)
             rows = run.rows
@@ -578,6 +588,8 @@ def _run_reduce(args) -> int:
         where = write_text(text, args.out, OUTPUT_FILE_NAME, args.endpoint_url)
     except WeatherError as exc:
         raise CommandError(str(exc)) from None
+    except (ClientError, BotoCoreError) as exc:
+        raise CommandError(f"cannot write {args.out}: {exc}") from None
     print(f"wrote {len(rows)} station-days ({', '.join(stations)}; {', '.join(map(str, years))}) to {where}")
     return 0
 
@@ -590,6 +602,8 @@ def _run_join(args) -> int:
         where = write_text(format_join(rows), args.out, "training_join.csv", args.endpoint_url)
     except WeatherError as exc:
         raise CommandError(str(exc)) from None
+    except (ClientError, BotoCoreError) as exc:
+        raise CommandError(f"cannot write {args.out}: {exc}") from None
     print(f"wrote {len(rows)} rides to {where}")
     _log(("warning: " if report.rides != report.with_weather else "") + report.summary())
     return 1 if args.fail_on_missing and report.rides != report.with_weather else 0
