@@ -180,12 +180,15 @@ def drop_stale_terraform_state(settings: Settings) -> None:
 
 
 def apply_terraform(settings: Settings) -> dict:
-    with Stage(settings, 2, "terraform apply", "Terraform -> LocalStack + moto (all root modules)"):
-        run(["make", "--no-print-directory", "local-apply", *settings.make_vars], settings,
+    """Apply the whole root module to this port's emulators (tools/tf_local.py, the engine of `make
+    local-apply`; state in build/tf-local/<port>/), with local_endpoint set so the API URL needs no DNS."""
+    tf_local = [sys.executable, str(ROOT / "tools" / "tf_local.py")]
+    ports = ["--port", str(settings.port), "--moto-port", str(settings.moto_port)]
+    with Stage(settings, 2, "terraform apply", "Terraform -> LocalStack (S3, SQS, Lambda, API Gateway, IAM, Logs) "
+               "+ moto (Glue, Athena workgroup, SageMaker role): all root modules"):
+        run([*tf_local, "apply", *ports, "--var", f"local_endpoint=http://localhost:{settings.port}"], settings,
             hint="stale state? run `make demo-down` and retry")
-        out = run(["make", "--no-print-directory", "-s", "local-outputs", *settings.make_vars], settings,
-                  capture=True)
-        outputs = _parse_outputs(out)
+        outputs = _parse_outputs(run([*tf_local, "outputs", *ports], settings, capture=True))
         say(f"      data bucket: {outputs['data_bucket_name']}   API: {outputs['inference_invoke_url']}")
         return outputs
 
