@@ -108,9 +108,10 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
 
 
 def _s3_client():
-    import boto3  # imported lazily: local runs never need it
+    """The weather stage's S3 client: path-style addressing when an emulator endpoint is configured."""
+    from wildrydes import weather as weather_stage
 
-    return boto3.client("s3")
+    return weather_stage.s3_client()
 
 
 def load_joined(rides: str, weather: str) -> pd.DataFrame:
