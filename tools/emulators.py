@@ -297,7 +297,7 @@ def _wait_ready(instance: Instance, process: subprocess.Popen, moto: subprocess.
                             f"{last_error}); log {instance.localstack_log}:\n{_tail(instance.localstack_log)}")
 
 
-def verify_executor(instance: Instance, wait_seconds: float = 5.0) -> dict:
+def verify_executor(instance: Instance, wait_seconds: float = 2.0) -> dict:
     """Prove that LocalStack loaded the ``process`` executor (an unknown name silently falls back to docker)."""
     deadline = time.monotonic() + wait_seconds
     while not instance.marker.exists() and time.monotonic() < deadline:
