@@ -120,6 +120,15 @@ def test_leakage_guard_runs_before_any_data_is_read(tmp_path):
                    "--features", "distance,magicpoints"])
 
 
+def test_cli_exits_2_with_one_line_error(tmp_path, capsys):
+    from wildrydes import cli
+
+    code = cli.main(["train", "--rides", str(tmp_path), "--weather", str(tmp_path), "--out", str(tmp_path / "o"),
+                     "--features", "distance,MagicPoints"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "leaks the label" in err
+
+
 def test_features_unknown_duplicate_and_default():
     assert train.parse_features(",".join(train.DEFAULT_FEATURES)) == ("distance", "TMIN", "TMAX", "PRCP")
     assert train.parse_features("PRCP,distance") == ("PRCP", "distance")  # request order is kept
