@@ -171,6 +171,21 @@ def test_fold_normalization_matches_sklearn_on_raw_features(inputs, tmp_path):
     np.testing.assert_allclose(loaded.score(dataset.x.tolist()), expected, atol=1e-5)
 
 
+def test_trained_artifact_scores_raw_features_in_mxnet(inputs, tmp_path):
+    """The inference Lambda's MXNet engine on the trainer's artifact == sigmoid(x.w + b) on raw features."""
+    import mxnet as mx
+
+    dataset = train.build_dataset(train.load_joined(str(inputs[0]), str(inputs[1])), train.DEFAULT_FEATURES)
+    result = train.run_local(dataset, seed=2)
+    (tmp_path / "model.tar.gz").write_bytes(result.artifact)
+    model_dir = ll.extract_artifact(tmp_path / "model.tar.gz", tmp_path / "x")
+    rows = dataset.x[result.validation_idx]
+    module = mx.mod.Module.load(str(model_dir / ll.MODULE_PREFIX), 0, label_names=None)
+    module.bind(data_shapes=[("data", rows.shape)], for_training=False)
+    predicted = module.predict(mx.io.NDArrayIter(rows.astype(np.float32), batch_size=len(rows))).asnumpy().ravel()
+    np.testing.assert_allclose(predicted, result.validation_scores, atol=1e-5)
+
+
 def test_fold_normalization_formula():
     w, b = train.fold_normalization(np.array([2.0, -1.0]), 0.5, mu=np.array([1.0, 10.0]), sigma=np.array([2.0, 5.0]))
     np.testing.assert_allclose(w, [1.0, -0.2])
