@@ -107,3 +107,12 @@ def offline_module(tmp_path: Path, module: str) -> tftest.TerraformTest:
     tf = tftest.TerraformTest(str(workdir), env=TF_ENV)
     tf.setup(plugin_dir=PLUGIN_DIR, backend=False, cleanup_on_exit=False)
     return tf
+
+
+def plan_error(tf, tf_vars: dict) -> str:
+    """The error text of a plan that must fail, with Terraform's line wrapping undone."""
+    try:
+        tf.plan(output=True, tf_vars=tf_vars)
+    except Exception as exc:  # tftest.TerraformTestError carries stdout and stderr
+        return " ".join(str(exc).replace("\\n", " ").split())
+    raise AssertionError(f"plan succeeded but should have failed with vars {tf_vars}")
