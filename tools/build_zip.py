@@ -108,7 +108,7 @@ def install_requirements(requirements: Path = REQUIREMENTS, cache_root: Path = C
         "--python-version", TARGET_PYTHON, "--implementation", "cp",
         "--target", str(staging), "-r", str(requirements),
     ]
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = subprocess.run(command, check=False, capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"build_zip: pip install failed:\n{result.stderr.strip()}")
     (staging / ".complete").write_text("")

@@ -8,7 +8,6 @@ from __future__ import annotations
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
 from wildrydes_common import aws
 from wildrydes_common import quarantine as q
 from wildrydes_common.config import EnrichConfig

@@ -10,7 +10,6 @@ import json
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger
-
 from wildrydes_common import aws
 from wildrydes_common.config import IngestConfig
 from wildrydes_common.ingestion import ingest_file

@@ -54,7 +54,7 @@ class IngestConfig:
     manifest_prefix: str
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> "IngestConfig":
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> IngestConfig:
         return cls(
             data_bucket=_required(env, "DATA_BUCKET"),
             ingest_queue_url=_required(env, "INGEST_QUEUE_URL"),
@@ -74,7 +74,7 @@ class EnrichConfig:
     quarantine_prefix: str
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> "EnrichConfig":
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> EnrichConfig:
         return cls(
             data_bucket=_required(env, "DATA_BUCKET"),
             output_queue_url=_required(env, "OUTPUT_QUEUE_URL"),
@@ -86,17 +86,15 @@ class EnrichConfig:
 class WriterConfig:
     data_bucket: str
     processed_prefix: str
-    quarantine_prefix: str
     writer_mode: str
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> "WriterConfig":
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> WriterConfig:
         mode = env.get("WRITER_MODE", "batched").strip()
         if mode not in WRITER_MODES:
             raise ConfigError(f"WRITER_MODE={mode!r}: must be one of {', '.join(WRITER_MODES)}")
         return cls(
             data_bucket=_required(env, "DATA_BUCKET"),
             processed_prefix=_prefix(env, "PROCESSED_PREFIX", "processed/"),
-            quarantine_prefix=_prefix(env, "QUARANTINE_PREFIX", "quarantine/"),
             writer_mode=mode,
         )

@@ -9,7 +9,6 @@ from __future__ import annotations
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
 from wildrydes_common import aws
 from wildrydes_common.config import WriterConfig
 from wildrydes_common.csvrows import plan_csv_objects

@@ -10,16 +10,14 @@ from pathlib import Path
 
 import boto3
 import pytest
+from etl_fixtures import file_bytes, make_ride
 from moto import mock_aws
-
 from wildrydes_common import aws as aws_adapters
 from wildrydes_common.config import ConfigError
 from wildrydes_common.messages import Source, encode_message
 from wildrydes_common.quarantine import source_key_hash
 from wildrydes_common.rides import is_heavy, validate_ride
 from wildrydes_common.stations import nearest_station
-
-from etl_fixtures import file_bytes, make_ride
 
 LAMBDA_SRC = Path(__file__).resolve().parents[2] / "lambda_src"
 BUCKET = "wildrydes-test-data"

@@ -2,12 +2,10 @@
 import json
 
 import pytest
-
+from etl_fixtures import make_ride
 from wildrydes_common import messages
 from wildrydes_common.messages import BadMessage, MessageGrouper, Source, decode_message, encode_message
 from wildrydes_common.rides import validate_ride
-
-from etl_fixtures import make_ride
 
 SOURCE = Source("bucket", "raw/x.json")
 

@@ -2,7 +2,6 @@
 import math
 
 import pytest
-
 from wildrydes_common import rides
 from wildrydes_common.rides import InvalidRide, is_heavy, ride_id, validate_ride
 

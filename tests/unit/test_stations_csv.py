@@ -3,7 +3,6 @@ import csv
 import io
 
 import pytest
-
 from wildrydes_common import csvrows, stations
 from wildrydes_common.enrichment import enrich_rides
 from wildrydes_common.rides import validate_ride

@@ -4,15 +4,13 @@ import json
 import tracemalloc
 
 import pytest
-
+from etl_fixtures import GeneratedRideFile, file_bytes, make_ride
 from wildrydes_common.dedupe import RideIdSet
 from wildrydes_common.ingestion import ingest_file
 from wildrydes_common.messages import Source
 from wildrydes_common.quarantine import QuarantineWriter, source_key_hash
 from wildrydes_common.rides import validate_ride
 from wildrydes_common.streaming import BadFile, iter_rides, scan_file
-
-from etl_fixtures import GeneratedRideFile, file_bytes, make_ride
 
 SOURCE = Source("bucket", "raw/test.json")
 
