@@ -251,9 +251,8 @@ resource "aws_glue_catalog_table" "weather" {
     ser_de_info {
       serialization_library = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
       parameters = {
-        "field.delim"               = ","
-        "serialization.format"      = ","
-        "serialization.null.format" = "" # a missing element that day is an empty field -> NULL
+        "field.delim"          = ","
+        "serialization.format" = ","
       }
     }
 
@@ -289,7 +288,8 @@ resource "aws_athena_workgroup" "this" {
     }
   }
 
-  tags = var.tags
+  # Never tagless: moto answers ListTagsForResource on an untagged workgroup with "Does Not Exist".
+  tags = merge({ Component = "weather-queries" }, var.tags)
 
   lifecycle {
     precondition {
@@ -307,4 +307,12 @@ resource "aws_athena_named_query" "this" {
   workgroup   = aws_athena_workgroup.this.id
   database    = aws_glue_catalog_database.this.name
   query       = templatefile(each.value.path, merge(local.sql_vars, { ghcn_table = each.value.ghcn_table }))
+}
+
+# Missing SQL files are skipped so the module still plans from a bare copy; say so loudly.
+check "shared_sql_found" {
+  assert {
+    condition     = !var.create_named_queries || length(local.named_queries) == length(local.named_query_files)
+    error_message = "Some SQL files were not found in ${local.sql_dir}; their Athena named queries are not created. Set sql_dir to the repository's sql/ folder."
+  }
 }
