@@ -146,6 +146,29 @@ def download_prefix(s3, bucket: str, prefix: str, dest: Path, suffix: str = "") 
     return sorted(paths)
 
 
+_RIDE_DATE_DIR_RE = re.compile(r"ride_date=(\d{4})-\d{2}-\d{2}/?$")
+
+
+def years_from_processed(location: str, endpoint_url: str | None = None) -> list[int]:
+    """Years the processed rides cover, from their ``ride_date=YYYY-MM-DD`` partition names (no data read)."""
+    names: list[str] = []
+    s3_loc = parse_s3_uri(location)
+    if s3_loc:
+        bucket, prefix = s3_loc
+        prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        for page in s3_client(endpoint_url).get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=prefix, Delimiter="/"
+        ):
+            names += [p["Prefix"][len(prefix):] for p in page.get("CommonPrefixes", [])]
+    else:
+        path = Path(location)
+        names = [p.name for p in path.iterdir() if p.is_dir()] if path.is_dir() else []
+    years = sorted({int(m.group(1)) for n in names if (m := _RIDE_DATE_DIR_RE.match(n))})
+    if not years:
+        raise WeatherError(f"no ride_date=YYYY-MM-DD partitions under {location}")
+    return years
+
+
 def format_output(rows: Iterable[Sequence]) -> str:
     """The reduced-weather CSV: header, then rows; NULL -> empty field; integers without decoration."""
     buf = io.StringIO()
@@ -532,7 +555,10 @@ def register(subparsers) -> None:
                                     "duckdb only: Athena reads the Glue table's location")
     r.add_argument("--out", required=True, help="output dir, .csv path or s3://bucket/nygroundstationdata/")
     r.add_argument("--stations", nargs="+", default=list(DEFAULT_STATIONS), help="GHCN-D station ids")
-    r.add_argument("--years", nargs="+", type=int, default=list(DEFAULT_YEARS), help="years to keep")
+    years = r.add_mutually_exclusive_group()
+    years.add_argument("--years", nargs="+", type=int, help=f"years to keep (default {DEFAULT_YEARS})")
+    years.add_argument("--years-from", metavar="PROCESSED",
+                       help="keep the years the processed rides cover (their ride_date= partitions, dir or s3://)")
     r.add_argument("--layout", choices=("parquet", "csv"), default="parquet",
                    help="parquet (partition-pruned, cheap) or csv (whole-year scans)")
     r.add_argument("--endpoint-url", help="S3 endpoint (LocalStack); AWS_ENDPOINT_URL(_S3) also works")
@@ -560,7 +586,10 @@ def _run_reduce(args) -> int:
 
     try:
         stations = validate_stations(args.stations)
-        years = validate_years(args.years)
+        if args.years_from:
+            years = validate_years(years_from_processed(args.years_from, args.endpoint_url))
+        else:
+            years = validate_years(args.years or DEFAULT_YEARS)
         if args.engine == "duckdb":
             if not args.source:
                 raise WeatherError("--source is required with --engine duckdb")

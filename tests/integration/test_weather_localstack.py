@@ -108,3 +108,23 @@ def test_missing_year_in_s3_fails_clearly(localstack, s3_with_ghcn):
     with pytest.raises(weather.WeatherError, match="no GHCN-D parquet objects"):
         weather.reduce_duckdb(f"s3://{BUCKET}/{SOURCE_PREFIX}", "parquet", sorted(GROUND_STATIONS), [2016],
                               endpoint_url=localstack.endpoint_url)
+
+
+def test_years_from_processed_partitions_in_s3(localstack, s3_with_ghcn):
+    for day in ("2017-05-01", "2018-02-03", "2018-02-04"):
+        s3_with_ghcn.put_object(Bucket=BUCKET, Key=f"processed/ride_date={day}/abc.csv", Body=b"ride_id\n")
+    assert weather.years_from_processed(f"s3://{BUCKET}/processed/", localstack.endpoint_url) == [2017, 2018]
+
+
+def test_athena_path_against_the_moto_server(localstack):
+    """The Athena calls as a server sees them: the query is recorded verbatim in the workgroup/database."""
+    athena = localstack.client("athena")
+    athena.create_work_group(Name="wildrydes-weather-it", Configuration={
+        "ResultConfiguration": {"OutputLocation": f"s3://{BUCKET}/athena-results/"}})
+    run = weather.reduce_athena(athena, "parquet", sorted(GROUND_STATIONS), YEARS, database="wildrydes",
+                                workgroup="wildrydes-weather-it", sleep=lambda s: None)
+    execution = athena.get_query_execution(QueryExecutionId=run.query_execution_id)["QueryExecution"]
+    assert execution["Query"] == weather.reduce_sql("parquet", "wildrydes.ghcn_parquet", sorted(GROUND_STATIONS), YEARS)
+    assert execution["WorkGroup"] == "wildrydes-weather-it"
+    assert execution["QueryExecutionContext"]["Database"] == "wildrydes"
+    assert execution["Status"]["State"] == "SUCCEEDED"

@@ -325,3 +325,18 @@ def test_s3_source_copies_only_the_needed_partitions(tmp_path, monkeypatch):
     local = w.reduce_duckdb(str(GHCN), "parquet", STATIONS, [2018])
     assert parquet.rows == local.rows == csv_run.rows
     assert body.decode() == w.format_output(w.normalize_rows(local.rows))
+
+
+def test_years_from_processed_partitions(processed, tmp_path, capsys):
+    assert w.years_from_processed(str(processed)) == [2017, 2018, 2019]
+    with pytest.raises(w.WeatherError, match="no ride_date"):
+        w.years_from_processed(str(tmp_path))
+    parser = argparse.ArgumentParser()
+    w.register(parser.add_subparsers())
+    only_2018 = tmp_path / "processed"
+    (only_2018 / "ride_date=2018-03-04").mkdir(parents=True)
+    args = parser.parse_args(["weather", "reduce", "--engine", "duckdb", "--source", str(GHCN), "--out",
+                              str(tmp_path / "out.csv"), "--years-from", str(only_2018)])
+    assert args.func(args) == 0
+    dates = [line.split(",")[1] for line in (tmp_path / "out.csv").read_text().splitlines()[1:]]
+    assert dates and {d[:4] for d in dates} == {"2018"}
