@@ -27,6 +27,7 @@ from pathlib import Path
 
 import duckdb
 from botocore.exceptions import BotoCoreError, ClientError
+from wildrydes_common.csvrows import CSV_COLUMNS
 from wildrydes_common.stations import GROUND_STATIONS
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
@@ -43,10 +44,7 @@ JOIN_HEADER = (
     "has_weather", "weather_complete",
 )
 GHCN_COLUMNS = ("id", "date", "element", "data_value", "m_flag", "q_flag", "s_flag", "obs_time")
-RIDE_COLUMNS = (
-    "ride_id", "name", "statustime", "latitude", "longitude", "distance", "healthpoints", "magicpoints",
-    "groundstation", "heavy_utilization",
-)
+RIDE_COLUMNS = CSV_COLUMNS  # processed/ CSV header, as the writer Lambda renders it
 
 # Athena pricing (us-east-1): $5 per TB scanned (TB = 10^12 bytes), at least 10 MB billed per query.
 ATHENA_USD_PER_TB = 5.0

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import io
 import json
 from pathlib import Path
@@ -11,6 +10,7 @@ import boto3
 import pandas as pd
 import pytest
 from botocore.stub import Stubber
+from wildrydes_common.csvrows import render_csv
 from wildrydes_common.rides import is_heavy, validate_ride
 from wildrydes_common.stations import GROUND_STATIONS, nearest_station
 
@@ -222,11 +222,7 @@ def write_processed(root: Path, rides: list[dict]) -> None:
     for day, day_rides in by_date.items():
         path = root / f"ride_date={day}" / "part.csv"
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "w", newline="") as fh:
-            writer = csv.writer(fh, lineterminator="\n")
-            writer.writerow(w.RIDE_COLUMNS)
-            for r in day_rides:
-                writer.writerow([r[c] for c in w.RIDE_COLUMNS])
+        path.write_bytes(render_csv(day_rides))  # the writer Lambda's own rendering
 
 
 @pytest.fixture(scope="module")
