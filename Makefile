@@ -93,7 +93,7 @@ SAMPLE_RIDES ?= 5000
 SAMPLE_SEED ?= 20170101
 .PHONY: sample-data
 sample-data: venv ## regenerate the committed sample in data/sample (rides, GHCN weather, truth)
-	$(PY) -m wildrydes.cli generate --rides $(SAMPLE_RIDES) --seed $(SAMPLE_SEED) --files 2 --out data/sample
+	$(VENV)/bin/wildrydes generate --rides $(SAMPLE_RIDES) --seed $(SAMPLE_SEED) --files 2 --out data/sample
 
 # ---------------------------------------------------------------------------- tests
 # `make test` is the one command CI runs (.ci/run). Integration tests start LocalStack + moto
