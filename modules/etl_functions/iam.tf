@@ -19,7 +19,7 @@ locals {
     ]
     writer = [
       { sid = "ConsumeGroundStationQueue", actions = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], resources = [var.groundstation_queue_arn] },
-      { sid = "WriteProcessedAndQuarantine", actions = ["s3:PutObject"], resources = [local.bucket_objects.processed, local.bucket_objects.quarantine] },
+      { sid = "WriteProcessed", actions = ["s3:PutObject"], resources = [local.bucket_objects.processed] },
     ]
   }
 
@@ -41,7 +41,7 @@ data "aws_iam_policy_document" "assume_lambda" {
 }
 
 resource "aws_iam_role" "function" {
-  for_each = local.functions
+  for_each = local.function_keys
 
   name               = "${var.name_prefix}-${each.key}-lambda"
   description        = "Execution role of the ${var.name_prefix}-${each.key} function (least privilege)"
@@ -84,7 +84,7 @@ resource "aws_iam_role_policy" "function" {
 # policy because the group's ARN is known only after apply, while the data-access policy above
 # is fully known at plan time (and checked there by tests/terraform).
 data "aws_iam_policy_document" "logs" {
-  for_each = local.functions
+  for_each = local.function_keys
 
   statement {
     sid       = "WriteOwnLogs"
@@ -94,7 +94,7 @@ data "aws_iam_policy_document" "logs" {
 }
 
 resource "aws_iam_role_policy" "logs" {
-  for_each = local.functions
+  for_each = local.function_keys
 
   name   = "${var.name_prefix}-${each.key}-own-logs"
   role   = aws_iam_role.function[each.key].id

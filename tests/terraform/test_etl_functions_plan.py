@@ -36,7 +36,6 @@ EXPECTED_GRANTS = {
         ("sqs:DeleteMessage", QUEUE_ARN["groundstation"]),
         ("sqs:GetQueueAttributes", QUEUE_ARN["groundstation"]),
         ("s3:PutObject", f"{BUCKET_ARN}/processed/*"),
-        ("s3:PutObject", f"{BUCKET_ARN}/quarantine/*"),
     },
 }
 
@@ -112,16 +111,17 @@ def test_environment_matches_the_lambda_src_contract(plan):
         assert env[name]["DATA_BUCKET"] == BUCKET
         assert env[name]["POWERTOOLS_SERVICE_NAME"] == f"wr-test-{name}"
         assert env[name]["LOG_LEVEL"] == "INFO"
-        assert env[name]["QUARANTINE_PREFIX"] == "quarantine/"
     assert env["ingest"]["INGEST_QUEUE_URL"] == QUEUE_URL["ingest"]
     assert env["ingest"]["RIDES_PER_MESSAGE"] == "50"
     assert env["ingest"]["RAW_PREFIX"] == "raw/"
     assert env["ingest"]["MANIFEST_PREFIX"] == "manifests/"
+    assert env["ingest"]["QUARANTINE_PREFIX"] == env["enrich"]["QUARANTINE_PREFIX"] == "quarantine/"
     assert env["enrich"]["OUTPUT_QUEUE_URL"] == QUEUE_URL["groundstation"]
     assert env["writer"]["PROCESSED_PREFIX"] == "processed/"
     assert env["writer"]["WRITER_MODE"] == "batched"
     # A function only learns about the queues it uses.
     assert "OUTPUT_QUEUE_URL" not in env["ingest"] and "INGEST_QUEUE_URL" not in env["writer"]
+    assert "QUARANTINE_PREFIX" not in env["writer"]  # the writer never quarantines (lambda_src/README.md)
 
 
 def test_only_the_async_ingest_function_has_a_dead_letter_target(plan):
