@@ -10,6 +10,8 @@ import argparse
 import importlib
 import sys
 
+from wildrydes.errors import CommandError
+
 # Order here is the order in `wildrydes --help`.
 COMMAND_MODULES = (
     "wildrydes.generate",
@@ -18,10 +20,6 @@ COMMAND_MODULES = (
     "wildrydes.predict",
     "wildrydes.redrive",
 )
-
-
-class CommandError(Exception):
-    """A user-facing failure: printed as one line, exit code 2, no traceback."""
 
 
 def build_parser() -> argparse.ArgumentParser:
