@@ -12,6 +12,11 @@ import sys
 
 from wildrydes.errors import CommandError
 
+DESCRIPTION = (
+    "Wild Rydes ML: generate ride and weather data, reduce GHCN-D weather, train and publish the"
+    " Linear Learner model, score requests, and replay dead-letter queues, locally or on AWS."
+)
+
 # Order here is the order in `wildrydes --help`.
 COMMAND_MODULES = (
     "wildrydes.generate",
@@ -23,7 +28,7 @@ COMMAND_MODULES = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="wildrydes", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="wildrydes", description=DESCRIPTION)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
