@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 
 from aws_lambda_powertools import Logger
-
 from wildrydes_common import aws
 from wildrydes_common.inference_service import InferenceSettings, answer
 from wildrydes_common.model_cache import ModelCache

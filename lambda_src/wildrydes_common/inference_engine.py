@@ -11,8 +11,9 @@ Both return the score SageMaker returns (probability for a binary classifier); t
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Protocol
 
 from wildrydes_common import linear_learner
 

@@ -25,8 +25,9 @@ import base64
 import binascii
 import json
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 HTTP_OK = 200
 HTTP_BAD_REQUEST = 400
@@ -113,7 +114,7 @@ class FeatureSchema:
             raise ValueError("metadata.json: feature names must differ case-insensitively")
         units = metadata.get("units") or {}
         if not isinstance(units, dict):
-            raise ValueError("metadata.json: 'units' must be an object")
+            raise ValueError("metadata.json: 'units' must be an object")  # noqa: TRY004 - callers catch ValueError
         return cls(tuple(features), {str(k): str(v) for k, v in units.items()})
 
     def human_field(self, feature: str) -> tuple[str, float] | None:

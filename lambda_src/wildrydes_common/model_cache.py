@@ -18,9 +18,10 @@ import logging
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from wildrydes_common import inference_engine, linear_learner
 from wildrydes_common.inference_request import FeatureSchema

@@ -64,7 +64,7 @@ def local_url(localstack, invoke_url: str) -> str:
 @pytest.fixture(scope="module")
 def api(localstack, tf_local) -> Api:
     outputs = tf_local.apply()
-    value = lambda name: outputs[name]["value"]  # noqa: E731
+    value = lambda name: outputs[name]["value"]
     bucket, model_key = _split(value("model_s3_uri"))
     metadata_key = model_key.rsplit("/", 1)[0] + "/metadata.json"
     lambda_client = localstack.client("lambda")

@@ -125,7 +125,7 @@ def test_new_model_is_picked_up_after_the_recheck_interval_without_redeploy(depl
 
 
 def test_missing_model_is_a_503_json_and_a_later_publish_is_served(deployed):
-    handler, s3, clock = deployed
+    handler, s3, _ = deployed
     status, body = invoke(handler)
     assert status == 503
     assert body["error"] == "model_unavailable" and "Traceback" not in json.dumps(body)
