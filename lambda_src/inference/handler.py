@@ -6,13 +6,20 @@ logic lives in wildrydes_common.inference_service (tested without AWS).
 from __future__ import annotations
 
 import json
+import logging
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from wildrydes_common import aws
 from wildrydes_common.inference_service import InferenceSettings, answer
 from wildrydes_common.model_cache import ModelCache
 
+LIBRARY_LOGGER = "wildrydes_common"
 logger = Logger()  # POWERTOOLS_SERVICE_NAME / LOG_LEVEL from the environment
+# The library logs with the standard `logging` module (model loads, reloads, faults); give its package
+# logger (Powertools only configures top-level ones) the same structured JSON handler and level.
+logging.getLogger(LIBRARY_LOGGER)
+copy_config_to_registered_loggers(source_logger=logger, include={LIBRARY_LOGGER})
 
 SETTINGS = InferenceSettings.from_env()
 # The model itself is loaded on the first request (not at import) so a missing model is a 503 answer,
@@ -36,6 +43,6 @@ def lambda_handler(event: dict, context: object) -> dict:
     current = MODEL_CACHE.current
     logger.info("scored" if status == 200 else "rejected", extra={
         "status": status, "error": body.get("error"),
-        "model_version": current.model_version if current else None,
+        "model_version": current.model_version if current else None, "engine": SETTINGS.engine,
     })
     return {"statusCode": status, "headers": headers, "body": json.dumps(body)}
