@@ -14,7 +14,7 @@ import time
 import boto3
 from botocore.exceptions import ClientError
 
-from wildrydes.cli import CommandError
+from wildrydes.errors import CommandError
 
 SOURCE_QUEUE_TAG = "source_queue"
 RECEIVE_BATCH = 10  # SQS maximum per ReceiveMessage / SendMessageBatch / DeleteMessageBatch

@@ -7,7 +7,8 @@ import pytest
 from moto import mock_aws
 
 from wildrydes import redrive
-from wildrydes.cli import CommandError, main
+from wildrydes.cli import main
+from wildrydes.errors import CommandError
 
 
 @pytest.fixture
