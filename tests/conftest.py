@@ -31,9 +31,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
-import emulators  # noqa: E402
-import localaws  # noqa: E402
-import tf_local as tf_local_tool  # noqa: E402
+import emulators
+import localaws
+import tf_local as tf_local_tool
 
 REUSE_ENV = "WILDRYDES_REUSE_LOCALSTACK"
 TEST_PORT_ENV = "WILDRYDES_TEST_LOCALSTACK_PORT"

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import localaws  # noqa: E402  (tools/ is not a package; tests import it the same way)
+import localaws
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "build"
@@ -309,7 +309,7 @@ def verify_executor(instance: Instance, wait_seconds: float = 2.0) -> dict:
             f"LocalStack on port {instance.port} is up but the '{EXECUTOR_NAME}' Lambda runtime executor is NOT "
             f"active (no marker {instance.marker}): Lambda functions would need Docker. Check that "
             f"LAMBDA_RUNTIME_EXECUTOR={EXECUTOR_NAME} and that localstack/executor is installed in {LOCALSTACK_VENV} "
-            f"(`make localstack-venv`)." + (f"\nLocalStack log:\n" + "\n".join(hints[-5:]) if hints else "")
+            f"(`make localstack-venv`)." + ("\nLocalStack log:\n" + "\n".join(hints[-5:]) if hints else "")
         )
     status = json.loads(instance.marker.read_text())
     if status.get("executor") != EXECUTOR_NAME or status.get("error"):

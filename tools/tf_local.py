@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import localaws  # noqa: E402
+import localaws
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK_ROOT = ROOT / "build" / "tf-local"
@@ -120,7 +120,7 @@ class TfLocal:
     def terraform(self, *args: str, capture: bool = False) -> str:
         command = ["terraform", *args]
         result = subprocess.run(
-            command, cwd=self.work_dir, env=self.environment(), text=True,
+            command, check=False, cwd=self.work_dir, env=self.environment(), text=True,
             stdout=subprocess.PIPE if capture or self.quiet else None,
             stderr=subprocess.PIPE if capture or self.quiet else None,
         )

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import emulators
 import pytest
 from conftest import start_localstack_or_fail
-
-import emulators
 
 pytestmark = pytest.mark.localstack
 

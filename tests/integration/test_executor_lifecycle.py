@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import signal
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
+import emulators
 import pytest
 from conftest import start_localstack_or_fail
 from executor_helpers import deploy, ensure_role, invoke, make_zip, pid_alive, unique, wait_for, wait_updated
-
-import emulators
 
 pytestmark = pytest.mark.localstack
 

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "localstack" / "executor" / "src"))
 
-from wildrydes_process_executor import errors, layout, worker  # noqa: E402
+from wildrydes_process_executor import errors, layout, worker
 
 
 # ----------------------------------------------------------------------------- handler names and init errors
@@ -69,7 +69,7 @@ def test_invocation_error_starts_the_trace_in_user_code():
 
 # ----------------------------------------------------------------------------- executor-side errors
 def test_timeout_message_matches_lambda():
-    at = datetime(2024, 5, 1, 12, 0, 3, 45000, tzinfo=timezone.utc)
+    at = datetime(2024, 5, 1, 12, 0, 3, 45000, tzinfo=UTC)
     assert errors.timeout_message("r1", 2, at) == "2024-05-01T12:00:03.045Z r1 Task timed out after 2.00 seconds"
     assert json.loads(errors.timeout_payload("r1", 2, at)) == {"errorMessage": errors.timeout_message("r1", 2, at)}
 
@@ -139,7 +139,7 @@ class FakeRuntimeApi:
         api = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 api.calls.append((self.path, body))
                 self.send_response(202)

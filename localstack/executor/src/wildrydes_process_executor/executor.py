@@ -22,7 +22,6 @@ from importlib import metadata
 from pathlib import Path
 
 import requests
-from localstack import config
 from localstack.services.lambda_.invocation.executor_endpoint import (
     ExecutorEndpoint,
     InvokeSendError,
@@ -30,6 +29,8 @@ from localstack.services.lambda_.invocation.executor_endpoint import (
 )
 from localstack.services.lambda_.invocation.lambda_models import FunctionVersion, InvocationResult
 from localstack.services.lambda_.invocation.runtime_executor import LambdaRuntimeException, RuntimeExecutor
+
+from localstack import config
 
 from . import EXECUTOR_NAME, errors, layout, spawner
 

@@ -26,7 +26,6 @@ import time
 import traceback
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 # Linux prctl option: deliver a signal to this process when the thread that forked it dies.
 PR_SET_PDEATHSIG = 1
@@ -198,7 +197,7 @@ class RuntimeApi:
 
 def _make_http_handler(invocations: queue.Queue):
     class InvokeHandler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server naming)
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length)
             if self.path.rstrip("/") != "/invoke":
