@@ -75,7 +75,7 @@ def worker(engine: str, model_tar: Path, metadata_path: Path, warm_requests: int
     """Runs inside a fresh interpreter: one cold start, then warm requests."""
     os.environ.update({"MODEL_S3_BUCKET": BENCH_BUCKET, "MODEL_S3_KEY": MODEL_KEY, "METADATA_S3_KEY": METADATA_KEY,
                        "INFERENCE_ENGINE": engine, "MODEL_RECHECK_SECONDS": "60", "MAX_BATCH": str(BATCH_SIZE),
-                       "POWERTOOLS_SERVICE_NAME": "inference-bench", "LOG_LEVEL": "WARNING",
+                       "POWERTOOLS_SERVICE_NAME": "inference-bench", "LOG_LEVEL": "INFO",  # as deployed
                        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")})
     import importlib.util
     from types import SimpleNamespace
