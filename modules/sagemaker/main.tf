@@ -7,9 +7,12 @@ data "aws_partition" "current" {}
 locals {
   region = data.aws_region.current.name
   # Taken from our own role's ARN (known after apply) so that plans need no STS GetCallerIdentity call.
-  account_id = element(split(":", aws_iam_role.training.arn), 4)
+  account_id = var.account_id != null ? var.account_id : element(split(":", aws_iam_role.training.arn), 4)
   partition  = data.aws_partition.current.partition
   bucket_arn = "arn:${local.partition}:s3:::${var.data_bucket_name}"
+  # Known at plan time when account_id is given, so the notebook policy can be reviewed in the plan.
+  training_role_arn = (var.account_id == null ? aws_iam_role.training.arn :
+  "arn:${local.partition}:iam::${var.account_id}:role/${aws_iam_role.training.name}")
 
   linear_learner_account = lookup(var.linear_learner_image_accounts, local.region, null)
   linear_learner_image = (local.linear_learner_account == null ? null :
@@ -175,7 +178,7 @@ data "aws_iam_policy_document" "notebook" {
   statement {
     sid       = "HandTrainingRoleToSageMaker"
     actions   = ["iam:PassRole"]
-    resources = [aws_iam_role.training.arn]
+    resources = [local.training_role_arn]
     condition {
       test     = "StringEquals"
       variable = "iam:PassedToService"

@@ -178,3 +178,14 @@ variable "ghcn_source_bucket" {
     error_message = "ghcn_source_bucket must be a valid S3 bucket name."
   }
 }
+
+variable "account_id" {
+  description = "AWS account id used in the IAM policy ARNs. Optional: null takes it from resources this module creates (known after apply), so plans never need an STS call; set it to see the full policies at plan time."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.account_id == null || can(regex("^[0-9]{12}$", coalesce(var.account_id, "000000000000")))
+    error_message = "account_id must be null or a 12-digit AWS account id."
+  }
+}
