@@ -34,7 +34,7 @@ VENV_BIN = ROOT / ".venv" / "bin"
 DEFAULT_PORT = 4566
 # The workshop's curl payload: 30 miles, TMAX 33.3 degC, TMIN 30.0 degC, 10 mm of rain (GHCN units).
 SAMPLE_PAYLOAD = {"distance": 30, "TMAX": 333, "TMIN": 300, "PRCP": 100}
-DEFAULT_RIDES = 20_000
+DEFAULT_RIDES = 10_000
 DEFAULT_SEED = 7
 # Two ride files uploaded at once: the pipeline handles several notifications in parallel.
 RIDE_FILES = 2
