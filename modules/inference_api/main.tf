@@ -10,6 +10,13 @@ locals {
   use_layer     = var.inference_engine == "mxnet"
   partition     = data.aws_partition.current.partition
   bucket_arn    = "arn:${local.partition}:s3:::${var.data_bucket_name}"
+  # Built from the account id when given so the policy is fully known at plan time (see var.account_id).
+  function_log_group_arn = (var.account_id == null ? aws_cloudwatch_log_group.function.arn :
+  "arn:${local.partition}:logs:${data.aws_region.current.name}:${var.account_id}:log-group:${aws_cloudwatch_log_group.function.name}")
+
+  # try(): a missing layer_zip_path is reported by the precondition below, not as a function error.
+  layer_md5    = try(filemd5(var.layer_zip_path), "")
+  layer_sha256 = try(filebase64sha256(var.layer_zip_path), "")
 
   # Workshop payload, used in the curl example output.
   example_payload = jsonencode({ distance = 30, TMAX = 333, TMIN = 300, PRCP = 100 })
@@ -21,17 +28,17 @@ resource "aws_s3_object" "layer" {
 
   bucket = var.data_bucket_name
   # Content-addressed key: a rebuilt layer is a new object and a new layer version, the old one stays valid.
-  key                    = "${var.artifacts_prefix}mxnet-layer-${filemd5(var.layer_zip_path)}.zip"
+  key                    = "${var.artifacts_prefix}mxnet-layer-${local.layer_md5}.zip"
   source                 = var.layer_zip_path
-  source_hash            = filemd5(var.layer_zip_path)
+  source_hash            = local.layer_md5
   server_side_encryption = var.data_bucket_kms_key_arn == null ? "AES256" : "aws:kms"
   kms_key_id             = var.data_bucket_kms_key_arn
   tags                   = var.tags
 
   lifecycle {
     precondition {
-      condition     = var.layer_zip_path != null
-      error_message = "layer_zip_path is required when inference_engine is mxnet (run `make package`)."
+      condition     = local.layer_md5 != ""
+      error_message = "layer_zip_path must name an existing zip when inference_engine is mxnet (run `make package`)."
     }
   }
 }
@@ -45,7 +52,7 @@ resource "aws_lambda_layer_version" "mxnet" {
   s3_key                   = aws_s3_object.layer[0].key
   compatible_runtimes      = ["python3.11"]
   compatible_architectures = ["x86_64"]
-  source_code_hash         = filebase64sha256(var.layer_zip_path)
+  source_code_hash         = local.layer_sha256
 }
 
 # ------------------------------------------------------------------------------------------ function
@@ -83,7 +90,7 @@ data "aws_iam_policy_document" "function" {
   statement {
     sid       = "OwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.function.arn}:*"]
+    resources = ["${local.function_log_group_arn}:*"]
   }
 
   statement {

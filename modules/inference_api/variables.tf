@@ -271,3 +271,14 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "account_id" {
+  description = "AWS account id used in the IAM policy ARNs. Optional: null takes it from resources this module creates (known after apply), so plans never need an STS call; set it to see the full policies at plan time."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.account_id == null || can(regex("^[0-9]{12}$", coalesce(var.account_id, "000000000000")))
+    error_message = "account_id must be null or a 12-digit AWS account id."
+  }
+}
