@@ -214,7 +214,7 @@ class Etl:
         while not self.queues_idle():
             time.sleep(1)
         time.sleep(SETTLE_S)
-        _, offset = count_log(self.log, 0)
+        offset = self.log.stat().st_size
         self.calls.counts.clear()
         key = demo.RAW_PREFIX + rides_file.name
         t0 = time.time()
@@ -270,7 +270,7 @@ def generate(rides: int, out: Path, settings: demo.Settings) -> Path:
     return max(files, key=lambda p: p.stat().st_size)
 
 
-def bench_etl(settings: demo.Settings, sizes: list[int]) -> dict:
+def bench_etl(settings: demo.Settings, sizes: list[int], baseline_sizes: list[int]) -> dict:
     os.environ["LOG_LEVEL_OVERRIDES"] = "localstack.request.internal.aws:INFO"
     demo.start_emulators(settings)
     outputs = demo.apply_terraform(settings)
@@ -280,11 +280,31 @@ def bench_etl(settings: demo.Settings, sizes: list[int]) -> dict:
     for size in sizes:
         rides_file = generate(size, BENCH_DIR / "data" / f"rides-{size}", settings)
         for mode in ("default", "baseline"):
+            if mode == "baseline" and size not in baseline_sizes:
+                log(f"etl baseline {size:,}: skipped (not in --baseline-sizes)")
+                continue
             r = etl.run(mode, rides_file, size)
             log(f"etl {mode} {size:,}: {r['requests_per_ride']:.4f} requests/ride, {r['rides_per_s']} rides/s")
             result[mode][str(size)] = r
     etl.set_mode("default")
+    publish_model(settings, etl, BENCH_DIR / "data" / f"rides-{sizes[0]}")
+    API.update(url=outputs["inference_invoke_url"], key=outputs["inference_api_key"])
     return result
+
+
+# Set by the ETL section: the live inference API of the bench's stack (url, key).
+API: dict[str, str] = {}
+
+
+def publish_model(settings: demo.Settings, etl: Etl, generated: Path) -> None:
+    """Give the bench's inference API a model: reduce the generated GHCN into the bucket, train on the last
+    run's processed/ rides, publish to models/linear-learner/latest/."""
+    bucket = etl.bucket
+    demo.wildrydes(["weather", "reduce", "--engine", "duckdb", "--source", str(generated / "ghcn"),
+                    "--out", f"s3://{bucket}/{demo.WEATHER_PREFIX}"], settings, capture=True)
+    demo.wildrydes(["train", "--engine", "local", "--rides", f"s3://{bucket}/{demo.PROCESSED_PREFIX}",
+                    "--weather", f"s3://{bucket}/{demo.WEATHER_PREFIX}", "--out", str(BENCH_DIR / "model"),
+                    "--publish", f"s3://{bucket}", "--no-report"], settings, capture=True)
 
 
 # ---------------------------------------------------------------------------- ingest RSS
@@ -361,13 +381,57 @@ def run_json_script(cmd: list[str], out_file: Path, settings: demo.Settings) -> 
     return json.loads(tail[start:]) if start >= 0 else {"error": "no JSON output", "stdout": tail[-1500:]}
 
 
+API_SWEEP_CONCURRENCY = (1, 2, 4)
+API_SWEEP_REQUESTS = 40
+API_SWEEP_REQUESTS_QUICK = 12
+
+
+def api_sweep(url: str, key: str, requests_per_level: int) -> dict:
+    """Round trips to the live API Gateway endpoint on LocalStack at a few concurrency levels."""
+    import concurrent.futures
+    import urllib.request
+
+    body = json.dumps(demo.SAMPLE_PAYLOAD).encode()
+
+    def one(_):
+        req = urllib.request.Request(url, data=body, method="POST",
+                                     headers={"Content-Type": "application/json", "x-api-key": key})
+        t0 = time.perf_counter()
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            resp.read()
+            status = resp.status
+        return (time.perf_counter() - t0) * 1000, status
+
+    demo.call_api(url, key, demo.SAMPLE_PAYLOAD)  # warm the function: the cold start is measured separately
+    out = {}
+    for level in API_SWEEP_CONCURRENCY:
+        t0 = time.perf_counter()
+        with concurrent.futures.ThreadPoolExecutor(level) as pool:
+            results = list(pool.map(one, range(requests_per_level)))
+        wall = time.perf_counter() - t0
+        ms = sorted(r[0] for r in results)
+        out[f"concurrency_{level}"] = {
+            "requests": len(ms), "p50_ms": round(ms[len(ms) // 2], 1),
+            "p99_ms": round(ms[min(len(ms) - 1, round(0.99 * (len(ms) - 1)))], 1),
+            "requests_per_s": round(len(ms) / wall, 1), "non_200": sum(1 for r in results if r[1] != 200)}
+        log(f"api concurrency {level}: p50 {out[f'concurrency_{level}']['p50_ms']} ms")
+    return out
+
+
 def bench_inference(settings: demo.Settings, quick: bool) -> dict:
     script = ROOT / "bench" / "inference_bench.py"
     if not script.exists():
         return {"error": "bench/inference_bench.py is missing"}
     out = BENCH_DIR / "inference.json"
+    out.unlink(missing_ok=True)
     cmd = [sys.executable, str(script), "--out", str(out)] + (["--quick"] if quick else [])
-    return run_json_script(cmd, out, settings)
+    if API:
+        cmd += ["--api-url", API["url"], "--api-key", API["key"]]
+    result = run_json_script(cmd, out, settings)
+    if API:
+        result["api_concurrency_sweep"] = api_sweep(API["url"], API["key"],
+                                                    API_SWEEP_REQUESTS_QUICK if quick else API_SWEEP_REQUESTS)
+    return result
 
 
 def bench_model(settings: demo.Settings, sizes: list[int]) -> dict:
@@ -515,6 +579,10 @@ def _table(value) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="small sizes for development (1k/5k rides ...)")
+    p.add_argument("--sizes", type=int, nargs="+", help="ETL ride counts (default 10k 100k; --quick 1k 5k)")
+    p.add_argument("--baseline-sizes", type=int, nargs="*",
+                   help="ETL sizes also run in baseline mode (default: all); the baseline sends one message per "
+                   "ride per hop, so 100k takes hours on LocalStack's single event-source poller")
     p.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", DEFAULT_PORT)))
     p.add_argument("--skip", nargs="*", default=[], choices=["etl", "rss", "inference", "model", "weather"])
     p.add_argument("--keep-running", action="store_true", help="leave the bench's LocalStack running")
@@ -537,7 +605,8 @@ def main(argv: list[str] | None = None) -> int:
     previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     try:
         if "etl" not in a.skip:
-            etl = bench_etl(settings, SIZES_QUICK if a.quick else SIZES_FULL)
+            sizes = a.sizes or (SIZES_QUICK if a.quick else SIZES_FULL)
+            etl = bench_etl(settings, sizes, sizes if a.baseline_sizes is None else a.baseline_sizes)
             results["etl"] = etl
             results["requests_per_ride"] = {m: {s: r["requests_per_ride"] for s, r in etl[m].items()}
                                             for m in ("default", "baseline")}
