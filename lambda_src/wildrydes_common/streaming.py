@@ -88,7 +88,8 @@ def _json_error(exc: Exception, reader: _BomSkippingReader) -> BadFile:
 def _events(stream: BinaryIO) -> Iterator[tuple[str, Any]]:
     reader = _BomSkippingReader(stream)
     try:
-        yield from ijson.basic_parse(reader, buf_size=READ_BUFFER_BYTES)
+        # use_float as in pass 2: numbers beyond double/int64 must fail here (NOT_JSON), not in pass 2.
+        yield from ijson.basic_parse(reader, buf_size=READ_BUFFER_BYTES, use_float=True)
     except ijson.JSONError as exc:
         raise _json_error(exc, reader) from None
     except UnicodeDecodeError:
