@@ -157,7 +157,7 @@ variable "results_kms_key_arn" {
 }
 
 variable "create_named_queries" {
-  description = "Create the Athena named queries (reduction, training join). Set false on emulators that cannot delete named queries (moto lacks DeleteNamedQuery), so that destroy works."
+  description = "Create the Athena named queries (reduction, training join) from the shared SQL. moto lacks DeleteNamedQuery: on it either set false or remove them from state before destroy (tools/tf_local.py does)."
   type        = bool
   default     = true
 }
