@@ -1,8 +1,9 @@
 """Scoring engines for an extracted Linear Learner model directory.
 
 * ``mxnet`` — what SageMaker itself runs: ``mx.mod.Module.load`` on the artifact's symbol + params, bound
-  once for batch size 1 (the common API call) and re-bound when a batch of another size arrives. Needs the
-  MXNet layer; imported lazily so the rest of the function does not depend on it.
+  once for batch size 1 (the common API call); a batch of another size gets its own bound module, cached
+  for the most recent sizes. Needs the MXNet layer; imported lazily so the rest of the function does not
+  depend on it.
 * ``numpy`` — reads the same ``.params`` with ``wildrydes_common.linear_learner`` and computes
   sigmoid(x·w + b) in Python (no layer, no numpy needed despite the name, kept for the API/config).
 
@@ -11,6 +12,7 @@ Both return the score SageMaker returns (probability for a binary classifier); t
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -22,6 +24,8 @@ ENGINE_NUMPY = "numpy"
 ENGINES = (ENGINE_MXNET, ENGINE_NUMPY)
 MXNET_INPUT_NAME = "data"  # the symbol's input variable in every Linear Learner graph
 INITIAL_BATCH_SIZE = 1  # API requests are usually single rows: bind for that once
+# Bound modules kept per batch size (each holds one copy of the feature_dim + 1 parameters).
+MAX_BOUND_BATCH_SIZES = 8
 
 
 class Engine(Protocol):
@@ -49,7 +53,8 @@ class NumpyEngine:
 
 
 class MxnetEngine:
-    """MXNet Module loaded and bound once; re-bound (not re-loaded) when the batch size changes."""
+    """MXNet Module loaded and bound once for batch size 1; other batch sizes get their own bound module,
+    kept for the few most recent sizes so alternating sizes do not re-bind on every request."""
 
     name = ENGINE_MXNET
 
@@ -58,11 +63,30 @@ class MxnetEngine:
 
         self._mx = mx
         self.feature_dim = feature_dim
-        prefix = str(Path(model_dir) / linear_learner.MODULE_PREFIX)
+        self._prefix = str(Path(model_dir) / linear_learner.MODULE_PREFIX)
+        self._by_batch_size: OrderedDict[int, object] = OrderedDict(
+            {INITIAL_BATCH_SIZE: self._bound_module(INITIAL_BATCH_SIZE)})
+
+    def _bound_module(self, batch_size: int):
         # label_names=None: we only predict, so the graph's label input (out_label) is not bound.
-        self._module = mx.mod.Module.load(prefix, 0, label_names=None)
-        self._batch_size = INITIAL_BATCH_SIZE
-        self._module.bind(data_shapes=[(MXNET_INPUT_NAME, (self._batch_size, feature_dim))], for_training=False)
+        module = self._mx.mod.Module.load(self._prefix, 0, label_names=None)
+        # Module.reshape (and shared_module) refuse on this graph: the unbound out_label would change shape
+        # too. So each batch size gets its own module; a Linear Learner's parameters are only
+        # feature_dim + 1 floats, so the copies cost next to nothing.
+        module.bind(data_shapes=[(MXNET_INPUT_NAME, (batch_size, self.feature_dim))], for_training=False)
+        return module
+
+    def _module_for(self, batch_size: int):
+        module = self._by_batch_size.get(batch_size)
+        if module is None:
+            module = self._bound_module(batch_size)
+            self._by_batch_size[batch_size] = module
+            if len(self._by_batch_size) > MAX_BOUND_BATCH_SIZES:
+                # Evict the least recently used size, but keep the single-row module (the common case).
+                oldest = next(size for size in self._by_batch_size if size != INITIAL_BATCH_SIZE)
+                del self._by_batch_size[oldest]
+        self._by_batch_size.move_to_end(batch_size)
+        return module
 
     @classmethod
     def from_dir(cls, model_dir: Path) -> MxnetEngine:
@@ -75,16 +99,9 @@ class MxnetEngine:
         for number, row in enumerate(rows):
             if len(row) != self.feature_dim:
                 raise ValueError(f"row {number} has {len(row)} features, the model expects {self.feature_dim}")
-        mx = self._mx
-        if len(rows) != self._batch_size:
-            # Module.reshape refuses here: the unbound label input (out_label) would change shape too.
-            # Re-binding keeps the loaded parameters (params_initialized) and only builds a new executor.
-            self._batch_size = len(rows)
-            self._module.bind(data_shapes=[(MXNET_INPUT_NAME, (self._batch_size, self.feature_dim))],
-                              for_training=False, force_rebind=True)
-        batch = mx.io.DataBatch(data=[mx.nd.array(rows, dtype="float32")])
-        self._module.forward(batch, is_train=False)
-        return [float(v) for v in self._module.get_outputs()[0].asnumpy().reshape(-1)]
+        module = self._module_for(len(rows))
+        module.forward(self._mx.io.DataBatch(data=[self._mx.nd.array(rows, dtype="float32")]), is_train=False)
+        return [float(v) for v in module.get_outputs()[0].asnumpy().reshape(-1)]
 
 
 def load_engine(name: str, model_dir: Path, model: linear_learner.LinearModel | None = None) -> Engine:

@@ -107,3 +107,13 @@ def test_wrong_row_width_is_an_error_in_both_engines(weather_model_dir):
 def test_unknown_engine_is_rejected(weather_model_dir):
     with pytest.raises(ValueError, match="unknown inference engine"):
         ie.load_engine("tensorflow", weather_model_dir)
+
+
+def test_mxnet_engine_keeps_scoring_right_across_many_batch_sizes(weather_model_dir):
+    engine = ie.load_engine("mxnet", weather_model_dir)
+    base = [[30, 300, 333, 100], [2.5, -50, 20, 0], [60, 250, 310, 40], [0, 0, 0, 0], [7, 100, 150, 30]]
+    # more distinct sizes than the engine keeps bound, then back to evicted ones and to single rows
+    sizes = [*range(2, ie.MAX_BOUND_BATCH_SIZES + 4), 2, 1, 3, 1]
+    for size in sizes:
+        rows = [base[i % len(base)] for i in range(size)]
+        assert engine.score(rows) == pytest.approx(WEATHER_MODEL.as_float32().score(rows), abs=SCORE_ATOL)
