@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from tfhelpers import offline_module, plan_error
 
 BASE_VARS = {

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from tfhelpers import TEST_ACCOUNT_ID, offline_module, plan_error
 
 BUCKET = "wr-test-data"

@@ -71,7 +71,7 @@ def init_args() -> list[str]:
 
 def run_terraform(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     proc = subprocess.run(
-        ["terraform", *args], cwd=workdir, env=terraform_env(), capture_output=True, text=True
+        ["terraform", *args], cwd=workdir, env=terraform_env(), capture_output=True, text=True, check=False
     )
     if check and proc.returncode != 0:
         raise AssertionError(f"terraform {' '.join(args)} failed in {workdir}:\n{proc.stdout}\n{proc.stderr}")
@@ -113,6 +113,6 @@ def plan_error(tf, tf_vars: dict) -> str:
     """The error text of a plan that must fail, with Terraform's line wrapping undone."""
     try:
         tf.plan(output=True, tf_vars=tf_vars)
-    except Exception as exc:  # tftest.TerraformTestError carries stdout and stderr
+    except tftest.TerraformTestError as exc:  # carries Terraform's stdout and stderr
         return " ".join(str(exc).replace("\\n", " ").split())
     raise AssertionError(f"plan succeeded but should have failed with vars {tf_vars}")
