@@ -18,7 +18,7 @@ How requests are counted (etl): LocalStack logs one line per AWS API call it ser
 HTTP (the functions' own boto3 calls) and `localstack.request.internal.aws` for calls LocalStack makes to
 itself on a customer's behalf (S3 notification -> Lambda Invoke, the SQS event source mapping's
 ReceiveMessage/DeleteMessageBatch and its Lambda Invoke), which AWS bills the same way. The bench starts
-LocalStack with `LOG_LEVEL_OVERRIDES=localstack.request.internal.aws:INFO` so both appear, reads the log
+LocalStack with `LOG_LEVEL_OVERRIDES=localstack.request.internal.aws=INFO` so both appear, reads the log
 between upload and completion, and subtracts the calls its own clients made while watching (counted
 client-side with a botocore event hook).
 
@@ -57,7 +57,10 @@ MODEL_SIZES_QUICK = [5_000, 50_000]
 SEED = 11
 WEATHER_RIDES = 10_000  # the GHCN sample does not depend on the ride count
 ETL_TIMEOUT_S = 3600
-SETTLE_S = 3.0  # after the last ride lands: the event source mapping's DeleteMessageBatch follows it
+SETTLE_S = 3.0
+# Ingest packs rides of ONE date per message, so requests per ride depend on rides per day in a file: the
+# ETL files span a month (a monthly upload), i.e. 10k rides = ~330 rides a day. See docs/benchmarks.md.
+ETL_DAYS = ("2017-06-01", "2017-06-30")  # after the last ride lands: the event source mapping's DeleteMessageBatch follows it
 
 # Public list prices, us-east-1 (USD), for the implied cost per million rides.
 PRICE_PER_REQUEST = {
@@ -165,6 +168,7 @@ class Etl:
             self.calls.attach(c)
         self.log = log_path(settings)
         self.queues = [outputs[k] for k in ("ingest_queue_url", "groundstation_queue_url")]
+        self._rows: dict[str, tuple[str, int]] = {}
 
     def set_mode(self, mode: str) -> None:
         ingest_env, writer_env = MODES[mode]
@@ -194,7 +198,8 @@ class Etl:
         return True
 
     def processed_rides(self, per_object: bool) -> tuple[int, float]:
-        """Rides in processed/ and the LastModified of the newest object (epoch s)."""
+        """Rides in processed/ and the LastModified of the newest object (epoch s); each CSV is read once
+        per ETag, so watching costs few requests (and they are subtracted anyway)."""
         rides, newest = 0, 0.0
         for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket,
                                                                        Prefix=demo.PROCESSED_PREFIX):
@@ -202,14 +207,20 @@ class Etl:
                 newest = max(newest, o["LastModified"].timestamp())
                 if per_object:
                     rides += 1
-                else:
+                    continue
+                cached = self._rows.get(o["Key"])
+                if cached is None or cached[0] != o["ETag"]:
                     body = self.s3.get_object(Bucket=self.bucket, Key=o["Key"])["Body"].read()
-                    rides += max(body.count(b"\n") - 1, 0) + (0 if body.endswith(b"\n") else 1)
+                    lines = [line for line in body.splitlines() if line.strip()]
+                    cached = (o["ETag"], max(len(lines) - 1, 0))
+                    self._rows[o["Key"]] = cached
+                rides += cached[1]
         return rides, newest
 
     def run(self, mode: str, rides_file: Path, rides: int) -> dict:
         log(f"etl {mode} {rides:,} rides: clearing, configuring")
         self.clear()
+        self._rows.clear()
         self.set_mode(mode)
         while not self.queues_idle():
             time.sleep(1)
@@ -260,25 +271,28 @@ class Etl:
         }
 
 
-def generate(rides: int, out: Path, settings: demo.Settings) -> Path:
-    """A single generated ride file of `rides` rides (cached by size and seed)."""
+def generate(rides: int, out: Path, settings: demo.Settings, days: tuple[str, str] | None = None) -> Path:
+    """A single generated ride file of `rides` rides (cached by size, seed and date window)."""
     if not out.exists() or not any(out.rglob("*.json")):
         shutil.rmtree(out, ignore_errors=True)
-        demo.wildrydes(["generate", "--rides", str(rides), "--seed", str(SEED), "--out", str(out)], settings,
-                       capture=True)
+        window = ["--start", days[0], "--end", days[1]] if days else []
+        demo.wildrydes(["generate", "--rides", str(rides), "--seed", str(SEED), "--out", str(out), *window],
+                       settings, capture=True)
     files = demo.ride_files(out)
     return max(files, key=lambda p: p.stat().st_size)
 
 
 def bench_etl(settings: demo.Settings, sizes: list[int], baseline_sizes: list[int]) -> dict:
-    os.environ["LOG_LEVEL_OVERRIDES"] = "localstack.request.internal.aws:INFO"
-    demo.start_emulators(settings)
+    os.environ["LOG_LEVEL_OVERRIDES"] = "localstack.request.internal.aws=INFO"
+    if demo.start_emulators(settings):
+        demo.drop_stale_terraform_state(settings)
     outputs = demo.apply_terraform(settings)
     etl = Etl(settings, outputs)
     result = {"method": "LocalStack request log (external + internal AWS calls) minus the bench's own calls",
+              "ride_dates": f"{ETL_DAYS[0]}..{ETL_DAYS[1]} (one file per run)",
               "default": {}, "baseline": {}}
     for size in sizes:
-        rides_file = generate(size, BENCH_DIR / "data" / f"rides-{size}", settings)
+        rides_file = generate(size, BENCH_DIR / "data" / f"etl-{size}", settings, ETL_DAYS)
         for mode in ("default", "baseline"):
             if mode == "baseline" and size not in baseline_sizes:
                 log(f"etl baseline {size:,}: skipped (not in --baseline-sizes)")
@@ -287,7 +301,7 @@ def bench_etl(settings: demo.Settings, sizes: list[int], baseline_sizes: list[in
             log(f"etl {mode} {size:,}: {r['requests_per_ride']:.4f} requests/ride, {r['rides_per_s']} rides/s")
             result[mode][str(size)] = r
     etl.set_mode("default")
-    publish_model(settings, etl, BENCH_DIR / "data" / f"rides-{sizes[0]}")
+    publish_model(settings, etl, BENCH_DIR / "data" / f"etl-{sizes[0]}")
     API.update(url=outputs["inference_invoke_url"], key=outputs["inference_api_key"])
     return result
 

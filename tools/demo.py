@@ -164,6 +164,7 @@ def start_emulators(settings: Settings) -> bool:
             return False
         run(["make", "--no-print-directory", "localstack-up", *settings.make_vars], settings,
             hint="see README 'Troubleshooting' (python3.13, port in use, executor not active)")
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
         settings.started_marker.write_text("the demo started the emulators on this port; demo-down stops them\n")
         return True
 
