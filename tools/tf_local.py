@@ -79,11 +79,13 @@ class TfLocal:
         self.quiet = quiet
         self.last_apply_seconds: float | None = None
 
-    @staticmethod
-    def default_variables() -> dict[str, str]:
+    def default_variables(self) -> dict[str, str]:
         """Values that differ locally: zips come from build/ (path.module points into the work dir)."""
         declared = "".join(p.read_text() for p in ROOT.glob("*.tf") if not p.name.endswith("_override.tf"))
         defaults = {}
+        if 'variable "local_endpoint"' in declared:
+            # The API's invoke URL on LocalStack must not need DNS (*.execute-api.localhost.localstack.cloud).
+            defaults["local_endpoint"] = f"http://localhost:{self.localstack_port}"
         if 'variable "lambda_build_dir"' in declared:
             defaults["lambda_build_dir"] = str(ROOT / "build")
         if 'variable "data_bucket_force_destroy"' in declared:
