@@ -118,7 +118,7 @@ module "inference_api" {
   quota_limit                = var.inference_quota_limit
   quota_period               = var.inference_quota_period
   manage_api_gateway_account = var.manage_api_gateway_account
-  log_retention_days         = var.log_retention_days
+  log_retention_days         = var.inference_log_retention_days
   log_level                  = var.log_level
   local_endpoint             = var.local_endpoint
 }

@@ -279,6 +279,12 @@ variable "inference_quota_period" {
   default     = "DAY"
 }
 
+variable "inference_log_retention_days" {
+  description = "Retention (days) of the inference function's and the API's access log groups (a year by default: API access is audit data)."
+  type        = number
+  default     = 365
+}
+
 variable "manage_api_gateway_account" {
   description = "Manage the region-wide API Gateway CloudWatch role (needed for access logging); false if another stack owns it."
   type        = bool

@@ -6,7 +6,6 @@ import base64
 import json
 
 import pytest
-
 from _module_plan import plan, plan_error, tf_bool, tfhelpers, values
 
 BUCKET = "wildrydes-data-test"
@@ -92,8 +91,8 @@ def test_enabled_notebook_gets_our_notebook_and_no_root(tf):
     assert "/home/ec2-user/SageMaker/linear_learner.ipynb" in script
     uploaded = values(p, "aws_s3_object.notebook[0]")
     assert (uploaded["key"], uploaded["server_side_encryption"]) == ("notebooks/linear_learner.ipynb", "AES256")
-    pass_role = [st for st in policy_statements(p, "aws_iam_role_policy.notebook[0]")
-                 if st["Sid"] == "HandTrainingRoleToSageMaker"][0]
+    pass_role = next(st for st in policy_statements(p, "aws_iam_role_policy.notebook[0]")
+                     if st["Sid"] == "HandTrainingRoleToSageMaker")
     assert pass_role["Resource"] == f"arn:aws:iam::{ACCOUNT}:role/wildrydes-sagemaker-training"
     assert pass_role["Condition"]["StringEquals"]["iam:PassedToService"] == "sagemaker.amazonaws.com"
 
