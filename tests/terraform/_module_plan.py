@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import tftest
-
 import tfhelpers  # noqa: F401  (re-exported for the module tests)
+import tftest
 
 
 def tf_bool(value: bool) -> str:

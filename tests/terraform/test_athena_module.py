@@ -6,7 +6,6 @@ import json
 import re
 
 import pytest
-
 from _module_plan import plan, plan_error, tf_bool, tfhelpers, values
 
 BUCKET = "wildrydes-data-test"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from _module_plan import plan, plan_error, values
 from tfhelpers import TEST_ACCOUNT_ID, base64_sha256, make_fake_lambda_zip, offline_module
 
