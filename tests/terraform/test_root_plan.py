@@ -1,0 +1,88 @@
+"""Plan of the ROOT module (all six modules wired together), offline with tftest."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import tftest
+
+from tfhelpers import (
+    MODULES_DIR, OFFLINE_PROVIDER_TF, PLUGIN_DIR, REPO_ROOT, TF_ENV, copy_tree, make_fake_lambda_zip, plan_error,
+)
+
+BUCKET = "wr-root-test-data"
+ETL_OUTPUTS = (
+    "data_bucket_name", "data_bucket_arn", "ingest_queue_url", "groundstation_queue_url", "ingest_dlq_url",
+    "groundstation_dlq_url", "ingest_function_name", "enrich_function_name", "writer_function_name",
+)
+ALL_MODULES = ("storage", "queues", "etl_functions", "athena", "sagemaker", "inference_api")
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory, terraform_bin):
+    workdir = tmp_path_factory.mktemp("root")
+    for tf_file in REPO_ROOT.glob("*.tf"):
+        if not tf_file.name.endswith("_override.tf"):
+            (workdir / tf_file.name).write_text(tf_file.read_text())
+    (workdir / ".terraform.lock.hcl").write_text((REPO_ROOT / ".terraform.lock.hcl").read_text())
+    copy_tree(MODULES_DIR, workdir / "modules")
+    for extra in ("sql",):
+        if (REPO_ROOT / extra).is_dir():
+            copy_tree(REPO_ROOT / extra, workdir / extra)
+    # Every package the root reads from the build folder, as a tiny stand-in zip.
+    main_tf = (REPO_ROOT / "main.tf").read_text()
+    for name in set(re.findall(r'\$\{local\.lambda_build_dir\}/([\w.-]+\.zip)', main_tf)):
+        make_fake_lambda_zip(workdir / "build" / name)
+    (workdir / "offline_override.tf").write_text(OFFLINE_PROVIDER_TF)
+    tf = tftest.TerraformTest(str(workdir), env=TF_ENV)
+    tf.setup(plugin_dir=PLUGIN_DIR, backend=False, cleanup_on_exit=False)
+    return tf
+
+
+@pytest.fixture(scope="module")
+def plan(root):
+    return root.plan(output=True, tf_vars={"name_prefix": "wr-root", "data_bucket_name": BUCKET, "enrich_timeout_seconds": 40})
+
+
+def test_all_six_modules_are_planned(plan):
+    planned = set(plan.modules)
+    for module in ALL_MODULES:
+        assert f"module.{module}" in planned, f"module.{module} missing from the root plan: {sorted(planned)}"
+
+
+def test_root_exposes_the_etl_outputs(plan):
+    declared = set(plan.configuration["root_module"]["outputs"])
+    assert set(ETL_OUTPUTS) <= declared
+    assert plan.outputs["data_bucket_arn"] == f"arn:aws:s3:::{BUCKET}"
+    assert plan.outputs["ingest_function_name"] == "wr-root-ingest"
+
+
+def test_modules_are_wired_to_each_other(plan):
+    etl = plan.modules["module.etl_functions"].resources
+    writer = etl['aws_lambda_function.function["writer"]']["values"]
+    assert writer["timeout"] == 30 and writer["function_name"] == "wr-root-writer"
+    queues = plan.modules["module.queues"].resources
+    # The ingest queue's consumer is enrich: its visibility follows enrich's timeout.
+    assert queues['aws_sqs_queue.work["ingest"]']["values"]["visibility_timeout_seconds"] == 6 * 40
+    storage = plan.modules["module.storage"].resources
+    assert storage["aws_lambda_permission.s3_invokes_ingest[0]"]["values"]["function_name"] == "wr-root-ingest"
+
+
+def test_default_tags_reach_every_taggable_resource(plan):
+    def walk(module):
+        yield from module.resources.values()
+        for child in module.child_modules.values():
+            yield from walk(child)
+
+    tagged = [r for r in walk(plan.root_module) if "tags_all" in r["values"]]
+    assert tagged, "no taggable resources planned"
+    for resource in tagged:
+        tags = resource["values"]["tags_all"]
+        if tags is not None:  # unknown until apply for a few resource types
+            assert tags.get("Project") == "wildrydes-ml", resource["address"]
+
+
+def test_bad_name_prefix_is_rejected(root):
+    error = plan_error(root, {"name_prefix": "WR_root", "data_bucket_name": BUCKET})
+    assert "name_prefix must be 3-24 characters" in error
