@@ -6,9 +6,15 @@ import re
 
 import pytest
 import tftest
-
 from tfhelpers import (
-    MODULES_DIR, OFFLINE_PROVIDER_TF, PLUGIN_DIR, REPO_ROOT, TF_ENV, copy_tree, make_fake_lambda_zip, plan_error,
+    MODULES_DIR,
+    OFFLINE_PROVIDER_TF,
+    PLUGIN_DIR,
+    REPO_ROOT,
+    TF_ENV,
+    copy_tree,
+    make_fake_lambda_zip,
+    plan_error,
 )
 
 BUCKET = "wr-root-test-data"
