@@ -1,0 +1,127 @@
+# Native `terraform test` (offline: mock provider). Run from the module folder: terraform test
+# `apply` with mocks lets computed ids flow into the outputs, which a plan cannot show.
+mock_provider "aws" {
+  mock_data "aws_region" {
+    defaults = {
+      name = "us-east-1"
+    }
+  }
+  mock_data "aws_partition" {
+    defaults = {
+      partition = "aws"
+    }
+  }
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+    }
+  }
+  mock_resource "aws_api_gateway_rest_api" {
+    defaults = {
+      id               = "abc123"
+      root_resource_id = "root0"
+      execution_arn    = "arn:aws:execute-api:us-east-1:000000000000:abc123"
+    }
+  }
+  mock_resource "aws_api_gateway_stage" {
+    defaults = {
+      invoke_url = "https://abc123.execute-api.us-east-1.amazonaws.com/prod"
+    }
+  }
+  mock_resource "aws_lambda_layer_version" {
+    defaults = {
+      arn = "arn:aws:lambda:us-east-1:000000000000:layer:wildrydes-mxnet:1"
+    }
+  }
+  mock_resource "aws_lambda_function" {
+    defaults = {
+      arn        = "arn:aws:lambda:us-east-1:000000000000:function:wildrydes-inference"
+      invoke_arn = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:wildrydes-inference/invocations"
+    }
+  }
+  mock_resource "aws_iam_role" {
+    defaults = {
+      arn = "arn:aws:iam::000000000000:role/wildrydes-inference-role"
+    }
+  }
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = {
+      arn = "arn:aws:logs:us-east-1:000000000000:log-group:mocked"
+    }
+  }
+}
+
+variables {
+  data_bucket_name  = "wr-test-data"
+  function_zip_path = "tests/fixtures/inference.zip"
+  layer_zip_path    = "tests/fixtures/layer.zip"
+}
+
+run "aws_urls" {
+  command = apply
+
+  assert {
+    condition     = output.invoke_url == "https://abc123.execute-api.us-east-1.amazonaws.com/prod/"
+    error_message = "invoke_url is the stage URL with the trailing slash"
+  }
+  assert {
+    condition     = output.local_invoke_url == null && output.effective_invoke_url == output.invoke_url
+    error_message = "without local_endpoint the AWS URL is the one to call"
+  }
+  assert {
+    condition     = output.model_s3_uri == "s3://wr-test-data/models/linear-learner/latest/model.tar.gz"
+    error_message = "the function serves the published latest model"
+  }
+  assert {
+    condition     = length(aws_lambda_function.inference.layers) == 1 && aws_lambda_function.inference.layers[0] == aws_lambda_layer_version.mxnet[0].arn
+    error_message = "the mxnet engine runs with the layer"
+  }
+  assert {
+    condition     = aws_lambda_permission.api_gateway.source_arn == "arn:aws:execute-api:us-east-1:000000000000:abc123/*/POST/"
+    error_message = "only POST / of this API may invoke the function"
+  }
+}
+
+run "localstack_urls_need_no_dns" {
+  command = apply
+  variables {
+    local_endpoint = "http://localhost:4574"
+  }
+
+  assert {
+    condition     = output.local_invoke_url == "http://localhost:4574/_aws/execute-api/abc123/prod/"
+    error_message = "LocalStack URL format"
+  }
+  assert {
+    condition     = output.effective_invoke_url == output.local_invoke_url
+    error_message = "with local_endpoint the local URL is the one to call"
+  }
+  assert {
+    condition     = strcontains(output.curl_example, "'http://localhost:4574/_aws/execute-api/abc123/prod/'") && strcontains(output.curl_example, "x-api-key: $(terraform output -raw inference_api_key)")
+    error_message = "the curl example targets the local URL and reads the key from terraform output"
+  }
+}
+
+run "tiny_memory_is_rejected" {
+  command = plan
+  variables {
+    memory_mb = 128
+  }
+  expect_failures = [var.memory_mb]
+}
+
+run "unknown_engine_is_rejected" {
+  command = plan
+  variables {
+    inference_engine = "onnx"
+  }
+  expect_failures = [var.inference_engine]
+}
+
+run "mxnet_without_a_layer_zip_is_rejected" {
+  command = plan
+  variables {
+    layer_zip_path = "tests/fixtures/missing.zip"
+  }
+  expect_failures = [aws_s3_object.layer]
+}

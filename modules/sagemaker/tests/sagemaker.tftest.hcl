@@ -1,0 +1,79 @@
+# Native `terraform test` (offline: mock provider). Run from the module folder: terraform test
+mock_provider "aws" {
+  mock_data "aws_region" {
+    defaults = {
+      name = "eu-west-1"
+    }
+  }
+  mock_data "aws_partition" {
+    defaults = {
+      partition  = "aws"
+      dns_suffix = "amazonaws.com"
+    }
+  }
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+    }
+  }
+  mock_resource "aws_iam_role" {
+    defaults = {
+      arn = "arn:aws:iam::000000000000:role/wildrydes-sagemaker-training"
+    }
+  }
+}
+
+variables {
+  data_bucket_name     = "wr-test-data"
+  notebook_source_path = "tests/fixtures/notebook.ipynb"
+}
+
+run "image_uri_follows_the_region" {
+  command = apply
+
+  assert {
+    condition     = output.linear_learner_image_uri == "438346466558.dkr.ecr.eu-west-1.amazonaws.com/linear-learner:1"
+    error_message = "eu-west-1 uses account 438346466558's linear-learner image"
+  }
+  assert {
+    condition     = output.notebook_instance_name == null && length(aws_sagemaker_notebook_instance.notebook) == 0
+    error_message = "no notebook unless enable_notebook"
+  }
+}
+
+run "notebook_when_enabled" {
+  command = apply
+  variables {
+    enable_notebook = true
+  }
+
+  assert {
+    condition     = aws_sagemaker_notebook_instance.notebook[0].root_access == "Disabled"
+    error_message = "root access must be off"
+  }
+  assert {
+    condition     = strcontains(base64decode(aws_sagemaker_notebook_instance_lifecycle_configuration.notebook[0].on_start), "s3://wr-test-data/notebooks/linear_learner.ipynb")
+    error_message = "the lifecycle script must fetch our notebook"
+  }
+  assert {
+    condition     = aws_sagemaker_notebook_instance.notebook[0].lifecycle_config_name == aws_sagemaker_notebook_instance_lifecycle_configuration.notebook[0].name
+    error_message = "the notebook must use the lifecycle config"
+  }
+}
+
+run "subnet_without_security_group_is_rejected" {
+  command = plan
+  variables {
+    enable_notebook    = true
+    notebook_subnet_id = "subnet-0abc"
+  }
+  expect_failures = [aws_sagemaker_notebook_instance.notebook]
+}
+
+run "bad_image_account_map_is_rejected" {
+  command = plan
+  variables {
+    linear_learner_image_accounts = { "us-east-1" = "not-an-account" }
+  }
+  expect_failures = [var.linear_learner_image_accounts]
+}
