@@ -67,6 +67,9 @@ class Settings:
     seed: int
     state_dir: Path
     quiet_progress: bool
+    # Bucket name unique per port: LocalStack keeps every instance's S3 objects under one fixed host folder
+    # (/tmp/localstack-s3-storage/<bucket>), so two instances with the same bucket name corrupt each other.
+    bucket_name_prefix: str = "wildrydes-demo"
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -187,8 +190,10 @@ def apply_terraform(settings: Settings) -> dict:
     ports = ["--port", str(settings.port), "--moto-port", str(settings.moto_port)]
     with Stage(settings, 2, "terraform apply", "Terraform -> LocalStack (S3, SQS, Lambda, API Gateway, IAM, Logs) "
                "+ moto (Glue, Athena workgroup, SageMaker role): all root modules"):
-        run([*tf_local, "apply", *ports, "--var", f"local_endpoint=http://localhost:{settings.port}"], settings,
-            hint="stale state? run `make demo-down` and retry")
+        tf_vars = {"local_endpoint": f"http://localhost:{settings.port}",
+                   "data_bucket_name": f"{settings.bucket_name_prefix}-{settings.port}"}
+        var_args = [arg for key, value in tf_vars.items() for arg in ("--var", f"{key}={value}")]
+        run([*tf_local, "apply", *ports, *var_args], settings, hint="stale state? run `make demo-down` and retry")
         outputs = _parse_outputs(run([*tf_local, "outputs", *ports], settings, capture=True))
         say(f"      data bucket: {outputs['data_bucket_name']}   API: {outputs['inference_invoke_url']}")
         return outputs
