@@ -76,7 +76,8 @@ BILLED_APIS = {
             "ChangeMessageVisibility", "ChangeMessageVisibilityBatch"},
     "lambda": {"Invoke"},
 }
-LOG_LINE = re.compile(r"localstack\.request\.(?:internal\.)?aws\s*:\s*AWS (\w+)\.(\w+) => (\d+)")
+# LocalStack abbreviates the logger name ("l.request.internal.aws") in its log lines.
+LOG_LINE = re.compile(r"(?:localstack|l)\.request\.(?:internal\.)?aws\s*:\s*AWS (\w+)\.(\w+) => (\d+)")
 MODES = {
     # name -> (ingest env, writer env)
     "default": ({"RIDES_PER_MESSAGE": "200"}, {"WRITER_MODE": "batched"}),
@@ -528,12 +529,15 @@ def markdown(results: dict) -> str:
             for mode, r in (("default", d), ("baseline", b)):
                 if not r:
                     continue
+                rpr_ratio = f"{r['requests_per_ride'] / b['requests_per_ride']:.3f}" if b else "no baseline run"
+                speed_ratio = f"{r['rides_per_s'] / b['rides_per_s']:.1f}" if b else "n/a"
                 lines.append(
-                    f"| {int(size):,} | {mode} | {r['requests_per_ride']:.4f} | "
-                    f"{r['requests_per_ride'] / b['requests_per_ride']:.3f} | {r['cost_per_million_rides_usd']:.2f} | "
-                    f"{r['rides_per_s']:,.0f} | {r['rides_per_s'] / b['rides_per_s']:.1f} | {r['seconds']:.1f} |")
+                    f"| {int(size):,} | {mode} | {r['requests_per_ride']:.4f} | {rpr_ratio} | "
+                    f"{r['cost_per_million_rides_usd']:.2f} | {r['rides_per_s']:,.0f} | {speed_ratio} | "
+                    f"{r['seconds']:.1f} |")
         lines += ["", "Requests by API (largest size):", ""]
-        big = max(etl["default"], key=int)
+        both = [size for size in etl["default"] if size in etl["baseline"]] or list(etl["default"])
+        big = max(both, key=int)
         apis = sorted(set(etl["default"][big]["requests_by_api"]) | set(etl["baseline"].get(big, {}).get(
             "requests_by_api", {})))
         lines += [f"| API | default ({int(big):,} rides) | baseline |", "| --- | ---: | ---: |"]
