@@ -20,6 +20,7 @@ import re
 import sys
 import threading
 import time
+import urllib.parse
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -227,7 +228,7 @@ class S3FaultProxy:
     def _judge_put(self, path: str) -> tuple[int, str, float] | None:
         """(status, error code, delay) to inject for this PUT, or None to forward it."""
         key = _object_key(path)
-        match = _DATE_RE.search(path)
+        match = _DATE_RE.search(key)
         with self._lock:
             self.put_attempts[key] += 1
             rule = self.rules.get(match.group(1)) if match else None
@@ -249,7 +250,7 @@ class S3FaultProxy:
 
 def _object_key(path: str) -> str:
     """Object key of a path-style request: /bucket/key?query -> key."""
-    without_query = path.split("?", 1)[0]
+    without_query = urllib.parse.unquote(path.split("?", 1)[0])  # botocore sends '=' as %3D
     parts = without_query.lstrip("/").split("/", 1)
     return parts[1] if len(parts) == 2 else ""
 
