@@ -147,3 +147,15 @@ BENCH_ARGS ?=
 bench: venv package ## benchmarks vs baselines (requests/ride, throughput, RSS, inference, model, weather)
 	$(PY) bench/run.py $(BENCH_ARGS)
 # ---------------------------------------------------------------------------- end demo + bench
+
+# ---------------------------------------------------------------------------- reliability (owner: reliability)
+# `make reliability`: the bad-input + fault suite (tests/integration/test_reliability.py) on LocalStack with a
+# 1,000,000-ride file, then docs/reliability.md: the table (rides in / processed / quarantined / lost) and the
+# checkov summary. `make test` runs the same suite with a 20,000-ride file to stay within its time budget.
+RELIABILITY_LARGE_RIDES ?= 1000000
+.PHONY: reliability
+reliability: venv package ## bad-input + fault suite on LocalStack (1M-ride file) -> docs/reliability.md + checkov
+	@rm -f $(BUILD)/reliability/results.json
+	WILDRYDES_RELIABILITY_LARGE_RIDES=$(RELIABILITY_LARGE_RIDES) $(PY) -m pytest tests/integration/test_reliability.py $(PYTEST_ARGS); \
+	  status=$$?; $(PY) tools/reliability_report.py || status=1; exit $$status
+# ---------------------------------------------------------------------------- end reliability
