@@ -33,6 +33,11 @@ variable "data_bucket_name" {
   description = "Explicit name of the data bucket; null derives <name_prefix>-data-<account id>."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.data_bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.data_bucket_name))
+    error_message = "data_bucket_name must be null or a valid S3 bucket name."
+  }
 }
 
 variable "data_bucket_force_destroy" {
@@ -119,36 +124,66 @@ variable "ingest_memory_mb" {
   description = "Memory of the ingest function (MB). It streams files, so memory does not grow with file size."
   type        = number
   default     = 256
+
+  validation {
+    condition     = var.ingest_memory_mb >= 128 && var.ingest_memory_mb <= 10240
+    error_message = "ingest_memory_mb must be from 128 to 10240."
+  }
 }
 
 variable "ingest_timeout_seconds" {
   description = "Timeout of the ingest function (seconds)."
   type        = number
   default     = 300
+
+  validation {
+    condition     = var.ingest_timeout_seconds >= 1 && var.ingest_timeout_seconds <= 900
+    error_message = "ingest_timeout_seconds must be from 1 to 900 (the Lambda maximum)."
+  }
 }
 
 variable "enrich_memory_mb" {
   description = "Memory of the enrich function (MB)."
   type        = number
   default     = 256
+
+  validation {
+    condition     = var.enrich_memory_mb >= 128 && var.enrich_memory_mb <= 10240
+    error_message = "enrich_memory_mb must be from 128 to 10240."
+  }
 }
 
 variable "enrich_timeout_seconds" {
   description = "Timeout of the enrich function (seconds); the ingest queue's visibility timeout follows it."
   type        = number
   default     = 30
+
+  validation {
+    condition     = var.enrich_timeout_seconds >= 1 && var.enrich_timeout_seconds <= 900
+    error_message = "enrich_timeout_seconds must be from 1 to 900 (the Lambda maximum)."
+  }
 }
 
 variable "writer_memory_mb" {
   description = "Memory of the writer function (MB)."
   type        = number
   default     = 256
+
+  validation {
+    condition     = var.writer_memory_mb >= 128 && var.writer_memory_mb <= 10240
+    error_message = "writer_memory_mb must be from 128 to 10240."
+  }
 }
 
 variable "writer_timeout_seconds" {
   description = "Timeout of the writer function (seconds); the ground-station queue's visibility timeout follows it."
   type        = number
   default     = 30
+
+  validation {
+    condition     = var.writer_timeout_seconds >= 1 && var.writer_timeout_seconds <= 900
+    error_message = "writer_timeout_seconds must be from 1 to 900 (the Lambda maximum)."
+  }
 }
 
 variable "rides_per_message" {
@@ -166,24 +201,44 @@ variable "sqs_batch_size" {
   description = "Messages per invocation for the enrich and writer event source mappings."
   type        = number
   default     = 10
+
+  validation {
+    condition     = var.sqs_batch_size >= 1 && var.sqs_batch_size <= 10000 && floor(var.sqs_batch_size) == var.sqs_batch_size
+    error_message = "sqs_batch_size must be a whole number from 1 to 10000."
+  }
 }
 
 variable "sqs_batching_window_seconds" {
   description = "Seconds the enrich and writer event source mappings wait to fill a batch."
   type        = number
   default     = 1
+
+  validation {
+    condition     = var.sqs_batching_window_seconds >= 0 && var.sqs_batching_window_seconds <= 300
+    error_message = "sqs_batching_window_seconds must be from 0 to 300."
+  }
 }
 
 variable "log_retention_days" {
   description = "Retention of the functions' CloudWatch log groups (days)."
   type        = number
   default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)."
+  }
 }
 
 variable "log_level" {
   description = "LOG_LEVEL for the functions (Powertools logger)."
   type        = string
   default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], var.log_level)
+    error_message = "log_level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL."
+  }
 }
 
 variable "alarm_topic_enabled" {
