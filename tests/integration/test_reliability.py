@@ -445,7 +445,8 @@ def test_faults_retry_only_what_failed_and_lose_nothing(pipeline, results, local
                   "fixed; then `wildrydes redrive` replays the DLQ",
                   "messages reach the DLQ after maxReceiveCount; after the fix and redrive each lands once; "
                   "poison goes back to the DLQ",
-                  f"{denied_in_dlq} messages in DLQ during the outage; redrive: {redrive.stdout.strip()[:120]}", 4,
+                  f"{denied_in_dlq} messages in DLQ during the outage; `wildrydes redrive` "
+                  f"{' '.join(redrive.stdout.split()[1:4])}; landed once", 4,
                   len({r for r, _ in rows_of(p, 'denied')}), 0, problems)
         failures += [f"denied_then_redrive: {x}" for x in problems]
 
