@@ -158,12 +158,17 @@ def manifest_key(source_key: str) -> str:
 
 # ------------------------------------------------------------------------------- the run
 @pytest.fixture(scope="module")
-def pipeline_run(localstack, tf_local):
+def applied(localstack, tf_local):
+    """Root module applied to the session's LocalStack; outputs as {name: value}."""
     missing = [str(z) for z in ZIPS if not z.is_file()]
     assert not missing, f"Lambda packages missing ({missing}): run `make package` first"
-    assert len(SAMPLE_RIDES) >= 2, f"the committed sample rides are missing in {SAMPLE_RIDES}"
+    return {name: value["value"] for name, value in tf_local.apply().items()}
 
-    outputs = {name: value["value"] for name, value in tf_local.apply().items()}
+
+@pytest.fixture(scope="module")
+def pipeline_run(localstack, tf_local, applied):
+    assert len(SAMPLE_RIDES) >= 2, f"the committed sample rides are missing in {SAMPLE_RIDES}"
+    outputs = applied
     apply_seconds = tf_local.apply_seconds
     s3, sqs = localstack.client("s3"), localstack.client("sqs")
     bucket = outputs["data_bucket_name"]
@@ -245,6 +250,41 @@ def quarantine_lines(run, source_key: str) -> list[dict]:
 
 
 # ------------------------------------------------------------------------------- assertions
+def test_applied_bucket_is_encrypted_versioned_private_and_tls_only(localstack, applied):
+    s3, bucket = localstack.client("s3"), applied["data_bucket_name"]
+    rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert all(block.values()) and len(block) == 4
+    (statement,) = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]
+    assert statement["Effect"] == "Deny" and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    (target,) = s3.get_bucket_notification_configuration(Bucket=bucket)["LambdaFunctionConfigurations"]
+    filters = {r["Name"].lower(): r["Value"] for r in target["Filter"]["Key"]["FilterRules"]}
+    assert filters == {"prefix": "raw/", "suffix": ".json"}
+    assert target["LambdaFunctionArn"].endswith(":function:" + applied["ingest_function_name"])
+
+
+def test_applied_roles_grant_no_wildcard_actions_or_resources(localstack, applied):
+    lam, iam = localstack.client("lambda"), localstack.client("iam")
+    roles = set()
+    for output in ("ingest_function_name", "enrich_function_name", "writer_function_name"):
+        role = lam.get_function_configuration(FunctionName=applied[output])["Role"].rsplit("/", 1)[-1]
+        roles.add(role)
+        assert not iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"], f"{role}: managed policies attached"
+        names = iam.list_role_policies(RoleName=role)["PolicyNames"]
+        assert names, f"{role} has no inline policy"
+        for name in names:
+            document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+            document = json.loads(document) if isinstance(document, str) else document
+            for statement in document["Statement"]:
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                assert all("*" not in a for a in actions), (role, name, actions)
+                assert all(r != "*" for r in resources), (role, name, resources)
+    assert len(roles) == 3, f"each function needs its own role: {roles}"
+
+
 def test_root_module_applied_with_etl_outputs(pipeline_run):
     outputs = pipeline_run["outputs"]
     for name in ("data_bucket_name", "data_bucket_arn", *WORK_QUEUE_OUTPUTS, *DLQ_OUTPUTS,
