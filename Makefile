@@ -107,6 +107,13 @@ test: venv package ## run every test: unit, Terraform (fmt/validate/plan/checkov
 test-unit: venv ## unit tests only (no emulators, no Terraform)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
+.PHONY: test-terraform checkov
+test-terraform: venv ## Terraform only, offline: fmt, validate, tftest plans, native `terraform test`, checkov
+	$(PY) -m pytest tests/terraform $(PYTEST_ARGS)
+
+checkov: venv ## checkov over all Terraform (offline; zero failed checks, skips only in code with a reason)
+	$(VENV)/bin/checkov --config-file .checkov.yaml
+
 # ---------------------------------------------------------------------------- package (owner: etl)
 # Reproducible Lambda zips (tools/build_zip.py): same sources + pins -> same sha256, so Terraform's
 # source_code_hash only changes when code does. Other zips append their own line to `package`.
