@@ -88,6 +88,10 @@ class TfLocal:
             defaults["local_endpoint"] = f"http://localhost:{self.localstack_port}"
         if 'variable "lambda_build_dir"' in declared:
             defaults["lambda_build_dir"] = str(ROOT / "build")
+        if 'variable "data_bucket_name"' in declared:
+            # LocalStack keeps large S3 objects in one host folder per bucket name, shared by every
+            # instance on the machine: a per-port name keeps parallel instances (tests, demo) apart.
+            defaults["data_bucket_name"] = f"wildrydes-data-{self.localstack_port}"
         if 'variable "data_bucket_force_destroy"' in declared:
             defaults["data_bucket_force_destroy"] = "true"  # local-destroy must be able to empty the bucket
         return defaults
