@@ -613,7 +613,7 @@ def main(argv: list[str] | None = None) -> int:
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     settings = demo.Settings(port=a.port, moto_port=a.port + 1, rides=0, seed=SEED,
                              state_dir=BENCH_DIR / "state", quiet_progress=True,
-                             bucket_name_prefix="wildrydes-bench")
+                             bucket_name_prefix="wildrydes-bench", tf_vars={})
     t0 = time.monotonic()
     results: dict = {
         "command": "make bench" + (f" BENCH_ARGS='{' '.join(argv or sys.argv[1:])}'" if (argv or sys.argv[1:]) else ""),
