@@ -20,6 +20,12 @@ locals {
 
   # SQS's upper bound for VisibilityTimeout (12 hours).
   max_visibility_timeout_seconds = 43200
+
+  # With a KMS key: how long SQS reuses a data key before calling KMS again (the SQS default, 5 min).
+  kms_data_key_reuse_seconds = local.sse_managed ? null : 300
+
+  # Long polling on the work queues (the SQS maximum): fewer empty receives, lower cost.
+  receive_wait_seconds = 20
 }
 
 resource "aws_sqs_queue" "dlq" {
@@ -29,7 +35,7 @@ resource "aws_sqs_queue" "dlq" {
   message_retention_seconds         = var.dlq_message_retention_seconds
   sqs_managed_sse_enabled           = local.sse_managed ? true : null
   kms_master_key_id                 = var.kms_master_key_id
-  kms_data_key_reuse_period_seconds = local.sse_managed ? null : 300
+  kms_data_key_reuse_period_seconds = local.kms_data_key_reuse_seconds
   tags                              = var.tags
 }
 
@@ -39,10 +45,10 @@ resource "aws_sqs_queue" "work" {
   name                              = each.value.name
   visibility_timeout_seconds        = each.value.visibility_timeout
   message_retention_seconds         = var.message_retention_seconds
-  receive_wait_time_seconds         = 20 # long polling: fewer empty receives
+  receive_wait_time_seconds         = local.receive_wait_seconds
   sqs_managed_sse_enabled           = local.sse_managed ? true : null
   kms_master_key_id                 = var.kms_master_key_id
-  kms_data_key_reuse_period_seconds = local.sse_managed ? null : 300
+  kms_data_key_reuse_period_seconds = local.kms_data_key_reuse_seconds
   tags                              = var.tags
 
   redrive_policy = jsonencode({
@@ -65,6 +71,6 @@ resource "aws_sqs_queue" "ingest_events_dlq" {
   message_retention_seconds         = var.dlq_message_retention_seconds
   sqs_managed_sse_enabled           = local.sse_managed ? true : null
   kms_master_key_id                 = var.kms_master_key_id
-  kms_data_key_reuse_period_seconds = local.sse_managed ? null : 300
+  kms_data_key_reuse_period_seconds = local.kms_data_key_reuse_seconds
   tags                              = var.tags
 }

@@ -15,6 +15,9 @@ locals {
   # Known at plan time (unlike aws_s3_bucket.arn), so policies can be checked before apply.
   bucket_arn = "arn:${data.aws_partition.current.partition}:s3:::${local.bucket_name}"
 
+  # Parts of an upload that never completed cost storage and are never read: drop them after a day.
+  abort_incomplete_uploads_after_days = 1
+
   # Prefixes whose objects are disposable after a while: prefix => days to keep.
   expiring_prefixes = {
     quarantine     = { prefix = "quarantine/", days = var.quarantine_expiration_days }
@@ -133,7 +136,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "data" {
     }
 
     abort_incomplete_multipart_upload {
-      days_after_initiation = 1
+      days_after_initiation = local.abort_incomplete_uploads_after_days
     }
   }
 
