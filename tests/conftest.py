@@ -125,6 +125,16 @@ def localstack():
             emulators.stop(handle.instance)
 
 
+# Root variables for the session's stack, tuned for tests rather than production: no SQS batching
+# window (LocalStack runs one poller per mapping, so a 1 s window caps the ETL at ~10 messages/s) and a
+# short model re-check so "publish a new model" is seen in seconds. Every integration test shares this
+# one apply; a test that needs other values passes them to apply() and pays a second apply.
+TEST_STACK_VARIABLES = {
+    "sqs_batching_window_seconds": "0",
+    "inference_model_recheck_seconds": "5",
+}
+
+
 class TfLocalSession:
     """Applies the root module at most once per session (per variable set) and remembers the outputs."""
 
@@ -134,6 +144,7 @@ class TfLocalSession:
         self.tf: tf_local_tool.TfLocal | None = None
 
     def apply(self, **variables: str) -> dict:
+        variables = {**TEST_STACK_VARIABLES, **variables}
         key = tuple(sorted(variables.items()))
         if key not in self._applied:
             self.tf = tf_local_tool.TfLocal(self.handle.port, self.handle.moto_port, variables)
