@@ -33,8 +33,11 @@ def _prefix(env: Mapping[str, str], name: str, default: str) -> str:
     return value if value.endswith("/") else value + "/"
 
 
-def _int_in(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = env.get(name, str(default)).strip()
+def int_setting(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    """An integer variable within low..high; unset or blank means the default."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
     try:
         value = int(raw)
     except ValueError:
@@ -58,7 +61,7 @@ class IngestConfig:
         return cls(
             data_bucket=_required(env, "DATA_BUCKET"),
             ingest_queue_url=_required(env, "INGEST_QUEUE_URL"),
-            rides_per_message=_int_in(
+            rides_per_message=int_setting(
                 env, "RIDES_PER_MESSAGE", DEFAULT_RIDES_PER_MESSAGE, 1, MAX_RIDES_PER_MESSAGE
             ),
             raw_prefix=_prefix(env, "RAW_PREFIX", "raw/"),

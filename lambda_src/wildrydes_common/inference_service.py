@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wildrydes_common import inference_engine
-from wildrydes_common.config import ConfigError
+from wildrydes_common.config import ConfigError, int_setting
 from wildrydes_common.inference_request import (
     DEFAULT_MAX_BATCH,
     DEFAULT_MAX_BODY_BYTES,
@@ -46,19 +46,6 @@ def default_metadata_key(model_key: str) -> str:
     """metadata.json next to the model: models/linear-learner/latest/{model.tar.gz -> metadata.json}."""
     parent = model_key.rsplit("/", 1)[0] + "/" if "/" in model_key else ""
     return parent + METADATA_FILE_NAME
-
-
-def _int_setting(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not an integer") from None
-    if not low <= value <= high:
-        raise ConfigError(f"{name}={value} must be between {low} and {high}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -96,8 +83,8 @@ class InferenceSettings:
             metadata_key=metadata_key,
             engine=engine,
             recheck_seconds=recheck,
-            max_batch=_int_setting(env, "MAX_BATCH", DEFAULT_MAX_BATCH, 1, MAX_BATCH_CEILING),
-            max_body_bytes=_int_setting(env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 64, MAX_BODY_BYTES_CEILING),
+            max_batch=int_setting(env, "MAX_BATCH", DEFAULT_MAX_BATCH, 1, MAX_BATCH_CEILING),
+            max_body_bytes=int_setting(env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 64, MAX_BODY_BYTES_CEILING),
         )
 
 
