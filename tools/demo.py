@@ -33,7 +33,10 @@ ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = ROOT / ".venv" / "bin"
 DEFAULT_PORT = 4566
 # The workshop's curl payload: 30 miles, TMAX 33.3 degC, TMIN 30.0 degC, 10 mm of rain (GHCN units).
-SAMPLE_PAYLOAD = {"distance": 30, "TMAX": 333, "TMIN": 300, "PRCP": 100}
+# A short ride on a cold, wet January day (GHCN units: tenths of degC and mm), where magic per mile is
+# high: it shows a probability worth reading. The workshop's 30-mile payload scores ~1e-11 (long
+# rides are light per mile) and is what tests/integration/test_inference_api.py sends.
+SAMPLE_PAYLOAD = {"distance": 1.2, "TMAX": 40, "TMIN": -20, "PRCP": 120}
 DEFAULT_RIDES = 10_000
 DEFAULT_SEED = 7
 # One ride file: ingest packs rides of one date per message, so the message count (and the local ETL time)
