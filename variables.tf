@@ -299,9 +299,14 @@ variable "inference_timeout_seconds" {
 }
 
 variable "inference_reserved_concurrency" {
-  description = "Reserved concurrent executions of the inference function."
+  description = "Reserved concurrent executions of the inference function; null = unreserved (reserving fails on accounts with the default 10-execution quota)."
   type        = number
-  default     = 10
+  default     = null
+
+  validation {
+    condition     = var.inference_reserved_concurrency == null || try(var.inference_reserved_concurrency >= 1 && floor(var.inference_reserved_concurrency) == var.inference_reserved_concurrency, false)
+    error_message = "inference_reserved_concurrency must be null or a whole number >= 1."
+  }
 }
 
 variable "inference_model_recheck_seconds" {

@@ -129,13 +129,13 @@ variable "timeout_seconds" {
 }
 
 variable "reserved_concurrency" {
-  description = "Reserved concurrent executions: caps the cost and the load a burst can cause (the usage plan throttles before this)."
+  description = "Reserved concurrent executions (caps cost and burst load; the usage plan throttles first). null = unreserved: reserving fails on accounts with the default 10-execution quota."
   type        = number
-  default     = 10
+  default     = null
 
   validation {
-    condition     = var.reserved_concurrency >= 1 && floor(var.reserved_concurrency) == var.reserved_concurrency
-    error_message = "reserved_concurrency must be a whole number >= 1."
+    condition     = var.reserved_concurrency == null || try(var.reserved_concurrency >= 1 && floor(var.reserved_concurrency) == var.reserved_concurrency, false)
+    error_message = "reserved_concurrency must be null or a whole number >= 1."
   }
 }
 

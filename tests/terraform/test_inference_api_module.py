@@ -50,6 +50,8 @@ def test_function_configuration(default_plan, zips):
     assert env["MODEL_S3_KEY"] == "models/linear-learner/latest/model.tar.gz"
     assert env["METADATA_S3_KEY"] == "models/linear-learner/latest/metadata.json"
     assert env["INFERENCE_ENGINE"] == "mxnet"
+    # Unreserved by default: reserving fails on accounts with the default 10-execution quota.
+    assert fn["reserved_concurrent_executions"] == -1
 
 
 def test_layer_is_staged_in_s3_under_artifacts(default_plan, zips):
@@ -96,11 +98,13 @@ def test_stage_usage_plan_and_logs(default_plan):
 def test_numpy_engine_needs_no_layer_and_variables_flow_through(tf, zips):
     p = plan(tf, **base_vars(zips, inference_engine="numpy", memory_mb=256, throttle_rate_limit=5,
                              throttle_burst_limit=10, quota_limit=1000, quota_period="WEEK",
-                             log_retention_days=30, local_endpoint="http://localhost:4574"))
+                             log_retention_days=30, local_endpoint="http://localhost:4574",
+                             reserved_concurrency=5))
     assert not [a for a in p.resources if "layer" in a]
     fn = values(p, "aws_lambda_function.inference")
     assert fn["layers"] in (None, [])
     assert (fn["memory_size"], fn["environment"][0]["variables"]["INFERENCE_ENGINE"]) == (256, "numpy")
+    assert fn["reserved_concurrent_executions"] == 5
     usage = values(p, "aws_api_gateway_usage_plan.this")
     assert usage["throttle_settings"] == [{"rate_limit": 5, "burst_limit": 10}]
     assert usage["quota_settings"][0]["period"] == "WEEK"
@@ -114,6 +118,7 @@ def test_numpy_engine_needs_no_layer_and_variables_flow_through(tf, zips):
         ({"quota_period": "HOUR"}, "must be DAY, WEEK or MONTH"),
         ({"log_retention_days": 10}, "one of the values CloudWatch Logs accepts"),
         ({"local_endpoint": "http://localhost:4566/path"}, "base URL without a path"),
+        ({"reserved_concurrency": 0}, "must be null or a whole number >= 1"),
         ({"layer_zip_path": "/nonexistent/mxnet-layer.zip"}, "layer_zip_path must name an existing zip"),
     ],
 )
