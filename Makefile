@@ -18,7 +18,7 @@ help: ## list targets
 $(VENV)/.installed: requirements-dev.txt pyproject.toml
 	$(PYTHON311) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
-	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e .
+	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e . -e localstack/executor
 	touch $@
 
 .PHONY: venv
@@ -29,19 +29,19 @@ venv: $(VENV)/.installed ## create the project venv (.venv, Python 3.11) from ex
 # Lambda functions on Python 3.11 (build/lambda-runtime-py311), a moto server for Athena/Glue/SageMaker.
 # The venvs are keyed by a hash of their requirement files: CI can cache build/localstack-venv and
 # build/lambda-runtime-py311 under `make local-cache-key` and reinstalls only when a pin changes.
-PYTHON313 ?= $(shell python3 tools/find_python.py 3.13 2>/dev/null)
-LAMBDA_PYTHON311 ?= $(shell python3 tools/find_python.py 3.11 2>/dev/null)
+PYTHON313 ?= $(shell python3 src/wildrydes_dev/find_python.py 3.13 2>/dev/null)
+LAMBDA_PYTHON311 ?= $(shell python3 src/wildrydes_dev/find_python.py 3.11 2>/dev/null)
 LS_VENV        := $(BUILD)/localstack-venv
 LAMBDA_RUNTIME := $(BUILD)/lambda-runtime-py311
 LS_VENV_KEY        = $(shell cat localstack/requirements.txt localstack/executor/pyproject.toml | sha256sum | cut -c1-16)
 LAMBDA_RUNTIME_KEY = $(shell sha256sum localstack/lambda-runtime-requirements.txt | cut -c1-16)
-EMULATORS = $(PY) tools/emulators.py
-TF_LOCAL  = $(PY) tools/tf_local.py
+EMULATORS = $(PY) -m wildrydes_dev.emulators
+TF_LOCAL  = $(PY) -m wildrydes_dev.tf_local
 
 .PHONY: localstack-venv
 localstack-venv: ## LocalStack's own venv (Python 3.13) with the pinned LocalStack and the process executor
 	@if [ ! -f $(LS_VENV)/.installed-$(LS_VENV_KEY) ]; then \
-	  test -n "$(PYTHON313)" || { python3 tools/find_python.py 3.13; exit 1; }; \
+	  test -n "$(PYTHON313)" || { python3 src/wildrydes_dev/find_python.py 3.13; exit 1; }; \
 	  rm -rf $(LS_VENV) && $(PYTHON313) -m venv $(LS_VENV) && \
 	  $(LS_VENV)/bin/pip install -q --disable-pip-version-check -r localstack/requirements.txt && \
 	  $(LS_VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e localstack/executor && \
@@ -51,7 +51,7 @@ localstack-venv: ## LocalStack's own venv (Python 3.13) with the pinned LocalSta
 .PHONY: lambda-runtime
 lambda-runtime: ## the Python 3.11 interpreter + runtime packages (boto3) Lambda functions run on
 	@if [ ! -f $(LAMBDA_RUNTIME)/.installed-$(LAMBDA_RUNTIME_KEY) ]; then \
-	  test -n "$(LAMBDA_PYTHON311)" || { python3 tools/find_python.py 3.11; exit 1; }; \
+	  test -n "$(LAMBDA_PYTHON311)" || { python3 src/wildrydes_dev/find_python.py 3.11; exit 1; }; \
 	  rm -rf $(LAMBDA_RUNTIME) && $(LAMBDA_PYTHON311) -m venv $(LAMBDA_RUNTIME) && \
 	  $(LAMBDA_RUNTIME)/bin/pip install -q --disable-pip-version-check -r localstack/lambda-runtime-requirements.txt && \
 	  touch $(LAMBDA_RUNTIME)/.installed-$(LAMBDA_RUNTIME_KEY) && echo "built $(LAMBDA_RUNTIME) ($(LAMBDA_RUNTIME_KEY))"; \
@@ -115,38 +115,38 @@ checkov: venv ## checkov over all Terraform (offline; zero failed checks, skips 
 	$(VENV)/bin/checkov --config-file .checkov.yaml
 
 # ---------------------------------------------------------------------------- package (owner: etl)
-# Reproducible Lambda zips (tools/build_zip.py): same sources + pins -> same sha256, so Terraform's
+# Reproducible Lambda zips (src/wildrydes_dev/build_zip.py): same sources + pins -> same sha256, so Terraform's
 # source_code_hash only changes when code does. Other zips append their own line to `package`.
 ETL_FUNCTIONS := ingest enrich writer
 .PHONY: package
 package: venv ## build the Lambda zips in build/ (reproducible; prints size and sha256 of each)
 	@for fn in $(ETL_FUNCTIONS); do \
-	  $(PY) tools/build_zip.py --handler-dir lambda_src/$$fn --out $(BUILD)/$$fn.zip || exit 1; \
+	  $(PY) -m wildrydes_dev.build_zip --handler-dir lambda_src/$$fn --out $(BUILD)/$$fn.zip || exit 1; \
 	done
-	$(PY) tools/build_zip.py --handler-dir lambda_src/inference --out $(BUILD)/inference.zip
+	$(PY) -m wildrydes_dev.build_zip --handler-dir lambda_src/inference --out $(BUILD)/inference.zip
 	@$(MAKE) --no-print-directory layer
-	@$(PY) tools/build_layer.py --check-only --output $(BUILD)/mxnet-layer.zip --function-zip $(BUILD)/inference.zip
+	@$(PY) -m wildrydes_dev.build_layer --check-only --output $(BUILD)/mxnet-layer.zip --function-zip $(BUILD)/inference.zip
 
 # The MXNet layer (owner: inference): pinned manylinux wheels -> trimmed python/ tree -> reproducible zip.
-# Rebuilt only when its builder changes (the pins live in tools/build_layer.py; wheels cached in build/cache).
+# Rebuilt only when its builder changes (the pins live in src/wildrydes_dev/build_layer.py; wheels cached in build/cache).
 .PHONY: layer
 layer: $(BUILD)/mxnet-layer.zip ## build the MXNet Lambda layer (prints zipped/unzipped sizes)
-$(BUILD)/mxnet-layer.zip: tools/build_layer.py tools/build_zip.py | venv
-	$(PY) tools/build_layer.py --output $@
+$(BUILD)/mxnet-layer.zip: src/wildrydes_dev/build_layer.py src/wildrydes_dev/build_zip.py | venv
+	$(PY) -m wildrydes_dev.build_layer --output $@
 # ---------------------------------------------------------------------------- end package
 
 # ---------------------------------------------------------------------------- demo + bench (owner: demo)
-# `make demo`: the whole mission locally (tools/demo.py); its last output line is the live endpoint's
+# `make demo`: the whole mission locally (src/wildrydes_dev/demo.py); its last output line is the live endpoint's
 # JSON answer. DEMO_PORT picks LocalStack's port (moto: DEMO_PORT+1); state lives in build/demo/<port>/.
 DEMO_PORT ?= 4566
 DEMO_ARGS ?=
 .PHONY: demo
 demo: venv package ## run the whole pipeline locally: emulators, terraform, ETL, weather, training, live API
-	$(PY) tools/demo.py --port $(DEMO_PORT) $(DEMO_ARGS)
+	$(PY) -m wildrydes_dev.demo --port $(DEMO_PORT) $(DEMO_ARGS)
 
 .PHONY: demo-down
 demo-down: ## stop the demo's emulators and remove its state (build/demo/<port>)
-	$(PY) tools/demo.py --port $(DEMO_PORT) --down
+	$(PY) -m wildrydes_dev.demo --port $(DEMO_PORT) --down
 
 # `make bench` is not part of `make test`: it writes build/bench/results.json and docs/benchmarks.md.
 BENCH_ARGS ?=
@@ -164,5 +164,5 @@ RELIABILITY_LARGE_RIDES ?= 1000000
 reliability: venv package ## bad-input + fault suite on LocalStack (1M-ride file) -> docs/reliability.md + checkov
 	@rm -f $(BUILD)/reliability/results.json
 	WILDRYDES_RELIABILITY_LARGE_RIDES=$(RELIABILITY_LARGE_RIDES) $(PY) -m pytest tests/integration/test_reliability.py $(PYTEST_ARGS); \
-	  status=$$?; $(PY) tools/reliability_report.py || status=1; exit $$status
+	  status=$$?; $(PY) -m wildrydes_dev.reliability_report || status=1; exit $$status
 # ---------------------------------------------------------------------------- end reliability

@@ -141,8 +141,7 @@ def api_round_trip(url: str, api_key: str, requests: int) -> dict:
 
 
 def _write_model(directory: Path) -> tuple[Path, Path]:
-    sys.path.insert(0, str(ROOT / "lambda_src"))
-    from wildrydes_common import linear_learner as ll
+    from wildrydes_lambda.model_format import linear_learner as ll
 
     model = ll.LinearModel(weights=(0.08, -0.004, 0.006, 0.002), bias=-2.0, threshold=0.5)
     tar, meta = directory / "model.tar.gz", directory / "metadata.json"

@@ -21,11 +21,10 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-for sub in ("src", "lambda_src"):
-    if str(ROOT / sub) not in sys.path:
-        sys.path.insert(0, str(ROOT / sub))
 
-from wildrydes_common import csvrows, rides, stations
+from wildrydes_lambda.etl import csv_output as csvrows
+from wildrydes_lambda.etl import rides
+from wildrydes_lambda.etl import stations
 
 from wildrydes import generate, report, train, weather
 

@@ -41,8 +41,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-import demo
+from wildrydes_dev import demo
 
 BENCH_DIR = ROOT / "build" / "bench"
 RESULTS = BENCH_DIR / "results.json"
@@ -125,7 +124,7 @@ class ClientCalls:
 
 
 def log_path(settings: demo.Settings) -> Path:
-    """LocalStack's log for this port, where tools/emulators.py writes it."""
+    """LocalStack's log for this port, where wildrydes_dev/emulators.py writes it."""
     path = ROOT / "build" / "localstack" / str(settings.port) / "localstack.log"
     if not path.exists():
         raise SystemExit(f"bench: LocalStack's log {path} is missing (did `make localstack-up` change?)")
@@ -327,8 +326,7 @@ RSS_CHILD = r"""
 import json, os, resource, sys
 mode, bucket, key = sys.argv[1:4]
 if mode == "handler":
-    sys.path[:0] = [os.environ["INGEST_DIR"], os.environ["LAMBDA_SRC"]]
-    import handler
+    import handler  # PYTHONPATH = the ingest task root + lambda_src, as in the function's zip
     event = {"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "awsRegion": "us-east-1",
               "s3": {"bucket": {"name": bucket}, "object": {"key": key}}}]}
     class Ctx:
@@ -357,7 +355,7 @@ def bench_rss(settings: demo.Settings, sizes: list[int]) -> dict:
     s3.create_bucket(Bucket=bucket)
     env = settings.aws_env()
     env.update({"AWS_ENDPOINT_URL": settings.moto_endpoint, "DATA_BUCKET": bucket,
-                "INGEST_DIR": str(ROOT / "lambda_src" / "ingest"), "LAMBDA_SRC": str(ROOT / "lambda_src"),
+                "PYTHONPATH": os.pathsep.join([str(ROOT / "lambda_src" / "ingest"), str(ROOT / "lambda_src")]),
                 "POWERTOOLS_SERVICE_NAME": "ingest", "LOG_LEVEL": "WARNING"})
     out: dict = {"method": "ingest handler run in its own process on the project venv against the moto server; "
                  "ru_maxrss of that process", "handler": {}, "baseline_json_load": {}}

@@ -9,7 +9,7 @@ Local emulators (owner: localstack) — session fixtures every integration test 
     on 4566 never collides). ``WILDRYDES_REUSE_LOCALSTACK=1`` reuses the instance already running on
     ``LOCALSTACK_PORT``/``MOTO_PORT`` (default 4566/4567) and leaves it running. It never skips: when the
     emulators cannot start or the executor is not active, every test using it fails with the reason.
-    While the session runs, ``LOCALSTACK_PORT``/``MOTO_PORT`` point at it, so ``tools/localaws.py`` and code
+    While the session runs, ``LOCALSTACK_PORT``/``MOTO_PORT`` point at it, so ``wildrydes_dev/localaws.py`` and code
     under test find it without arguments.
 
 ``tf_local``
@@ -29,11 +29,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-
-import emulators
-import localaws
-import tf_local as tf_local_tool
+from wildrydes_dev import emulators, localaws
+from wildrydes_dev import tf_local as tf_local_tool
 
 REUSE_ENV = "WILDRYDES_REUSE_LOCALSTACK"
 TEST_PORT_ENV = "WILDRYDES_TEST_LOCALSTACK_PORT"

@@ -1,7 +1,7 @@
 """Inference API: API Gateway (REST, AWS_PROXY) event -> score with the published model -> JSON response.
 
 Thin by design: configuration and the model cache are built once per execution environment; the request
-logic lives in wildrydes_common.inference_service (tested without AWS).
+logic lives in wildrydes_lambda.serving.service (tested without AWS).
 """
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import logging
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
-from wildrydes_common import aws
-from wildrydes_common.inference_service import InferenceSettings, answer
-from wildrydes_common.model_cache import ModelCache
+from wildrydes_lambda import aws
+from wildrydes_lambda.serving.service import InferenceSettings, answer
+from wildrydes_lambda.serving.model_cache import ModelCache
 
-LIBRARY_LOGGER = "wildrydes_common"
+LIBRARY_LOGGER = "wildrydes_lambda"
 logger = Logger()  # POWERTOOLS_SERVICE_NAME / LOG_LEVEL from the environment
 # The library logs with the standard `logging` module (model loads, reloads, faults); give its package
 # logger (Powertools only configures top-level ones) the same structured JSON handler and level.

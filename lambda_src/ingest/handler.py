@@ -10,11 +10,11 @@ import json
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger
-from wildrydes_common import aws
-from wildrydes_common.config import IngestConfig
-from wildrydes_common.ingestion import ingest_file
-from wildrydes_common.messages import Source
-from wildrydes_common.quarantine import QuarantineWriter
+from wildrydes_lambda import aws
+from wildrydes_lambda.etl.config import IngestConfig
+from wildrydes_lambda.etl.ingestion import ingest_file
+from wildrydes_lambda.contracts.envelope import Source
+from wildrydes_lambda.etl.quarantine import QuarantineWriter
 
 CONFIG = IngestConfig.from_env()
 logger = Logger()

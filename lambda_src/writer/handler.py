@@ -9,10 +9,10 @@ from __future__ import annotations
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from wildrydes_common import aws
-from wildrydes_common.config import WriterConfig
-from wildrydes_common.csvrows import plan_csv_objects
-from wildrydes_common.messages import decode_message
+from wildrydes_lambda import aws
+from wildrydes_lambda.etl.config import WriterConfig
+from wildrydes_lambda.etl.csv_output import plan_csv_objects
+from wildrydes_lambda.contracts.envelope import decode_message
 
 CONFIG = WriterConfig.from_env()
 logger = Logger()

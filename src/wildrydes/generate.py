@@ -35,8 +35,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
-from wildrydes_common.rides import HEAVY_MAGIC_PER_MILE, ride_id
-from wildrydes_common.stations import GROUND_STATIONS, nearest_station
+from wildrydes_lambda.etl.rides import HEAVY_MAGIC_PER_MILE, ride_id
+from wildrydes_lambda.etl.stations import GROUND_STATIONS, nearest_station
 
 # ---------------------------------------------------------------------------------------------------- model
 # Magic-point model (units: magic points; D in miles; TMIN/TMAX in tenths of degC; PRCP in tenths of mm).
@@ -443,7 +443,7 @@ def register(subparsers) -> None:
 
 
 def _run(args) -> int:
-    from wildrydes.cli import CommandError
+    from wildrydes.errors import CommandError
 
     if args.rides < 0:
         raise CommandError("--rides must be >= 0")

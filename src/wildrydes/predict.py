@@ -5,7 +5,7 @@
 
 The model is a ``model.tar.gz`` (or a directory of extracted module files) on disk or in S3; its
 ``metadata.json`` (feature order, units, threshold, version) is taken from next to it unless --metadata
-says otherwise. The request is any shape the API accepts (see wildrydes_common.inference_request); the
+says otherwise. The request is any shape the API accepts (see wildrydes_lambda.serving.request); the
 output is the API's JSON response body. ``-`` reads the request from stdin.
 """
 from __future__ import annotations
@@ -17,17 +17,18 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from wildrydes_common import inference_engine, linear_learner
-from wildrydes_common.inference_request import (
+from wildrydes_lambda.serving import engine as inference_engine
+from wildrydes_lambda.model_format import linear_learner
+from wildrydes_lambda.serving.request import (
     DEFAULT_MAX_BATCH,
     RequestError,
     parse_payload,
     predictions_body,
 )
-from wildrydes_common.inference_service import METADATA_FILE_NAME, default_metadata_key
-from wildrydes_common.model_cache import ModelUnavailable, build_loaded_model
+from wildrydes_lambda.serving.service import METADATA_FILE_NAME, default_metadata_key
+from wildrydes_lambda.serving.model_cache import ModelUnavailable, build_loaded_model
 
-from wildrydes.cli import CommandError
+from wildrydes.errors import CommandError
 
 S3_SCHEME = "s3://"
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from wildrydes.cli import CommandError
+from wildrydes.errors import CommandError
 
 if TYPE_CHECKING:  # pragma: no cover
     from wildrydes.train import TrainingResult

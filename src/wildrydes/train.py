@@ -1,7 +1,7 @@
 """`wildrydes train`: fit the heavy-utilization model on rides + weather and write a Linear Learner artifact.
 
 Two engines produce the same artifact layout (SageMaker's Linear Learner binary classifier, read by
-``wildrydes_common.linear_learner`` and by the inference Lambda):
+``wildrydes_lambda.model_format.linear_learner`` and by the inference Lambda):
 
 * ``local``     scikit-learn logistic regression on standardized features; the standardization is folded
                 into the saved weights, as SageMaker does with ``normalize_data=true``, so the model takes
@@ -28,15 +28,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from wildrydes_common import linear_learner as ll
+from wildrydes_lambda.contracts import features as features_contract
+from wildrydes_lambda.contracts import layout
+from wildrydes_lambda.model_format import linear_learner as ll
 
-from wildrydes.cli import CommandError
+from wildrydes.errors import CommandError
 
 # Request names (as the inference API and metadata.json spell them) -> column of the joined table.
 FEATURE_COLUMNS = {"distance": "distance", "TMIN": "tmin", "TMAX": "tmax", "PRCP": "prcp"}
-FEATURE_UNITS = {"distance": "miles", "TMIN": "tenths of degC", "TMAX": "tenths of degC", "PRCP": "tenths of mm"}
-DEFAULT_FEATURES = ("distance", "TMIN", "TMAX", "PRCP")
-LABEL_COLUMN = "heavy_utilization"
+FEATURE_UNITS = features_contract.FEATURE_UNITS
+DEFAULT_FEATURES = features_contract.FEATURE_NAMES
+LABEL_COLUMN = features_contract.LABEL_NAME
 # Inputs that encode the label (heavy = magicpoints > 50 * distance) or are only known after the ride.
 # Matched on the lower-cased name with separators removed, so "Magic_Points" is refused too.
 LEAKY_NAME_PARTS = ("magic", "health", "heavy", "utiliz", "label", "target")
@@ -49,9 +51,9 @@ LOGISTIC_MAX_ITER = 1000
 LOGISTIC_TOL = 1e-10
 MODEL_VERSION_HEX_CHARS = 16
 
-LATEST_PREFIX = "models/linear-learner/latest/"
-ARTIFACT_NAME = "model.tar.gz"
-METADATA_NAME = "metadata.json"
+LATEST_PREFIX = layout.MODEL_LATEST_PREFIX
+ARTIFACT_NAME = layout.MODEL_ARTIFACT_NAME
+METADATA_NAME = layout.METADATA_FILE_NAME
 DEFAULT_REPORT_DIR = Path("build/report")
 
 # SageMaker Linear Learner images (account per region; ../shared/design/linear-learner-and-ghcn.md).
@@ -72,8 +74,8 @@ DEFAULT_MAX_RUNTIME_SECONDS = 3600
 DEFAULT_POLL_SECONDS = 30
 # Channels go under training/ (the training role reads there); the job writes its artifact under models/
 # (the only prefix the role may write, modules/sagemaker model_output_prefix).
-TRAINING_PREFIX = "training/"
-JOB_OUTPUT_PREFIX = "models/linear-learner/jobs/"
+TRAINING_PREFIX = str(layout.Prefix.TRAINING)
+JOB_OUTPUT_PREFIX = layout.MODEL_JOBS_PREFIX
 TERMINAL_JOB_STATUSES = ("Completed", "Failed", "Stopped")
 JOB_STARTUP_ALLOWANCE_SECONDS = 1800  # instance provisioning + artifact upload, beyond the max runtime
 

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import duckdb
 from botocore.exceptions import BotoCoreError, ClientError
-from wildrydes_common.csvrows import CSV_COLUMNS
-from wildrydes_common.stations import GROUND_STATIONS
+from wildrydes_lambda.contracts.csv_schema import CSV_COLUMNS
+from wildrydes_lambda.etl.stations import GROUND_STATIONS
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 REDUCE_SQL = {"parquet": "reduce_ghcn_parquet.sql", "csv": "reduce_ghcn_csv.sql"}
@@ -580,7 +580,7 @@ def _log(message: str) -> None:
 
 
 def _run_reduce(args) -> int:
-    from wildrydes.cli import CommandError
+    from wildrydes.errors import CommandError
 
     try:
         stations = validate_stations(args.stations)
@@ -622,7 +622,7 @@ def _run_reduce(args) -> int:
 
 
 def _run_join(args) -> int:
-    from wildrydes.cli import CommandError
+    from wildrydes.errors import CommandError
 
     try:
         rows, report = join_duckdb(args.rides, args.weather, args.endpoint_url)

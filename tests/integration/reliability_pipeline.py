@@ -6,7 +6,7 @@
   (``AWS_ENDPOINT_URL_S3``) for the fault tests; per ``ride_date=`` partition it can answer PUTs with
   503 SlowDown (throttling), 403 AccessDenied (a denied prefix) or hold one PUT until the function times out.
   Everything else is forwarded unchanged, and every PUT is counted per key.
-- :class:`Results` collects one row per case for build/reliability/results.json (tools/reliability_report.py).
+- :class:`Results` collects one row per case for build/reliability/results.json (wildrydes_dev/reliability_report.py).
 """
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "tools" / "demo.py"
+DEMO = ["-m", "wildrydes_dev.demo"]  # run as the Makefile does
 # Enough rides for a meaningful model, few enough to keep the test around two minutes on 2 cores.
 TEST_RIDES = 5_000
 DEMO_TIMEOUT_S = 1200
@@ -64,12 +64,12 @@ def _post(url: str, payload: dict, api_key: str | None) -> tuple[int, dict]:
 @pytest.fixture(scope="module")
 def demo_run():
     port = _free_port_pair()
-    cmd = [sys.executable, str(DEMO), "--port", str(port), "--rides", str(TEST_RIDES), "--no-progress-bar"]
+    cmd = [sys.executable, *DEMO, "--port", str(port), "--rides", str(TEST_RIDES), "--no-progress-bar"]
     try:
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=DEMO_TIMEOUT_S, check=False)
         yield port, proc
     finally:
-        subprocess.run([sys.executable, str(DEMO), "--port", str(port), "--down"], cwd=ROOT,
+        subprocess.run([sys.executable, *DEMO, "--port", str(port), "--down"], cwd=ROOT,
                        capture_output=True, text=True, timeout=300, check=False)
 
 
@@ -118,7 +118,7 @@ def test_demo_accounts_for_every_ride_and_reports_model_quality(demo_run):
 
 def test_demo_down_stops_everything(demo_run):
     port, _ = demo_run
-    subprocess.run([sys.executable, str(DEMO), "--port", str(port), "--down"], cwd=ROOT, capture_output=True,
+    subprocess.run([sys.executable, *DEMO, "--port", str(port), "--down"], cwd=ROOT, capture_output=True,
                    text=True, timeout=300, check=True)
     assert _port_free(port) and _port_free(port + 1)
     assert not (ROOT / "build" / "demo" / str(port)).exists()

@@ -10,7 +10,7 @@ is not JSON. Then it asserts, from the bucket alone:
 - per file, rides_in = valid + quarantined + duplicates, and processed rows = valid;
 - nothing is left in any dead-letter queue.
 
-Expected values are computed in this file (not with wildrydes_common) so the test can disagree
+Expected values are computed in this file (not with wildrydes_lambda) so the test can disagree
 with the code under test.
 """
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import emulators
+from wildrydes_dev import emulators
 import pytest
 from conftest import start_localstack_or_fail
 

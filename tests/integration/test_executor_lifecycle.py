@@ -6,7 +6,7 @@ import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
 
-import emulators
+from wildrydes_dev import emulators
 import pytest
 from conftest import start_localstack_or_fail
 from executor_helpers import deploy, ensure_role, invoke, make_zip, pid_alive, unique, wait_for, wait_updated

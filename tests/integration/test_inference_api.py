@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from wildrydes_common import linear_learner as ll
+from wildrydes_lambda.model_format import linear_learner as ll
 
 pytestmark = [pytest.mark.localstack, pytest.mark.slow]
 

@@ -41,12 +41,12 @@ from reliability_cases import (
     two_file_cases,
 )
 from reliability_pipeline import Outputs, Results, Rule, S3FaultProxy, wait_until
-from wildrydes_common import aws as etl_aws
-from wildrydes_common.enrichment import enrich_ride
-from wildrydes_common.ingestion import ingest_file
-from wildrydes_common.messages import Source, encode_message
-from wildrydes_common.quarantine import QuarantineWriter
-from wildrydes_common.rides import validate_ride
+from wildrydes_lambda import aws as etl_aws
+from wildrydes_lambda.etl.enrichment import enrich_ride
+from wildrydes_lambda.etl.ingestion import ingest_file
+from wildrydes_lambda.contracts.envelope import Source, encode_message
+from wildrydes_lambda.etl.quarantine import QuarantineWriter
+from wildrydes_lambda.etl.rides import validate_ride
 
 pytestmark = pytest.mark.localstack
 
@@ -67,8 +67,8 @@ CRASH_HOLD_S = CRASH_TIMEOUT_S + 4  # the held PUT outlives the invocation
 FAULT_PHASE_WAIT_S = 120
 # LocalStack reports SQS metrics to CloudWatch every 60 s and evaluates a 60 s alarm once per period.
 ALARM_WAIT_S = 200
-# botocore "standard" retries in the functions (wildrydes_common.aws): total attempts per S3 call.
-WRITER_SDK_ATTEMPTS = etl_aws._BOTO_CONFIG.retries["max_attempts"]
+# botocore "standard" retries in the functions (wildrydes_lambda.aws): total attempts per S3 call.
+WRITER_SDK_ATTEMPTS = etl_aws.clients.BOTO_CONFIG.retries["max_attempts"]
 # Fault partitions: each fault's rides carry their own ride_date, so the proxy can target them.
 DATE_PARTIAL, DATE_THROTTLE, DATE_DENY, DATE_CRASH = "2031-01-01", "2031-01-02", "2031-01-03", "2031-01-04"
 CLI = Path(sys.executable).parent / "wildrydes"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from wildrydes_common.stations import GROUND_STATIONS
+from wildrydes_lambda.etl.stations import GROUND_STATIONS
 
 from wildrydes import weather
 

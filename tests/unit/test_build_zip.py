@@ -1,14 +1,12 @@
-"""tools/build_zip.py: same sources -> same bytes, no bytecode, the expected layout."""
+"""wildrydes_dev/build_zip.py: same sources -> same bytes, no bytecode, the expected layout."""
 import hashlib
-import importlib.util
 import os
 import zipfile
 from pathlib import Path
 
+from wildrydes_dev import build_zip
+
 REPO = Path(__file__).resolve().parents[2]
-spec = importlib.util.spec_from_file_location("build_zip", REPO / "tools" / "build_zip.py")
-build_zip = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(build_zip)
 
 
 def sha(path: Path) -> str:
@@ -35,7 +33,7 @@ def test_function_zip_is_reproducible_and_clean(tmp_path):
     with zipfile.ZipFile(first) as zf:
         names = zf.namelist()
         assert names == sorted(names)
-        assert "handler.py" in names and "wildrydes_common/rides.py" in names
+        assert "handler.py" in names and "wildrydes_lambda/etl/rides.py" in names
         assert not [n for n in names if n.endswith(".pyc") or "__pycache__" in n]
         assert {info.date_time for info in zf.infolist()} == {build_zip.ZIP_EPOCH}
         assert {info.external_attr >> 16 for info in zf.infolist()} <= {build_zip.FILE_MODE, build_zip.EXEC_MODE}

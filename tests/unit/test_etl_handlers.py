@@ -12,12 +12,12 @@ import boto3
 import pytest
 from etl_fixtures import file_bytes, make_ride
 from moto import mock_aws
-from wildrydes_common import aws as aws_adapters
-from wildrydes_common.config import ConfigError
-from wildrydes_common.messages import Source, encode_message
-from wildrydes_common.quarantine import source_key_hash
-from wildrydes_common.rides import is_heavy, validate_ride
-from wildrydes_common.stations import nearest_station
+from wildrydes_lambda import aws as aws_adapters
+from wildrydes_lambda.settings import ConfigError
+from wildrydes_lambda.contracts.envelope import Source, encode_message
+from wildrydes_lambda.etl.quarantine import source_key_hash
+from wildrydes_lambda.etl.rides import is_heavy, validate_ride
+from wildrydes_lambda.etl.stations import nearest_station
 
 LAMBDA_SRC = Path(__file__).resolve().parents[2] / "lambda_src"
 BUCKET = "wildrydes-test-data"
@@ -196,7 +196,7 @@ def test_enrich_reports_only_the_failed_record(cloud):
 
 
 def enriched_record(rides, chunk, message_id):
-    from wildrydes_common.enrichment import enrich_rides
+    from wildrydes_lambda.etl.enrichment import enrich_rides
     enriched, _ = enrich_rides([validate_ride(r) for r in rides])
     return sqs_record(encode_message(Source(BUCKET, "raw/a.json"), chunk, enriched), message_id)
 

@@ -14,8 +14,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "localstack" / "executor" / "src"))
-
 from wildrydes_process_executor import errors, layout, worker
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from wildrydes_common.rides import is_heavy, validate_ride
-from wildrydes_common.stations import GROUND_STATIONS, nearest_station
+from wildrydes_lambda.etl.rides import is_heavy, validate_ride
+from wildrydes_lambda.etl.stations import GROUND_STATIONS, nearest_station
 
 from wildrydes import generate as gen
 

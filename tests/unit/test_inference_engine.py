@@ -6,10 +6,10 @@ import random
 from pathlib import Path
 
 import pytest
-from wildrydes_common import inference_engine as ie
-from wildrydes_common import linear_learner as ll
-from wildrydes_common.inference_request import FeatureSchema, parse_payload
-from wildrydes_common.model_cache import ModelUnavailable, build_loaded_model
+from wildrydes_lambda.serving import engine as ie
+from wildrydes_lambda.model_format import linear_learner as ll
+from wildrydes_lambda.serving.request import FeatureSchema, parse_payload
+from wildrydes_lambda.serving.model_cache import ModelUnavailable, build_loaded_model
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_DIR = Path(os.environ.get("WILDRYDES_SHARED_DIR", REPO_ROOT.parent / "shared"))

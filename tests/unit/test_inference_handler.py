@@ -10,9 +10,9 @@ from types import SimpleNamespace
 import boto3
 import pytest
 from moto import mock_aws
-from wildrydes_common import aws
-from wildrydes_common import linear_learner as ll
-from wildrydes_common.config import ConfigError
+from wildrydes_lambda import aws
+from wildrydes_lambda.model_format import linear_learner as ll
+from wildrydes_lambda.settings import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HANDLER_PATH = REPO_ROOT / "lambda_src" / "inference" / "handler.py"

@@ -7,11 +7,11 @@ import math
 from pathlib import Path
 
 import pytest
-from wildrydes_common import inference_request as ir
-from wildrydes_common.inference_engine import NumpyEngine
-from wildrydes_common.inference_service import InferenceSettings, answer
-from wildrydes_common.linear_learner import LinearModel
-from wildrydes_common.model_cache import LoadedModel
+from wildrydes_lambda.serving import request as ir
+from wildrydes_lambda.serving.engine import NumpyEngine
+from wildrydes_lambda.serving.service import InferenceSettings, answer
+from wildrydes_lambda.model_format.linear_learner import LinearModel
+from wildrydes_lambda.serving.model_cache import LoadedModel
 
 METADATA = {
     "model_version": "test-v1",

@@ -1,4 +1,4 @@
-"""wildrydes_common.linear_learner against MXNet 1.9.1 and a real SageMaker artifact."""
+"""wildrydes_lambda.model_format.linear_learner against MXNet 1.9.1 and a real SageMaker artifact."""
 from __future__ import annotations
 
 import io
@@ -13,7 +13,7 @@ from pathlib import Path
 import mxnet as mx
 import numpy as np
 import pytest
-from wildrydes_common import linear_learner as ll
+from wildrydes_lambda.model_format import linear_learner as ll
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # CI keeps a copy of shared/ next to the repository; WILDRYDES_SHARED_DIR overrides for other layouts.
@@ -192,7 +192,7 @@ def test_library_works_without_numpy(fixture_artifact, tmp_path):
     """The inference Lambda's fallback engine runs without the MXNet layer, so possibly without numpy."""
     script = (
         "import sys; sys.modules['numpy'] = None\n"
-        "from wildrydes_common import linear_learner as ll\n"
+        "from wildrydes_lambda.model_format import linear_learner as ll\n"
         f"m = ll.load_artifact({str(fixture_artifact)!r})\n"
         f"ll.write_artifact(m, {str(tmp_path / 'copy.tar.gz')!r})\n"
         f"assert ll.load_artifact({str(tmp_path / 'copy.tar.gz')!r}) == m\n"

@@ -3,9 +3,11 @@ import json
 
 import pytest
 from etl_fixtures import make_ride
-from wildrydes_common import messages
-from wildrydes_common.messages import BadMessage, MessageGrouper, Source, decode_message, encode_message
-from wildrydes_common.rides import validate_ride
+from wildrydes_lambda.contracts import envelope
+from wildrydes_lambda.etl import grouping as messages
+from wildrydes_lambda.contracts.envelope import BadMessage, Source, decode_message, encode_message
+from wildrydes_lambda.etl.grouping import MessageGrouper
+from wildrydes_lambda.etl.rides import validate_ride
 
 SOURCE = Source("bucket", "raw/x.json")
 
@@ -62,7 +64,7 @@ def test_messages_stay_under_the_byte_budget():
     bodies = group_all(long_names, rides_per_message=1000, budget_bytes=budget)
     assert all(len(b.encode()) <= budget for b in bodies)
     assert sum(len(json.loads(b)["rides"]) for b in bodies) == 3000
-    assert messages.INGEST_MESSAGE_BUDGET_BYTES < messages.SQS_MAX_MESSAGE_BYTES
+    assert messages.INGEST_MESSAGE_BUDGET_BYTES < envelope.SQS_MAX_MESSAGE_BYTES
 
 
 def test_buffer_cap_flushes_early_but_loses_nothing():

@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from wildrydes_common import linear_learner as ll
+from wildrydes_lambda.model_format import linear_learner as ll
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LAYER_ZIP = REPO_ROOT / "build" / "mxnet-layer.zip"
@@ -31,7 +31,7 @@ import mxnet as mx, numpy, requests
 module = mx.mod.Module.load(model_dir + "/mx-mod", 0, label_names=None)
 module.bind(data_shapes=[("data", (len(rows), len(rows[0])))], for_training=False)
 raw = module.predict(mx.io.NDArrayIter(numpy.array(rows, dtype="float32"), batch_size=len(rows)))
-from wildrydes_common.inference_engine import load_engine
+from wildrydes_lambda.serving.engine import load_engine
 engine = load_engine("mxnet", __import__("pathlib").Path(model_dir))
 print(json.dumps({"files": {m.__name__: m.__file__ for m in (mx, numpy, requests)}, "version": mx.__version__,
                   "raw": raw.asnumpy().ravel().tolist(), "engine": engine.score(rows),

@@ -7,7 +7,7 @@ import json
 import boto3
 import pytest
 from moto import mock_aws
-from wildrydes_common import linear_learner as ll
+from wildrydes_lambda.model_format import linear_learner as ll
 
 from wildrydes import predict
 from wildrydes.cli import CommandError

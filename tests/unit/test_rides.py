@@ -2,8 +2,8 @@
 import math
 
 import pytest
-from wildrydes_common import rides
-from wildrydes_common.rides import InvalidRide, is_heavy, ride_id, validate_ride
+from wildrydes_lambda.etl import rides
+from wildrydes_lambda.etl.rides import InvalidRide, is_heavy, ride_id, validate_ride
 
 GOOD = {
     "Name": "Shadowfax",

@@ -3,9 +3,10 @@ import csv
 import io
 
 import pytest
-from wildrydes_common import csvrows, stations
-from wildrydes_common.enrichment import enrich_rides
-from wildrydes_common.rides import validate_ride
+from wildrydes_lambda.etl import csv_output as csvrows
+from wildrydes_lambda.etl import stations
+from wildrydes_lambda.etl.enrichment import enrich_rides
+from wildrydes_lambda.etl.rides import validate_ride
 
 
 @pytest.mark.parametrize(

@@ -5,12 +5,12 @@ import tracemalloc
 
 import pytest
 from etl_fixtures import GeneratedRideFile, file_bytes, make_ride
-from wildrydes_common.dedupe import RideIdSet
-from wildrydes_common.ingestion import ingest_file
-from wildrydes_common.messages import Source
-from wildrydes_common.quarantine import QuarantineWriter, source_key_hash
-from wildrydes_common.rides import validate_ride
-from wildrydes_common.streaming import BadFile, iter_rides, scan_file
+from wildrydes_lambda.etl.dedupe import RideIdSet
+from wildrydes_lambda.etl.ingestion import ingest_file
+from wildrydes_lambda.contracts.envelope import Source
+from wildrydes_lambda.etl.quarantine import QuarantineWriter, source_key_hash
+from wildrydes_lambda.etl.rides import validate_ride
+from wildrydes_lambda.etl.streaming import BadFile, iter_rides, scan_file
 
 SOURCE = Source("bucket", "raw/test.json")
 

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
-from wildrydes_common import csvrows
-from wildrydes_common import linear_learner as ll
+from wildrydes_lambda.etl import csv_output as csvrows
+from wildrydes_lambda.model_format import linear_learner as ll
 
 from wildrydes import report, train
 from wildrydes.cli import CommandError

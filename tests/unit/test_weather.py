@@ -10,9 +10,9 @@ import boto3
 import pandas as pd
 import pytest
 from botocore.stub import Stubber
-from wildrydes_common.csvrows import render_csv
-from wildrydes_common.rides import is_heavy, validate_ride
-from wildrydes_common.stations import GROUND_STATIONS, nearest_station
+from wildrydes_lambda.etl.csv_output import render_csv
+from wildrydes_lambda.etl.rides import is_heavy, validate_ride
+from wildrydes_lambda.etl.stations import GROUND_STATIONS, nearest_station
 
 from wildrydes import weather as w
 from wildrydes.cli import CommandError

@@ -38,7 +38,7 @@ LOG = logging.getLogger(__name__)
 
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 LOOPBACK = "127.0.0.1"
-# Where prepared layers, worker logs and PID files live; tools/emulators.py points it into build/localstack/<port>/.
+# Where prepared layers, worker logs and PID files live; src/wildrydes_dev/emulators.py points it into build/localstack/<port>/.
 STATE_DIR_ENV = "WILDRYDES_EXECUTOR_STATE_DIR"
 # File written when LocalStack loads this executor, so start-up tooling can prove it is the active one.
 MARKER_ENV = "WILDRYDES_EXECUTOR_MARKER"

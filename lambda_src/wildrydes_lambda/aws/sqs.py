@@ -1,16 +1,12 @@
-"""The only module that talks to AWS: S3 get/put and SQS batch sends with retry of failed entries.
+"""SQS SendMessageBatch with retry of the entries SQS itself failed."""
 
-Clients are created lazily and reused across invocations (connection reuse on warm starts). The
-endpoint comes from the standard AWS_ENDPOINT_URL* variables, so the same code runs on LocalStack.
-"""
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, BinaryIO
+from typing import Any
 
-import boto3
-from botocore.config import Config
+from wildrydes_lambda.aws.clients import client
 
 # SendMessageBatch limits: 10 entries and 256 KiB for all bodies of one request together.
 SQS_BATCH_MAX_ENTRIES = 10
@@ -19,35 +15,6 @@ SQS_BATCH_MAX_BYTES = 262_144
 # times with exponential backoff before the invocation fails (and is retried as a whole).
 SQS_SEND_ATTEMPTS = 5
 SQS_RETRY_BASE_SECONDS = 0.2
-
-_BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
-_clients: dict[str, Any] = {}
-
-
-def client(service: str) -> Any:
-    if service not in _clients:
-        _clients[service] = boto3.client(service, config=_BOTO_CONFIG)
-    return _clients[service]
-
-
-def reset_clients() -> None:
-    """Forget cached clients (tests switch between mocked accounts/endpoints)."""
-    _clients.clear()
-
-
-def open_object(bucket: str, key: str, if_match: str | None = None) -> tuple[BinaryIO, str]:
-    """(streaming body, ETag). ``if_match`` pins a second read to the same object version."""
-    extra = {"IfMatch": if_match} if if_match else {}
-    response = client("s3").get_object(Bucket=bucket, Key=key, **extra)
-    return response["Body"], response["ETag"]
-
-
-def put_object(bucket: str, key: str, body: bytes, content_type: str = "application/octet-stream") -> None:
-    client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
-
-
-def s3_putter(bucket: str, content_type: str) -> Callable[[str, bytes], None]:
-    return lambda key, body: put_object(bucket, key, body, content_type)
 
 
 class SqsSendError(RuntimeError):

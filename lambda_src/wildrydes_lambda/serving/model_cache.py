@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wildrydes_common import inference_engine, linear_learner
-from wildrydes_common.inference_request import FeatureSchema
+from wildrydes_lambda.serving import engine as inference_engine
+from wildrydes_lambda.model_format import linear_learner
+from wildrydes_lambda.serving.request import FeatureSchema
 
 logger = logging.getLogger(__name__)
 

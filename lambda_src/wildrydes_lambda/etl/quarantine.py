@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from .messages import Source
+from wildrydes_lambda.contracts.envelope import Source
 
 # One quarantine object is written per this many lines or bytes, whichever comes first, so a file
 # full of bad rides never holds more than one object's worth of lines in memory.

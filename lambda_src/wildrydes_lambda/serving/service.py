@@ -13,9 +13,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from wildrydes_common import inference_engine
-from wildrydes_common.config import ConfigError, int_setting
-from wildrydes_common.inference_request import (
+from wildrydes_lambda.contracts.layout import METADATA_FILE_NAME, MODEL_KEY
+from wildrydes_lambda.serving import engine as inference_engine
+from wildrydes_lambda.settings import ConfigError, int_setting
+from wildrydes_lambda.serving.request import (
     DEFAULT_MAX_BATCH,
     DEFAULT_MAX_BODY_BYTES,
     HTTP_INTERNAL_ERROR,
@@ -26,12 +27,11 @@ from wildrydes_common.inference_request import (
     parse_payload,
     predictions_body,
 )
-from wildrydes_common.model_cache import LoadedModel, ModelUnavailable
+from wildrydes_lambda.serving.model_cache import LoadedModel, ModelUnavailable
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MODEL_KEY = "models/linear-learner/latest/model.tar.gz"
-METADATA_FILE_NAME = "metadata.json"
+DEFAULT_MODEL_KEY = MODEL_KEY
 DEFAULT_ENGINE = inference_engine.ENGINE_MXNET
 DEFAULT_RECHECK_SECONDS = 60.0
 # Hard ceilings so a typo in configuration cannot make the function accept absurd requests.

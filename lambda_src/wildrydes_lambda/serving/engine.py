@@ -4,7 +4,7 @@
   once for batch size 1 (the common API call); a batch of another size gets its own bound module, cached
   for the most recent sizes. Needs the MXNet layer; imported lazily so the rest of the function does not
   depend on it.
-* ``numpy`` — reads the same ``.params`` with ``wildrydes_common.linear_learner`` and computes
+* ``numpy`` — reads the same ``.params`` with ``wildrydes_lambda.model_format.linear_learner`` and computes
   sigmoid(x·w + b) in Python (no layer, no numpy needed despite the name, kept for the API/config).
 
 Both return the score SageMaker returns (probability for a binary classifier); they agree to ~1e-6
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from wildrydes_common import linear_learner
+from wildrydes_lambda.model_format import linear_learner
 
 ENGINE_MXNET = "mxnet"
 ENGINE_NUMPY = "numpy"

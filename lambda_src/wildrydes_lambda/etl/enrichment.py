@@ -1,8 +1,8 @@
 """Enrich stage logic: nearest ground station and the heavy-utilization label for each ride."""
 from __future__ import annotations
 
-from .rides import is_heavy
-from .stations import NoStationInRange, nearest_station
+from wildrydes_lambda.etl.rides import is_heavy
+from wildrydes_lambda.etl.stations import NoStationInRange, nearest_station
 
 NO_STATION_REASON = "NO_STATION_IN_RANGE"
 

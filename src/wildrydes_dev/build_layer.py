@@ -8,7 +8,7 @@ so the same pins always give the same bytes and Terraform only re-uploads the la
 
 Wheels are cached under ``build/cache/layer-wheels-<hash of pins+platform>/`` so rebuilding is offline.
 
-Usage: python tools/build_layer.py [--output build/mxnet-layer.zip] [--function-zip build/inference.zip]
+Usage: python -m wildrydes_dev.build_layer [--output build/mxnet-layer.zip] [--function-zip build/inference.zip]
 """
 from __future__ import annotations
 
@@ -21,8 +21,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT / "tools"))
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Exact pins. mxnet 1.9.1 needs numpy < 1.24 (it uses the removed np.bool alias elsewhere) and imports
 # `requests` at load (mxnet/gluon/utils.py), so requests and its own dependencies ride along; graphviz
@@ -165,7 +164,7 @@ def unzipped_size(zip_path: Path) -> int:
 
 def write_zip(staging_root: Path, output: Path) -> None:
     """Reproducible zip of staging_root: the same writer as the function zips (sorted, fixed times/modes)."""
-    from build_zip import write_reproducible_zip  # tools/build_zip.py
+    from wildrydes_dev.build_zip import write_reproducible_zip
 
     write_reproducible_zip(staging_root, output)
 

@@ -10,11 +10,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import BinaryIO
 
-from . import quarantine as q
-from .dedupe import RideIdSet
-from .messages import DEFAULT_RIDES_PER_MESSAGE, MessageGrouper, Source
-from .rides import InvalidRide, validate_ride
-from .streaming import BadFile, iter_rides, scan_file
+from wildrydes_lambda.etl import quarantine as q
+from wildrydes_lambda.etl.dedupe import RideIdSet
+from wildrydes_lambda.contracts.envelope import Source
+from wildrydes_lambda.etl.grouping import DEFAULT_RIDES_PER_MESSAGE, MessageGrouper
+from wildrydes_lambda.etl.rides import InvalidRide, validate_ride
+from wildrydes_lambda.etl.streaming import BadFile, iter_rides, scan_file
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Processed CSV: the column order and the rendering of enriched rides (docs/design.md "Outputs")."""
+"""Processed CSV: the rendering of enriched rides (docs/design.md "Outputs")."""
 from __future__ import annotations
 
 import csv
@@ -7,18 +7,7 @@ import io
 from collections import defaultdict
 from collections.abc import Iterable
 
-CSV_COLUMNS = (
-    "ride_id",
-    "name",
-    "statustime",
-    "latitude",
-    "longitude",
-    "distance",
-    "healthpoints",
-    "magicpoints",
-    "groundstation",
-    "heavy_utilization",
-)
+from wildrydes_lambda.contracts.csv_schema import CSV_COLUMNS
 
 
 def _cell(value: object) -> str:

@@ -1,8 +1,8 @@
 """Start, stop and inspect the local AWS emulators: LocalStack (host mode, no Docker) and a moto server.
 
-    python tools/emulators.py up     [--port 4566] [--moto-port 4567]
-    python tools/emulators.py down   [--port 4566]
-    python tools/emulators.py status [--port 4566]
+    python -m wildrydes_dev.emulators up     [--port 4566] [--moto-port 4567]
+    python -m wildrydes_dev.emulators down   [--port 4566]
+    python -m wildrydes_dev.emulators status [--port 4566]
 
 Each instance keeps everything under ``build/localstack/<port>/``: its own TMPDIR (host-mode LocalStack wipes
 ``$TMPDIR/localstack`` at start and stop, so instances must not share one), volume dir, PID files, logs and the
@@ -24,10 +24,9 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import localaws
+from wildrydes_dev import localaws
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build"
 LOCALSTACK_VENV = Path(os.environ.get("WILDRYDES_LOCALSTACK_VENV") or BUILD / "localstack-venv")
 LAMBDA_RUNTIME_VENV = Path(os.environ.get("WILDRYDES_LAMBDA_RUNTIME_VENV") or BUILD / "lambda-runtime-py311")
@@ -205,8 +204,7 @@ def check_prerequisites() -> None:
     ls_python = localstack_python()
     if not ls_python.exists():
         try:
-            sys.path.insert(0, str(ROOT / "tools"))
-            from find_python import PythonNotFound, find_python
+            from wildrydes_dev.find_python import PythonNotFound, find_python
 
             find_python("3.13")
             problems.append(f"LocalStack venv missing ({LOCALSTACK_VENV}): run `make localstack-venv`")

@@ -10,7 +10,7 @@ read it with `tail -n 1`.
 
 Idempotent: a second run reuses the running emulators and the applied stack, re-uploads the same
 deterministic files (the pipeline overwrites instead of duplicating) and trains the same model.
-`python tools/demo.py --down` (make demo-down) stops what the demo started and removes its state.
+`python -m wildrydes_dev.demo --down` (make demo-down) stops what the demo started and removes its state.
 
 Runs on the project venv (.venv); only the standard library plus boto3 is imported here, everything else
 is called as the `wildrydes` command or a make target, exactly as a user would.
@@ -29,7 +29,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"
 DEFAULT_PORT = 4566
 # The workshop's curl payload: 30 miles, TMAX 33.3 degC, TMIN 30.0 degC, 10 mm of rain (GHCN units).
@@ -107,12 +107,9 @@ class Settings:
 
 
 def _localaws_env(port: int, moto_port: int) -> dict[str, str]:
-    """tools/localaws.py's subprocess environment: test credentials + per-service emulator endpoints."""
-    sys.path.insert(0, str(ROOT / "tools"))
-    try:
-        import localaws  # type: ignore[import-not-found]
-    finally:
-        sys.path.pop(0)
+    """wildrydes_dev/localaws.py's subprocess environment: test credentials + per-service emulator endpoints."""
+    from wildrydes_dev import localaws
+
     return localaws.subprocess_env(port, moto_port)
 
 
@@ -161,7 +158,7 @@ def wildrydes(args: list[str], settings: Settings, **kw) -> str:
 
 # ---------------------------------------------------------------------------- stages
 def emulators_running(settings: Settings) -> bool:
-    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "emulators.py"), "status", "--port", str(settings.port),
+    proc = subprocess.run([sys.executable, "-m", "wildrydes_dev.emulators", "status", "--port", str(settings.port),
                            "--moto-port", str(settings.moto_port)], cwd=ROOT, capture_output=True, text=True,
                           check=False)
     return proc.returncode == 0
@@ -193,9 +190,9 @@ def drop_stale_terraform_state(settings: Settings) -> None:
 
 
 def apply_terraform(settings: Settings) -> dict:
-    """Apply the whole root module to this port's emulators (tools/tf_local.py, the engine of `make
+    """Apply the whole root module to this port's emulators (wildrydes_dev/tf_local.py, the engine of `make
     local-apply`; state in build/tf-local/<port>/), with local_endpoint set so the API URL needs no DNS."""
-    tf_local = [sys.executable, str(ROOT / "tools" / "tf_local.py")]
+    tf_local = [sys.executable, "-m", "wildrydes_dev.tf_local"]
     ports = ["--port", str(settings.port), "--moto-port", str(settings.moto_port)]
     with Stage(settings, 2, "terraform apply", "Terraform -> LocalStack (S3, SQS, Lambda, API Gateway, IAM, Logs) "
                "+ moto (Glue, Athena workgroup, SageMaker role): all root modules"):
@@ -500,8 +497,8 @@ def _fmt(values: dict, name: str) -> str:
 
 
 def emulator_state_dirs(settings: Settings) -> list[Path]:
-    """Per-port state the demo's targets create: emulator state (tools/emulators.py) and Terraform state
-    (tools/tf_local.py), both keyed by the LocalStack port."""
+    """Per-port state the demo's targets create: emulator state (wildrydes_dev/emulators.py) and Terraform state
+    (wildrydes_dev/tf_local.py), both keyed by the LocalStack port."""
     return [ROOT / "build" / "localstack" / str(settings.port), ROOT / "build" / "tf-local" / str(settings.port)]
 
 

@@ -1,8 +1,9 @@
 """Build a Lambda function zip reproducibly: same sources and pins -> byte-identical zip (same sha256).
 
-A zip bundles ``handler.py`` (the handler directory's files at the zip root), the shared library
-``wildrydes_common/`` and the pinned third-party packages of ``lambda_src/requirements.txt`` installed
-for the Lambda runtime (python3.11, manylinux x86_64). Reproducible because entries are sorted, every
+A zip bundles ``handler.py`` (the handler directory's files at the zip root), the parts of
+``wildrydes_lambda/`` the function runs (``FUNCTION_SPECS``: the ETL zips never carry model-format or
+serving code, the inference zip never carries ETL code) and the pinned third-party packages of its
+``lambda_src/requirements-<kind>.txt`` installed for the Lambda runtime (python3.11, manylinux x86_64). Reproducible because entries are sorted, every
 entry gets the same timestamp and a mode derived only from the executable bit, and bytecode caches
 (``__pycache__``, ``*.pyc``) are never included. Terraform's ``source_code_hash`` then changes only when
 the code really changed.
@@ -12,8 +13,8 @@ Third-party packages are installed once per requirements content into
 offline and fast.
 
 Usage:
-  python tools/build_zip.py --handler-dir lambda_src/ingest --out build/ingest.zip
-  python tools/build_zip.py --handler-dir lambda_src/inference --out build/inference.zip --no-deps
+  python -m wildrydes_dev.build_zip --handler-dir lambda_src/ingest --out build/ingest.zip
+  python -m wildrydes_dev.build_zip --handler-dir lambda_src/inference --out build/inference.zip
 Library: ``build_function_zip(...)`` and ``write_reproducible_zip(root, output)`` (used by build_layer.py).
 """
 from __future__ import annotations
@@ -26,11 +27,32 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-COMMON_DIR = REPO_ROOT / "lambda_src" / "wildrydes_common"
-REQUIREMENTS = REPO_ROOT / "lambda_src" / "requirements.txt"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+LAMBDA_SRC = REPO_ROOT / "lambda_src"
+RUNTIME_PACKAGE = "wildrydes_lambda"
+RUNTIME_PACKAGE_DIR = LAMBDA_SRC / RUNTIME_PACKAGE
+# Top-level modules of the runtime package that every function imports.
+RUNTIME_CORE_MODULES = ("__init__.py", "settings.py")
+
+
+@dataclass(frozen=True)
+class ZipSpec:
+    """What one kind of function carries: runtime subpackages and its third-party pins."""
+
+    subpackages: tuple[str, ...]
+    requirements: Path
+
+
+ETL_SPEC = ZipSpec(("contracts", "aws", "etl"), LAMBDA_SRC / "requirements-etl.txt")
+INFERENCE_SPEC = ZipSpec(("contracts", "aws", "model_format", "serving"), LAMBDA_SRC / "requirements-inference.txt")
+# Handler directory name -> what its zip carries.
+FUNCTION_SPECS = {"ingest": ETL_SPEC, "enrich": ETL_SPEC, "writer": ETL_SPEC, "inference": INFERENCE_SPEC}
+# A handler directory of another name (a test's own function) gets the ETL set.
+DEFAULT_SPEC = ETL_SPEC
+REQUIREMENTS = ETL_SPEC.requirements
 CACHE_ROOT = REPO_ROOT / "build" / "cache"
 
 # The Lambda python3.11 runtime: Amazon Linux 2 x86_64 (glibc 2.26) -> manylinux2014 wheels.
@@ -117,21 +139,40 @@ def install_requirements(requirements: Path = REQUIREMENTS, cache_root: Path = C
     return target
 
 
+def spec_for(handler_dir: Path) -> ZipSpec:
+    return FUNCTION_SPECS.get(Path(handler_dir).name, DEFAULT_SPEC)
+
+
+def runtime_entries(subpackages: Iterable[str]) -> list[tuple[str, Path]]:
+    """(archive name, path) of the runtime package's core modules and the named subpackages."""
+    entries = [(f"{RUNTIME_PACKAGE}/{name}", RUNTIME_PACKAGE_DIR / name) for name in RUNTIME_CORE_MODULES]
+    for sub in subpackages:
+        entries += tree_entries(RUNTIME_PACKAGE_DIR / sub, f"{RUNTIME_PACKAGE}/{sub}/")
+    return entries
+
+
+_SPEC_REQUIREMENTS = object()  # sentinel: "the requirements of the function's spec"
+
+
 def build_function_zip(
     handler_dir: Path,
     output: Path,
     *,
     include_common: bool = True,
-    requirements: Path | None = REQUIREMENTS,
+    requirements: Path | None | object = _SPEC_REQUIREMENTS,
     cache_root: Path = CACHE_ROOT,
 ) -> tuple[int, str]:
-    """Build one function zip; returns (size in bytes, sha256 hex)."""
+    """Build one function zip; returns (size in bytes, sha256 hex). ``requirements=None`` bundles no
+    third-party packages; by default the function's own requirements file (``FUNCTION_SPECS``)."""
     handler_dir = Path(handler_dir)
     if not (handler_dir / "handler.py").is_file():
         raise SystemExit(f"build_zip: {handler_dir}/handler.py not found")
+    spec = spec_for(handler_dir)
+    if requirements is _SPEC_REQUIREMENTS:
+        requirements = spec.requirements
     entries = tree_entries(handler_dir)
     if include_common:
-        entries += tree_entries(COMMON_DIR, "wildrydes_common/")
+        entries += runtime_entries(spec.subpackages)
     if requirements is not None:
         deps = install_requirements(Path(requirements), Path(cache_root))
         entries += tree_entries(deps, skip_top=EXCLUDED_DEP_TOP_LEVEL)
@@ -151,16 +192,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--handler-dir", type=Path, required=True, help="directory holding handler.py")
     parser.add_argument("--out", type=Path, required=True, help="zip to write, e.g. build/ingest.zip")
-    parser.add_argument("--no-deps", action="store_true", help="do not bundle lambda_src/requirements.txt")
-    parser.add_argument("--no-common", action="store_true", help="do not bundle wildrydes_common/")
-    parser.add_argument("--requirements", type=Path, default=REQUIREMENTS)
+    parser.add_argument("--no-deps", action="store_true", help="do not bundle third-party packages")
+    parser.add_argument("--no-common", action="store_true", help="do not bundle wildrydes_lambda/")
+    parser.add_argument("--requirements", type=Path, default=None,
+                        help="pins to bundle (default: the function's lambda_src/requirements-<kind>.txt)")
     parser.add_argument("--cache", type=Path, default=CACHE_ROOT)
     args = parser.parse_args(argv)
     size, sha = build_function_zip(
         args.handler_dir,
         args.out,
         include_common=not args.no_common,
-        requirements=None if args.no_deps else args.requirements,
+        requirements=None if args.no_deps else (args.requirements or _SPEC_REQUIREMENTS),
         cache_root=args.cache,
     )
     print(f"{args.out}  {size / MIB:6.2f} MiB  ({size} bytes)  sha256 {sha}")

@@ -1,0 +1,44 @@
+"""S3 helpers: the one S3-URI parser, streaming reads and puts through the shared client."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import BinaryIO, NamedTuple
+
+from wildrydes_lambda.aws.clients import client
+
+S3_SCHEME = "s3://"
+
+
+class S3Location(NamedTuple):
+    bucket: str
+    key: str  # may be "" (a whole bucket) or a prefix
+
+
+def is_s3_uri(uri: str) -> bool:
+    return uri.startswith(S3_SCHEME)
+
+
+def parse_s3_uri(uri: str) -> S3Location:
+    """``s3://bucket/key`` -> (bucket, key without leading slash); ValueError for anything else."""
+    if not is_s3_uri(uri):
+        raise ValueError(f"bad S3 URI {uri!r} (expected s3://BUCKET/KEY)")
+    bucket, _, key = uri[len(S3_SCHEME) :].partition("/")
+    if not bucket:
+        raise ValueError(f"bad S3 URI {uri!r}: no bucket")
+    return S3Location(bucket, key.lstrip("/"))
+
+
+def open_object(bucket: str, key: str, if_match: str | None = None) -> tuple[BinaryIO, str]:
+    """(streaming body, ETag). ``if_match`` pins a second read to the same object version."""
+    extra = {"IfMatch": if_match} if if_match else {}
+    response = client("s3").get_object(Bucket=bucket, Key=key, **extra)
+    return response["Body"], response["ETag"]
+
+
+def put_object(bucket: str, key: str, body: bytes, content_type: str = "application/octet-stream") -> None:
+    client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+
+
+def s3_putter(bucket: str, content_type: str) -> Callable[[str, bytes], None]:
+    return lambda key, body: put_object(bucket, key, body, content_type)

@@ -1,0 +1,74 @@
+"""ETL function settings (ingest, enrich, writer) from environment variables, validated once at cold start.
+
+Variables and defaults are documented in lambda_src/README.md; the parsing helpers are ``settings``.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from wildrydes_lambda.contracts.layout import Prefix
+from wildrydes_lambda.etl.grouping import DEFAULT_RIDES_PER_MESSAGE, MAX_RIDES_PER_MESSAGE
+from wildrydes_lambda.settings import ConfigError, int_setting, key_prefix, required
+
+WRITER_MODES = ("batched", "per_ride")
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    data_bucket: str
+    ingest_queue_url: str
+    rides_per_message: int
+    raw_prefix: str
+    quarantine_prefix: str
+    manifest_prefix: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> IngestConfig:
+        return cls(
+            data_bucket=required(env, "DATA_BUCKET"),
+            ingest_queue_url=required(env, "INGEST_QUEUE_URL"),
+            rides_per_message=int_setting(
+                env, "RIDES_PER_MESSAGE", DEFAULT_RIDES_PER_MESSAGE, 1, MAX_RIDES_PER_MESSAGE
+            ),
+            raw_prefix=key_prefix(env, "RAW_PREFIX", Prefix.RAW),
+            quarantine_prefix=key_prefix(env, "QUARANTINE_PREFIX", Prefix.QUARANTINE),
+            manifest_prefix=key_prefix(env, "MANIFEST_PREFIX", Prefix.MANIFESTS),
+        )
+
+
+@dataclass(frozen=True)
+class EnrichConfig:
+    data_bucket: str
+    output_queue_url: str
+    quarantine_prefix: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> EnrichConfig:
+        return cls(
+            data_bucket=required(env, "DATA_BUCKET"),
+            output_queue_url=required(env, "OUTPUT_QUEUE_URL"),
+            quarantine_prefix=key_prefix(env, "QUARANTINE_PREFIX", Prefix.QUARANTINE),
+        )
+
+
+@dataclass(frozen=True)
+class WriterConfig:
+    data_bucket: str
+    processed_prefix: str
+    writer_mode: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> WriterConfig:
+        mode = env.get("WRITER_MODE", "batched").strip()
+        if mode not in WRITER_MODES:
+            raise ConfigError(f"WRITER_MODE={mode!r}: must be one of {', '.join(WRITER_MODES)}")
+        return cls(
+            data_bucket=required(env, "DATA_BUCKET"),
+            processed_prefix=key_prefix(env, "PROCESSED_PREFIX", Prefix.PROCESSED),
+            writer_mode=mode,
+        )
+
+
+__all__ = ["ConfigError", "EnrichConfig", "IngestConfig", "WRITER_MODES", "WriterConfig"]

@@ -1,0 +1,2 @@
+"""Model serving (the inference function): request parsing, scoring engines, the S3 model cache and
+the request -> response service."""
