@@ -20,7 +20,7 @@ from wildrydes_lambda.model_format import linear_learner as ll
 from wildrydes import report, train
 from wildrydes.cli import CommandError
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 STATIONS = ("US1NYNY0074", "USW00014732", "USW00094728", "USW00094789")
 # The synthetic truth used by make_inputs: log-odds = TRUE_BIAS + TRUE_W . (distance, tmin, tmax, prcp).
 TRUE_BIAS = 1.0

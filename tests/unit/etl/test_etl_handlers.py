@@ -19,7 +19,7 @@ from wildrydes_lambda.etl.quarantine import source_key_hash
 from wildrydes_lambda.etl.rides import is_heavy, validate_ride
 from wildrydes_lambda.etl.stations import nearest_station
 
-LAMBDA_SRC = Path(__file__).resolve().parents[2] / "lambda_src"
+LAMBDA_SRC = Path(__file__).resolve().parents[3] / "lambda_src"
 BUCKET = "wildrydes-test-data"
 
 

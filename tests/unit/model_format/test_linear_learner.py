@@ -15,10 +15,9 @@ import numpy as np
 import pytest
 from wildrydes_lambda.model_format import linear_learner as ll
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-# CI keeps a copy of shared/ next to the repository; WILDRYDES_SHARED_DIR overrides for other layouts.
-SHARED_DIR = Path(os.environ.get("WILDRYDES_SHARED_DIR", REPO_ROOT.parent / "shared"))
-SAGEMAKER_FIXTURE = SHARED_DIR / "fixtures" / "sagemaker-linear-learner" / "binary-classifier-fd5000.model.tar.gz"
+REPO_ROOT = Path(__file__).resolve().parents[3]
+# A real SageMaker Linear Learner artifact, committed with its provenance note (tests/fixtures/.../PROVENANCE.md).
+SAGEMAKER_FIXTURE = REPO_ROOT / "tests" / "fixtures" / "sagemaker-linear-learner" / "binary-classifier-fd5000.model.tar.gz"
 FIXTURE_FEATURE_DIM = 5000
 FIXTURE_THRESHOLD = 0.030055705457925797
 SCORE_ATOL = 1e-6  # MXNet scores in float32; we score in float64 from the same float32 weights
@@ -28,7 +27,7 @@ BATCH = 16
 @pytest.fixture(scope="module")
 def fixture_artifact() -> Path:
     if not SAGEMAKER_FIXTURE.is_file():
-        pytest.fail(f"SageMaker fixture missing at {SAGEMAKER_FIXTURE} (set WILDRYDES_SHARED_DIR)")
+        pytest.fail(f"SageMaker fixture missing at {SAGEMAKER_FIXTURE}")
     return SAGEMAKER_FIXTURE
 
 

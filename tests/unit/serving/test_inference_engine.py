@@ -11,9 +11,9 @@ from wildrydes_lambda.model_format import linear_learner as ll
 from wildrydes_lambda.serving.request import FeatureSchema, parse_payload
 from wildrydes_lambda.serving.model_cache import ModelUnavailable, build_loaded_model
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED_DIR = Path(os.environ.get("WILDRYDES_SHARED_DIR", REPO_ROOT.parent / "shared"))
-SAGEMAKER_FIXTURE = SHARED_DIR / "fixtures" / "sagemaker-linear-learner" / "binary-classifier-fd5000.model.tar.gz"
+REPO_ROOT = Path(__file__).resolve().parents[3]
+# A real SageMaker Linear Learner artifact, committed with its provenance note (tests/fixtures/.../PROVENANCE.md).
+SAGEMAKER_FIXTURE = REPO_ROOT / "tests" / "fixtures" / "sagemaker-linear-learner" / "binary-classifier-fd5000.model.tar.gz"
 FIXTURE_FEATURE_DIM = 5000
 SCORE_ATOL = 1e-6  # MXNet computes in float32, the numpy engine in float64 on the same float32 weights
 WEATHER_MODEL = ll.LinearModel(weights=(0.08, -0.004, 0.006, 0.002), bias=-2.0, threshold=0.4)
@@ -35,7 +35,7 @@ def weather_model_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def sagemaker_model_dir(tmp_path_factory) -> Path:
     if not SAGEMAKER_FIXTURE.is_file():
-        pytest.fail(f"SageMaker fixture missing at {SAGEMAKER_FIXTURE} (set WILDRYDES_SHARED_DIR)")
+        pytest.fail(f"SageMaker fixture missing at {SAGEMAKER_FIXTURE}")
     return ll.extract_artifact(SAGEMAKER_FIXTURE, tmp_path_factory.mktemp("sagemaker"))
 
 

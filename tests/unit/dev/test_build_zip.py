@@ -6,7 +6,7 @@ from pathlib import Path
 
 from wildrydes_dev import build_zip
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def sha(path: Path) -> str:

@@ -14,7 +14,7 @@ from wildrydes_lambda import aws
 from wildrydes_lambda.model_format import linear_learner as ll
 from wildrydes_lambda.settings import ConfigError
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 HANDLER_PATH = REPO_ROOT / "lambda_src" / "inference" / "handler.py"
 BUCKET = "wildrydes-test-data"
 MODEL_KEY = "models/linear-learner/latest/model.tar.gz"

@@ -15,7 +15,7 @@ from wildrydes_lambda.etl.stations import GROUND_STATIONS, nearest_station
 
 from wildrydes import generate as gen
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SAMPLE = REPO / "data" / "sample"
 # The arguments `make sample-data` uses (Makefile SAMPLE_RIDES / SAMPLE_SEED, --files 2).
 SAMPLE_ARGS = {"n_rides": 5000, "seed": 20170101, "n_files": 2}

@@ -17,7 +17,7 @@ from wildrydes_lambda.etl.stations import GROUND_STATIONS, nearest_station
 from wildrydes import weather as w
 from wildrydes.cli import CommandError
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SAMPLE = REPO / "data" / "sample"
 GHCN = SAMPLE / "ghcn"
 STATIONS = sorted(GROUND_STATIONS)

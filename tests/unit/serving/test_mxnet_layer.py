@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from wildrydes_lambda.model_format import linear_learner as ll
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 LAYER_ZIP = REPO_ROOT / "build" / "mxnet-layer.zip"
 FUNCTION_ZIP = REPO_ROOT / "build" / "inference.zip"
 LAMBDA_UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024
