@@ -26,7 +26,9 @@ from wildrydes_lambda.etl import csv_output as csvrows
 from wildrydes_lambda.etl import rides
 from wildrydes_lambda.etl import stations
 
-from wildrydes import generate, report, train, weather
+from wildrydes import generate, weather
+from wildrydes import training as train
+from wildrydes.training import report
 
 AUC_GAP_LIMIT = 0.01
 # Below this many rides the 10% held-out set is too small for a 0.01 AUC comparison to mean anything.

@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from wildrydes_lambda import aws
 from wildrydes_lambda.serving import engine as inference_engine
 from wildrydes_lambda.model_format import linear_learner
 from wildrydes_lambda.serving.request import (
@@ -30,20 +31,22 @@ from wildrydes_lambda.serving.model_cache import ModelUnavailable, build_loaded_
 
 from wildrydes.errors import CommandError
 
-S3_SCHEME = "s3://"
+S3_SCHEME = aws.S3_SCHEME
 
 
 def _split_s3(uri: str) -> tuple[str, str]:
-    bucket, _, key = uri[len(S3_SCHEME):].partition("/")
+    """(bucket, key) of an object URI (the one parser, ``aws.parse_s3_uri``); a key is required here."""
+    try:
+        bucket, key = aws.parse_s3_uri(uri)
+    except ValueError:
+        bucket, key = "", ""
     if not bucket or not key:
         raise CommandError(f"bad S3 URI {uri!r} (expected s3://BUCKET/KEY)")
     return bucket, key
 
 
 def _s3_client():
-    import boto3  # lazily: local files never need it
-
-    return boto3.client("s3")
+    return aws.make_client("s3")
 
 
 def _fetch(location: str, dest: Path) -> Path:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import time
 
-import boto3
 from botocore.exceptions import ClientError
+
+from wildrydes_lambda import aws
 
 from wildrydes.errors import CommandError
 
@@ -133,7 +134,7 @@ def _depth(sqs, url: str) -> int:
 
 
 def run(args) -> int:
-    sqs = boto3.client("sqs")
+    sqs = aws.make_client("sqs")
     dlq_url = _queue_url(sqs, args.dlq)
     to_url = _queue_url(sqs, args.to) if args.to else find_source(sqs, dlq_url)
     if to_url == dlq_url:

@@ -12,6 +12,7 @@ import pytest
 from wildrydes_lambda.etl.stations import GROUND_STATIONS
 
 from wildrydes import weather
+from wildrydes.cli import weather as weather_cli
 
 pytestmark = pytest.mark.localstack
 
@@ -67,7 +68,7 @@ def s3_with_ghcn(localstack):
 @pytest.mark.parametrize("layout", ["parquet", "csv"])
 def test_reduce_from_localstack_s3_into_nygroundstationdata(localstack, s3_with_ghcn, layout, capsys):
     parser = argparse.ArgumentParser()
-    weather.register(parser.add_subparsers())
+    weather_cli.register(parser.add_subparsers())
     out_prefix = f"nygroundstationdata/{layout}/"
     args = parser.parse_args([
         "weather", "reduce", "--engine", "duckdb", "--layout", layout,

@@ -17,7 +17,9 @@ from moto import mock_aws
 from wildrydes_lambda.etl import csv_output as csvrows
 from wildrydes_lambda.model_format import linear_learner as ll
 
-from wildrydes import report, train
+from wildrydes import training as train
+from wildrydes.cli import train as train_cli
+from wildrydes.training import report
 from wildrydes.cli import CommandError
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -76,7 +78,7 @@ def make_inputs(root: Path, n_rides: int = 2000, seed: int = 3, n_days: int = 40
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
-    train.register(parser.add_subparsers(dest="command"))
+    train_cli.register(parser.add_subparsers(dest="command"))
     return parser.parse_args(["train", *argv])
 
 

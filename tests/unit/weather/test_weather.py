@@ -15,6 +15,7 @@ from wildrydes_lambda.etl.rides import is_heavy, validate_ride
 from wildrydes_lambda.etl.stations import GROUND_STATIONS, nearest_station
 
 from wildrydes import weather as w
+from wildrydes.cli import weather as weather_cli
 from wildrydes.cli import CommandError
 
 REPO = Path(__file__).resolve().parents[3]
@@ -270,7 +271,7 @@ def test_join_keeps_every_ride_and_reports_missing_weather(processed, reduced):
 
 def test_join_cli_writes_csv_and_can_fail_on_missing(processed, reduced, tmp_path, capsys):
     parser = argparse.ArgumentParser()
-    w.register(parser.add_subparsers())
+    weather_cli.register(parser.add_subparsers())
     args = parser.parse_args(["weather", "join", "--rides", str(processed), "--weather", str(reduced),
                               "--out", str(tmp_path / "joined.csv"), "--fail-on-missing"])
     assert args.func(args) == 1
@@ -281,7 +282,7 @@ def test_join_cli_writes_csv_and_can_fail_on_missing(processed, reduced, tmp_pat
 
 def test_reduce_cli_duckdb_and_user_errors(tmp_path, capsys):
     parser = argparse.ArgumentParser()
-    w.register(parser.add_subparsers())
+    weather_cli.register(parser.add_subparsers())
     args = parser.parse_args(["weather", "reduce", "--engine", "duckdb", "--source", str(GHCN), "--out",
                               str(tmp_path / "nygroundstationdata"), "--layout", "csv", "--years", "2017"])
     assert args.func(args) == 0
@@ -328,7 +329,7 @@ def test_years_from_processed_partitions(processed, tmp_path, capsys):
     with pytest.raises(w.WeatherError, match="no ride_date"):
         w.years_from_processed(str(tmp_path))
     parser = argparse.ArgumentParser()
-    w.register(parser.add_subparsers())
+    weather_cli.register(parser.add_subparsers())
     only_2018 = tmp_path / "processed"
     (only_2018 / "ride_date=2018-03-04").mkdir(parents=True)
     args = parser.parse_args(["weather", "reduce", "--engine", "duckdb", "--source", str(GHCN), "--out",

@@ -1,6 +1,6 @@
 """The `wildrydes` command.
 
-Each sub-command lives in its own module, which exposes ``register(subparsers)``; the module adds its
+Argparse wiring only: each sub-command module exposes ``register(subparsers)``; the module adds its
 parser and sets ``func`` (called with the parsed args, returns an exit code). Modules are imported only
 when listed here, so a new command is one module plus one line.
 """
@@ -20,8 +20,8 @@ DESCRIPTION = (
 # Order here is the order in `wildrydes --help`.
 COMMAND_MODULES = (
     "wildrydes.generate",
-    "wildrydes.weather",
-    "wildrydes.train",
+    "wildrydes.cli.weather",
+    "wildrydes.cli.train",
     "wildrydes.predict",
     "wildrydes.redrive",
 )

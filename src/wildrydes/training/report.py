@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from wildrydes.errors import CommandError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from wildrydes.train import TrainingResult
+from wildrydes.training.metrics import TrainingResult, scores_of
 
 # Column names a truth file may use for the true probability (the generator's choice wins if present).
 TRUTH_PROBABILITY_COLUMNS = ("p_heavy", "heavy_probability", "true_probability", "probability")
@@ -112,7 +110,6 @@ def _save(fig, path: Path) -> str:
 
 def write_report(result: TrainingResult, out_dir: str | Path, *, truth_path: str | Path | None = None) -> dict[str, Any]:
     """Write report.json, report.md and the PNG plots; return the report dict."""
-    from wildrydes.train import scores_of
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

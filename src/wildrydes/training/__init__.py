@@ -1,0 +1,92 @@
+"""Training: the leakage-guarded dataset, the local and SageMaker engines (one artifact format,
+``wildrydes_lambda.model_format``), held-out metrics, the report, and publishing.
+
+The public API is re-exported here so notebooks and scripts can ``from wildrydes import training``.
+"""
+
+from wildrydes.training.dataset import (
+    DEFAULT_FEATURES,
+    DEFAULT_SEED,
+    FEATURE_COLUMNS,
+    FEATURE_UNITS,
+    LABEL_COLUMN,
+    LEAKY_NAME_PARTS,
+    VALIDATION_FRACTION,
+    Dataset,
+    build_dataset,
+    load_joined,
+    parse_features,
+    split_indices,
+)
+from wildrydes.training.local import (
+    build_metadata,
+    finish,
+    fit_standardized_logistic,
+    fold_normalization,
+    metadata_bytes,
+    run_local,
+    train_local,
+)
+from wildrydes.training.metrics import TrainingResult, calibrate_threshold, evaluate, scores_of
+from wildrydes.training.publish import (
+    ARTIFACT_NAME,
+    LATEST_PREFIX,
+    METADATA_NAME,
+    parse_s3_uri,
+    publish,
+    write_outputs,
+)
+from wildrydes.training.sagemaker_job import (
+    JOB_OUTPUT_PREFIX,
+    LINEAR_LEARNER_IMAGE_ACCOUNTS,
+    ROLE_ARN_ENV,
+    TRAINING_PREFIX,
+    SageMakerSettings,
+    channel_csv,
+    linear_learner_image,
+    run_sagemaker,
+    training_job_request,
+    wait_for_training_job,
+)
+
+__all__ = [
+    "ARTIFACT_NAME",
+    "DEFAULT_FEATURES",
+    "DEFAULT_SEED",
+    "FEATURE_COLUMNS",
+    "FEATURE_UNITS",
+    "JOB_OUTPUT_PREFIX",
+    "LABEL_COLUMN",
+    "LATEST_PREFIX",
+    "LEAKY_NAME_PARTS",
+    "LINEAR_LEARNER_IMAGE_ACCOUNTS",
+    "METADATA_NAME",
+    "ROLE_ARN_ENV",
+    "TRAINING_PREFIX",
+    "VALIDATION_FRACTION",
+    "Dataset",
+    "SageMakerSettings",
+    "TrainingResult",
+    "build_dataset",
+    "build_metadata",
+    "calibrate_threshold",
+    "channel_csv",
+    "evaluate",
+    "finish",
+    "fit_standardized_logistic",
+    "fold_normalization",
+    "linear_learner_image",
+    "load_joined",
+    "metadata_bytes",
+    "parse_features",
+    "parse_s3_uri",
+    "publish",
+    "run_local",
+    "run_sagemaker",
+    "scores_of",
+    "split_indices",
+    "train_local",
+    "training_job_request",
+    "wait_for_training_job",
+    "write_outputs",
+]
