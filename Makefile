@@ -2,7 +2,10 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-PYTHON311 ?= $(shell command -v python3.11 || echo python3)
+# One Python for everything: the project venv, LocalStack's venv and the Lambda runtime (python3.13).
+# find_python.py is stdlib-only, so any python3 (or the 3.13 itself) can run it before a venv exists.
+PYTHON_BOOT := $(shell command -v python3 || command -v python3.13)
+PYTHON313 ?= $(shell $(PYTHON_BOOT) src/wildrydes_dev/find_python.py 3.13 2>/dev/null)
 VENV      := .venv
 PY        := $(VENV)/bin/python
 BUILD     := build
@@ -15,24 +18,32 @@ help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 # ---------------------------------------------------------------------------- project venv
-$(VENV)/.installed: requirements-dev.txt pyproject.toml
-	$(PYTHON311) -m venv $(VENV)
+# A venv of another Python (e.g. the 3.11 one of older checkouts) is removed first: pip cannot upgrade an
+# interpreter in place. mxnet goes in with --no-deps (requirements-mxnet.txt says why), then the compatibility
+# module is wired into its __init__ exactly as in the layer.
+$(VENV)/.installed: requirements-dev.txt requirements-mxnet.txt pyproject.toml lambda_src/layers/mxnet/mxnet_numpy_compat.py
+	@test -n "$(PYTHON313)" || { $(PYTHON_BOOT) src/wildrydes_dev/find_python.py 3.13; exit 1; }
+	@if [ -e $(VENV) ] && ! $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null; then \
+	  echo "removing $(VENV): not a Python 3.13 venv"; rm -rf $(VENV); fi
+	$(PYTHON313) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps -r requirements-mxnet.txt
 	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e . -e localstack/executor
+	$(PY) -m wildrydes_dev.build_layer --install-shim "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
 	touch $@
 
 .PHONY: venv
-venv: $(VENV)/.installed ## create the project venv (.venv, Python 3.11) from exact pins
+venv: $(VENV)/.installed ## create the project venv (.venv, Python 3.13) from exact pins
 
 # ---------------------------------------------------------------------------- local AWS (owner: localstack)
 # LocalStack 4.14.0 in host mode (own venv, Python 3.13) + the `process` Lambda executor (localstack/executor),
-# Lambda functions on Python 3.11 (build/lambda-runtime-py311), a moto server for Athena/Glue/SageMaker.
+# Lambda functions on Python 3.13 (build/lambda-runtime-py313), a moto server for Athena/Glue/SageMaker.
 # The venvs are keyed by a hash of their requirement files: CI can cache build/localstack-venv and
-# build/lambda-runtime-py311 under `make local-cache-key` and reinstalls only when a pin changes.
-PYTHON313 ?= $(shell python3 src/wildrydes_dev/find_python.py 3.13 2>/dev/null)
-LAMBDA_PYTHON311 ?= $(shell python3 src/wildrydes_dev/find_python.py 3.11 2>/dev/null)
+# build/lambda-runtime-py313 under `make local-cache-key` and reinstalls only when a pin changes.
+# The runtime venv is keyed by the Lambda runtime it stands for (python3.13 -> lambda-runtime-py313).
+LAMBDA_RUNTIME_NAME := python3.13
 LS_VENV        := $(BUILD)/localstack-venv
-LAMBDA_RUNTIME := $(BUILD)/lambda-runtime-py311
+LAMBDA_RUNTIME := $(BUILD)/lambda-runtime-py$(subst .,,$(subst python,,$(LAMBDA_RUNTIME_NAME)))
 LS_VENV_KEY        = $(shell cat localstack/requirements.txt localstack/executor/pyproject.toml | sha256sum | cut -c1-16)
 LAMBDA_RUNTIME_KEY = $(shell sha256sum localstack/lambda-runtime-requirements.txt | cut -c1-16)
 EMULATORS = $(PY) -m wildrydes_dev.emulators
@@ -41,7 +52,7 @@ TF_LOCAL  = $(PY) -m wildrydes_dev.tf_local
 .PHONY: localstack-venv
 localstack-venv: ## LocalStack's own venv (Python 3.13) with the pinned LocalStack and the process executor
 	@if [ ! -f $(LS_VENV)/.installed-$(LS_VENV_KEY) ]; then \
-	  test -n "$(PYTHON313)" || { python3 src/wildrydes_dev/find_python.py 3.13; exit 1; }; \
+	  test -n "$(PYTHON313)" || { $(PYTHON_BOOT) src/wildrydes_dev/find_python.py 3.13; exit 1; }; \
 	  rm -rf $(LS_VENV) && $(PYTHON313) -m venv $(LS_VENV) && \
 	  $(LS_VENV)/bin/pip install -q --disable-pip-version-check -r localstack/requirements.txt && \
 	  $(LS_VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e localstack/executor && \
@@ -49,10 +60,10 @@ localstack-venv: ## LocalStack's own venv (Python 3.13) with the pinned LocalSta
 	fi
 
 .PHONY: lambda-runtime
-lambda-runtime: ## the Python 3.11 interpreter + runtime packages (boto3) Lambda functions run on
+lambda-runtime: ## the Python 3.13 interpreter + runtime packages (boto3) python3.13 Lambda functions run on
 	@if [ ! -f $(LAMBDA_RUNTIME)/.installed-$(LAMBDA_RUNTIME_KEY) ]; then \
-	  test -n "$(LAMBDA_PYTHON311)" || { python3 src/wildrydes_dev/find_python.py 3.11; exit 1; }; \
-	  rm -rf $(LAMBDA_RUNTIME) && $(LAMBDA_PYTHON311) -m venv $(LAMBDA_RUNTIME) && \
+	  test -n "$(PYTHON313)" || { $(PYTHON_BOOT) src/wildrydes_dev/find_python.py 3.13; exit 1; }; \
+	  rm -rf $(LAMBDA_RUNTIME) && $(PYTHON313) -m venv $(LAMBDA_RUNTIME) && \
 	  $(LAMBDA_RUNTIME)/bin/pip install -q --disable-pip-version-check -r localstack/lambda-runtime-requirements.txt && \
 	  touch $(LAMBDA_RUNTIME)/.installed-$(LAMBDA_RUNTIME_KEY) && echo "built $(LAMBDA_RUNTIME) ($(LAMBDA_RUNTIME_KEY))"; \
 	fi
@@ -131,7 +142,7 @@ package: venv ## build the Lambda zips in build/ (reproducible; prints size and 
 # Rebuilt only when its builder changes (the pins live in src/wildrydes_dev/build_layer.py; wheels cached in build/cache).
 .PHONY: layer
 layer: $(BUILD)/mxnet-layer.zip ## build the MXNet Lambda layer (prints zipped/unzipped sizes)
-$(BUILD)/mxnet-layer.zip: src/wildrydes_dev/build_layer.py src/wildrydes_dev/build_zip.py | venv
+$(BUILD)/mxnet-layer.zip: src/wildrydes_dev/build_layer.py src/wildrydes_dev/build_zip.py lambda_src/layers/mxnet/mxnet_numpy_compat.py | venv
 	$(PY) -m wildrydes_dev.build_layer --output $@
 # ---------------------------------------------------------------------------- end package
 

@@ -3,7 +3,7 @@
 A zip bundles ``handler.py`` (the handler directory's files at the zip root), the parts of
 ``wildrydes_lambda/`` the function runs (``FUNCTION_SPECS``: the ETL zips never carry model-format or
 serving code, the inference zip never carries ETL code) and the pinned third-party packages of its
-``lambda_src/requirements-<kind>.txt`` installed for the Lambda runtime (python3.11, manylinux x86_64). Reproducible because entries are sorted, every
+``lambda_src/requirements-<kind>.txt`` installed for the Lambda runtime (python3.13, manylinux x86_64). Reproducible because entries are sorted, every
 entry gets the same timestamp and a mode derived only from the executable bit, and bytecode caches
 (``__pycache__``, ``*.pyc``) are never included. Terraform's ``source_code_hash`` then changes only when
 the code really changed.
@@ -55,9 +55,17 @@ DEFAULT_SPEC = ETL_SPEC
 REQUIREMENTS = ETL_SPEC.requirements
 CACHE_ROOT = REPO_ROOT / "build" / "cache"
 
-# The Lambda python3.11 runtime: Amazon Linux 2 x86_64 (glibc 2.26) -> manylinux2014 wheels.
-TARGET_PLATFORM = "manylinux2014_x86_64"
-TARGET_PYTHON = "3.11"
+# The Lambda python3.13 runtime: Amazon Linux 2023 x86_64 (glibc 2.34) -> manylinux2014 (glibc 2.17) and
+# manylinux_2_28 wheels (numpy >= 2.3 and ijson >= 3.4 publish only the latter for cp313).
+TARGET_RUNTIME = "python3.13"
+TARGET_PYTHON = TARGET_RUNTIME.removeprefix("python")
+TARGET_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_28_x86_64")
+
+
+def pip_platform_args(platforms: Iterable[str] = TARGET_PLATFORMS) -> list[str]:
+    """``--platform X`` for every accepted platform tag (pip takes the option repeatedly)."""
+    return [arg for platform in platforms for arg in ("--platform", platform)]
+
 # The earliest timestamp a zip entry can carry; any fixed value works, this one is conventional.
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o100644
@@ -70,17 +78,20 @@ EXCLUDED_DEP_TOP_LEVEL = {"bin", ".complete"}
 MIB = 1024 * 1024
 
 
-def _wanted(rel: Path) -> bool:
+def _wanted(rel: Path, keep_bytecode: bool = False) -> bool:
+    if keep_bytecode:  # a tree compiled on purpose (the layer, hash-based .pyc): keep __pycache__/*.pyc
+        return not any(part in EXCLUDED_DIRS - {"__pycache__"} for part in rel.parts)
     return not any(part in EXCLUDED_DIRS for part in rel.parts) and not rel.name.endswith(EXCLUDED_SUFFIXES)
 
 
-def tree_entries(root: Path, arc_prefix: str = "", skip_top: Iterable[str] = ()) -> list[tuple[str, Path]]:
-    """(archive name, path) for every wanted file under root."""
+def tree_entries(root: Path, arc_prefix: str = "", skip_top: Iterable[str] = (),
+                 keep_bytecode: bool = False) -> list[tuple[str, Path]]:
+    """(archive name, path) for every wanted file under root (bytecode only with ``keep_bytecode``)."""
     skip = set(skip_top)
     entries = []
     for path in root.rglob("*"):
         rel = path.relative_to(root)
-        if path.is_file() and _wanted(rel) and rel.parts[0] not in skip:
+        if path.is_file() and _wanted(rel, keep_bytecode) and rel.parts[0] not in skip:
             entries.append((arc_prefix + rel.as_posix(), path))
     return entries
 
@@ -106,14 +117,16 @@ def write_zip_entries(entries: Iterable[tuple[str, Path]], output: Path) -> None
     tmp.replace(output)
 
 
-def write_reproducible_zip(root: Path, output: Path) -> None:
-    """Zip a whole directory tree reproducibly (e.g. a layer's staging dir with python/ inside)."""
-    write_zip_entries(tree_entries(Path(root)), Path(output))
+def write_reproducible_zip(root: Path, output: Path, keep_bytecode: bool = False) -> None:
+    """Zip a whole directory tree reproducibly (e.g. a layer's staging dir with python/ inside).
+    ``keep_bytecode`` keeps ``__pycache__/*.pyc``: only for trees compiled in unchecked-hash mode, whose
+    ``.pyc`` bytes do not depend on file times (timestamp ``.pyc`` would be ignored after unzipping)."""
+    write_zip_entries(tree_entries(Path(root), keep_bytecode=keep_bytecode), Path(output))
 
 
 def requirements_hash(requirements: Path) -> str:
     digest = hashlib.sha256(requirements.read_bytes())
-    digest.update(f"|{TARGET_PLATFORM}|{TARGET_PYTHON}".encode())
+    digest.update(f"|{','.join(TARGET_PLATFORMS)}|{TARGET_PYTHON}".encode())
     return digest.hexdigest()[:16]
 
 
@@ -126,7 +139,7 @@ def install_requirements(requirements: Path = REQUIREMENTS, cache_root: Path = C
     shutil.rmtree(staging, ignore_errors=True)
     command = [
         sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-        "--no-compile", "--only-binary=:all:", "--platform", TARGET_PLATFORM,
+        "--no-compile", "--only-binary=:all:", *pip_platform_args(),
         "--python-version", TARGET_PYTHON, "--implementation", "cp",
         "--target", str(staging), "-r", str(requirements),
     ]

@@ -29,7 +29,12 @@ from wildrydes_dev import localaws
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build"
 LOCALSTACK_VENV = Path(os.environ.get("WILDRYDES_LOCALSTACK_VENV") or BUILD / "localstack-venv")
-LAMBDA_RUNTIME_VENV = Path(os.environ.get("WILDRYDES_LAMBDA_RUNTIME_VENV") or BUILD / "lambda-runtime-py311")
+# The Lambda runtime the functions deploy on, and the venv standing in for it (`make lambda-runtime`).
+LAMBDA_RUNTIME = "python3.13"
+LAMBDA_RUNTIME_VENV = Path(os.environ.get("WILDRYDES_LAMBDA_RUNTIME_VENV") or BUILD / "lambda-runtime-py313")
+# Other runtimes the process executor can run when an interpreter is configured for them (by environment
+# variable, e.g. WILDRYDES_LAMBDA_PYTHON312=/path/to/a/3.12/runtime-venv/bin/python); passed through as given.
+OPTIONAL_RUNTIME_INTERPRETER_ENV = {"python3.12": "WILDRYDES_LAMBDA_PYTHON312"}
 EXECUTOR_DIST = "wildrydes_localstack_executor"
 EXECUTOR_NAME = "process"
 START_TIMEOUT_SECONDS = 90
@@ -198,6 +203,17 @@ def lambda_runtime_python() -> Path:
     return LAMBDA_RUNTIME_VENV / "bin" / "python"
 
 
+def runtime_interpreters(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The executor's runtime map as environment variables: python3.13 -> the runtime venv, plus any optional
+    runtime whose variable is set (the executor refuses every runtime without an interpreter)."""
+    environ = os.environ if environ is None else environ
+    interpreters = {"WILDRYDES_LAMBDA_PYTHON313": str(lambda_runtime_python())}
+    for variable in OPTIONAL_RUNTIME_INTERPRETER_ENV.values():
+        if environ.get(variable):
+            interpreters[variable] = environ[variable]
+    return interpreters
+
+
 def check_prerequisites() -> None:
     """Fail with one message naming everything that is missing, and how to get it."""
     problems = []
@@ -221,7 +237,7 @@ def check_prerequisites() -> None:
             problems.append(f"the '{EXECUTOR_NAME}' Lambda executor package (localstack/executor) is not installed "
                             f"in {LOCALSTACK_VENV}: run `make localstack-venv`")
     if not lambda_runtime_python().exists():
-        problems.append(f"Lambda runtime venv missing ({LAMBDA_RUNTIME_VENV}, Python 3.11 + boto3): "
+        problems.append(f"Lambda runtime venv missing ({LAMBDA_RUNTIME_VENV}, Python 3.13 + boto3): "
                         "run `make lambda-runtime`")
     try:
         import moto.server  # noqa: F401
@@ -245,7 +261,7 @@ def localstack_environment(instance: Instance, executor: str = EXECUTOR_NAME) ->
         LOCALSTACK_VOLUME_DIR=str(instance.volume_dir),
         TMPDIR=str(instance.tmp_dir),
         LAMBDA_RUNTIME_EXECUTOR=executor,
-        WILDRYDES_LAMBDA_PYTHON311=str(lambda_runtime_python()),
+        **runtime_interpreters(),
         WILDRYDES_EXECUTOR_STATE_DIR=str(instance.executor_dir),
         WILDRYDES_EXECUTOR_MARKER=str(instance.marker),
         **LOCALSTACK_SPEED_SETTINGS,

@@ -63,9 +63,9 @@ def find_python(version: str) -> str:
             return resolved
     raise PythonNotFound(
         f"No working Python {version} found: tried `python{version}` on PATH and pyenv "
-        f"(`pyenv install {version}`). LocalStack 4.14.0 needs Python 3.13 (3.12+ syntax) and Lambda "
-        f"functions run on Python 3.11. Install it, or pass its path (PYTHON313=/path/to/python3.13 / "
-        f"PYTHON311=...)."
+        f"(`pyenv install {version}`). Everything runs on Python 3.13: the project venv, LocalStack 4.14.0's venv "
+        f"and the Lambda functions (runtime python3.13). Install it, or pass its path "
+        f"(PYTHON313=/path/to/python3.13)."
     )
 
 

@@ -80,18 +80,66 @@ def test_exit_error(code, reason):
 
 
 # ----------------------------------------------------------------------------- layout
+def _fake_python(path: Path) -> str:
+    path.write_text("#!/bin/sh\n")
+    path.chmod(0o755)
+    return str(path)
+
+
 def test_interpreter_refuses_what_it_cannot_run(tmp_path):
-    python = tmp_path / "python"
-    python.write_text("#!/bin/sh\n")
-    python.chmod(0o755)
-    env = {"WILDRYDES_LAMBDA_PYTHON311": str(python)}
-    assert layout.interpreter_for("python3.11", "Zip", env) == str(python)
+    python = _fake_python(tmp_path / "python")
+    env = {"WILDRYDES_LAMBDA_PYTHON313": python}
+    assert layout.interpreter_for("python3.13", "Zip", env) == python
     with pytest.raises(layout.UnsupportedFunction, match="container images"):
         layout.interpreter_for(None, "Image", env)
     with pytest.raises(layout.UnsupportedFunction, match="nodejs20.x is not supported"):
         layout.interpreter_for("nodejs20.x", "Zip", env)
-    with pytest.raises(layout.UnsupportedFunction, match="WILDRYDES_LAMBDA_PYTHON311 must name"):
-        layout.interpreter_for("python3.11", "Zip", {})
+    with pytest.raises(layout.UnsupportedFunction, match="WILDRYDES_LAMBDA_PYTHON313 must name"):
+        layout.interpreter_for("python3.13", "Zip", {})
+
+
+def test_runtime_map_picks_the_interpreter_by_the_function_runtime(tmp_path):
+    py313, py312 = _fake_python(tmp_path / "python3.13"), _fake_python(tmp_path / "python3.12")
+    env = {"WILDRYDES_LAMBDA_PYTHON313": py313, "WILDRYDES_LAMBDA_PYTHON312": py312}
+    assert layout.interpreter_for("python3.13", "Zip", env) == py313
+    assert layout.interpreter_for("python3.12", "Zip", env) == py312
+    assert layout.available_runtimes(env) == {"python3.13": py313, "python3.12": py312}
+    assert layout.DEFAULT_RUNTIME == "python3.13"
+
+
+def test_runtime_map_refuses_a_known_runtime_without_an_interpreter_and_retired_ones(tmp_path):
+    env = {"WILDRYDES_LAMBDA_PYTHON313": _fake_python(tmp_path / "python3.13")}
+    # python3.12 is in the map but nothing is configured for it: refused, naming the variable to set
+    with pytest.raises(layout.UnsupportedFunction,
+                       match=r"runtime python3.12 has no interpreter here: WILDRYDES_LAMBDA_PYTHON312 must name"):
+        layout.interpreter_for("python3.12", "Zip", env)
+    # python3.11 (deprecated 2027-06-30) is not in the map at all: refused, listing what would run
+    with pytest.raises(layout.UnsupportedFunction,
+                       match=r"runtime python3.11 is not supported \(supported: python3.12, python3.13; "
+                             r"with an interpreter here: python3.13\)"):
+        layout.interpreter_for("python3.11", "Zip", env)
+    # a variable naming something that is not executable counts as not configured
+    (tmp_path / "not-executable").write_text("")
+    broken = {"WILDRYDES_LAMBDA_PYTHON313": str(tmp_path / "not-executable")}
+    assert layout.available_runtimes(broken) == {}
+    with pytest.raises(layout.UnsupportedFunction, match="got .*not-executable"):
+        layout.interpreter_for("python3.13", "Zip", broken)
+
+
+def test_emulators_pass_the_runtime_map_to_the_executor(monkeypatch):
+    from wildrydes_dev import emulators
+
+    assert set(emulators.runtime_interpreters({})) == {"WILDRYDES_LAMBDA_PYTHON313"}
+    assert emulators.runtime_interpreters({})["WILDRYDES_LAMBDA_PYTHON313"].endswith("lambda-runtime-py313/bin/python")
+    with_312 = emulators.runtime_interpreters({"WILDRYDES_LAMBDA_PYTHON312": "/opt/py312/bin/python"})
+    assert with_312["WILDRYDES_LAMBDA_PYTHON312"] == "/opt/py312/bin/python"
+    # every variable the emulators set is one the executor reads
+    assert set(with_312) <= set(layout.RUNTIME_INTERPRETER_ENV.values())
+
+
+def test_layer_libraries_are_on_the_worker_library_path(tmp_path):
+    assert layout.layer_library_path(tmp_path / "layers", tmp_path / "task").split(os.pathsep) == [
+        str(tmp_path / "task" / "lib"), str(tmp_path / "layers" / "lib")]
 
 
 def test_merge_layers_later_layer_wins_and_keeps_the_rest(tmp_path):
@@ -111,8 +159,8 @@ def test_merge_layers_later_layer_wins_and_keeps_the_rest(tmp_path):
 
 
 def test_sys_path_order_task_root_then_layers_then_runtime(tmp_path):
-    layers = layout.layer_sys_path(tmp_path, "python3.11")
-    assert layers == [str(tmp_path / "python/lib/python3.11/site-packages"), str(tmp_path / "python")]
+    layers = layout.layer_sys_path(tmp_path, "python3.13")
+    assert layers == [str(tmp_path / "python/lib/python3.13/site-packages"), str(tmp_path / "python")]
     path = worker.build_sys_path("/task", layers, ["/runtime/site-packages", "/task"])
     assert path == ["/task", *layers, "/runtime/site-packages"]
 

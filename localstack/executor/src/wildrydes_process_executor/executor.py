@@ -54,7 +54,7 @@ def state_dir() -> Path:
 
 
 def _plain(value) -> str:
-    """LocalStack's API enums -> their wire value (``Runtime.python3_11`` -> ``python3.11``)."""
+    """LocalStack's API enums -> their wire value (``Runtime.python3_13`` -> ``python3.13``)."""
     return str(getattr(value, "value", value))
 
 
@@ -106,6 +106,8 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         tmp_dir = state_dir() / "tmp" / self.id
         tmp_dir.mkdir(parents=True, exist_ok=True)
         env = layout.worker_environment(self._env_vars, task_root, tmp_dir, os.environ)
+        if config_.layers:
+            env["LD_LIBRARY_PATH"] = layout.layer_library_path(_layers_root(self.function_version), task_root)
 
         self.executor_endpoint.start()  # (re)registers the routes and a fresh start-up future
         read_fd, write_fd = os.pipe()
@@ -287,13 +289,13 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             status["version"] = metadata.version("wildrydes-localstack-executor")
         except metadata.PackageNotFoundError:
             status["version"] = "unknown"
-        ok = True
-        for runtime, variable in layout.RUNTIME_INTERPRETER_ENV.items():
-            try:
-                status[runtime] = layout.interpreter_for(runtime, layout.ZIP_PACKAGE, os.environ)
-            except layout.UnsupportedFunction as exc:
-                status["error"] = str(exc)
-                ok = False
+        status["runtimes"] = layout.available_runtimes(os.environ)
+        try:  # the deployed runtime must run; others (python3.12) only when configured
+            layout.interpreter_for(layout.DEFAULT_RUNTIME, layout.ZIP_PACKAGE, os.environ)
+            ok = True
+        except layout.UnsupportedFunction as exc:
+            status["error"] = str(exc)
+            ok = False
         LOG.warning("wildrydes process executor active: %s", json.dumps(status))
         marker = os.environ.get(MARKER_ENV)
         if marker:

@@ -8,11 +8,16 @@ import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-# Runtime name -> environment variable holding the interpreter for it. Add a runtime by adding a line here and
-# a venv for it (docs/localstack.md); everything else is refused with a clear message.
+# Lambda runtime name -> environment variable naming the interpreter that runs it (a venv of that Python with
+# the packages the AWS runtime ships, e.g. build/lambda-runtime-py313). A runtime runs only when its variable
+# names an executable; any other runtime (python3.11, nodejs*, ...) is refused with a clear message. Add a
+# runtime by adding a line here and a venv for it (docs/runtime.md).
 RUNTIME_INTERPRETER_ENV = {
-    "python3.11": "WILDRYDES_LAMBDA_PYTHON311",
+    "python3.13": "WILDRYDES_LAMBDA_PYTHON313",
+    "python3.12": "WILDRYDES_LAMBDA_PYTHON312",  # optional: only if a 3.12 runtime venv is configured
 }
+# The runtime the project deploys: the executor reports itself unusable when this one has no interpreter.
+DEFAULT_RUNTIME = "python3.13"
 ZIP_PACKAGE = "Zip"
 
 
@@ -21,7 +26,7 @@ class UnsupportedFunction(Exception):
 
 
 def python_version_of(runtime: str) -> str:
-    """``python3.11`` -> ``3.11`` (the folder name used by layers' site-packages)."""
+    """``python3.13`` -> ``3.13`` (the folder name used by layers' site-packages)."""
     return runtime.removeprefix("python")
 
 
@@ -30,16 +35,36 @@ def interpreter_for(runtime: str | None, package_type: str, environ: Mapping[str
     if package_type != ZIP_PACKAGE:
         raise UnsupportedFunction(f"package type {package_type} (container images) is not supported; use a zip")
     if not runtime or runtime not in RUNTIME_INTERPRETER_ENV:
-        supported = ", ".join(sorted(RUNTIME_INTERPRETER_ENV))
-        raise UnsupportedFunction(f"runtime {runtime} is not supported (supported: {supported})")
+        available = ", ".join(sorted(available_runtimes(environ))) or "none"
+        raise UnsupportedFunction(
+            f"runtime {runtime} is not supported (supported: {', '.join(sorted(RUNTIME_INTERPRETER_ENV))}; "
+            f"with an interpreter here: {available})"
+        )
     variable = RUNTIME_INTERPRETER_ENV[runtime]
     interpreter = environ.get(variable, "")
     if not interpreter or not os.access(interpreter, os.X_OK):
         raise UnsupportedFunction(
-            f"{variable} must name a Python {python_version_of(runtime)} interpreter with the Lambda runtime "
-            f"packages (got {interpreter or 'nothing'}); run `make lambda-runtime`"
+            f"runtime {runtime} has no interpreter here: {variable} must name a Python "
+            f"{python_version_of(runtime)} interpreter with the Lambda runtime packages "
+            f"(got {interpreter or 'nothing'}); run `make lambda-runtime`"
         )
     return interpreter
+
+
+def available_runtimes(environ: Mapping[str, str]) -> dict[str, str]:
+    """The runtimes of RUNTIME_INTERPRETER_ENV whose variable names an executable interpreter."""
+    found = {}
+    for runtime, variable in RUNTIME_INTERPRETER_ENV.items():
+        interpreter = environ.get(variable, "")
+        if interpreter and os.access(interpreter, os.X_OK):
+            found[runtime] = interpreter
+    return found
+
+
+def layer_library_path(layers_root: Path, task_root: Path) -> str:
+    """LD_LIBRARY_PATH entries Lambda adds for code: ``/var/task/lib`` and ``/opt/lib`` (here: the task root's
+    and the merged layers' ``lib/``), so a layer's shipped shared libraries are found as on AWS."""
+    return os.pathsep.join([str(Path(task_root) / "lib"), str(Path(layers_root) / "lib")])
 
 
 def layer_sys_path(layers_root: Path, runtime: str) -> list[str]:
