@@ -11,7 +11,7 @@ import time
 import uuid
 import zipfile
 
-RUNTIME = "python3.11"
+RUNTIME = "python3.13"
 TRUST_POLICY = json.dumps({
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
@@ -40,7 +40,7 @@ def ensure_role(iam) -> str:
 
 
 def deploy(lam, role_arn: str, name: str, code: dict[str, str], handler: str = "handler.main", **extra) -> str:
-    """Create a python3.11 function and wait until it is Active; returns its ARN."""
+    """Create a python3.13 function and wait until it is Active; returns its ARN."""
     response = lam.create_function(
         FunctionName=name, Runtime=extra.pop("Runtime", RUNTIME), Role=role_arn, Handler=handler,
         Code={"ZipFile": make_zip(code)}, Timeout=extra.pop("Timeout", 10), **extra,

@@ -57,13 +57,13 @@ def multi(lam, role_arn):
     lam.delete_function(FunctionName=name)
 
 
-def test_sync_invoke_runs_on_python311_with_runtime_boto3_and_reaches_localstack(localstack, lam, multi):
+def test_sync_invoke_runs_on_python313_with_runtime_boto3_and_reaches_localstack(localstack, lam, multi):
     bucket = unique("visible")
     localstack.client("s3").create_bucket(Bucket=bucket)
     result, error, log = invoke(lam, multi, {"action": "echo", "n": 7})
     assert error is None, result
     assert result["echo"] == {"action": "echo", "n": 7}
-    assert result["python"] == "3.11"
+    assert result["python"] == "3.13"
     assert result["boto3"] == "1.35.49"
     assert bucket in result["buckets"]  # plain boto3.client("s3") inside the function hit this LocalStack
     assert 0 < result["remaining_ms"] <= TIMEOUT_SECONDS * 1000

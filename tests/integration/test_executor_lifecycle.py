@@ -60,14 +60,14 @@ def role_arn(localstack):
 
 def _publish_layer(lam, files: dict[str, str]) -> str:
     return lam.publish_layer_version(LayerName=unique("layer"), Content={"ZipFile": _layer_zip(files)},
-                                     CompatibleRuntimes=["python3.11"])["LayerVersionArn"]
+                                     CompatibleRuntimes=["python3.13"])["LayerVersionArn"]
 
 
 def test_layers_merge_in_order_and_removing_one_takes_effect(lam, role_arn):
     first = _publish_layer(lam, {
         "python/shared.py": "VALUE = 'first'\n",
         "python/only_first.py": "VALUE = 'only in first'\n",
-        "python/lib/python3.11/site-packages/from_site_packages.py": "VALUE = 'site-packages'\n",
+        "python/lib/python3.13/site-packages/from_site_packages.py": "VALUE = 'site-packages'\n",
     })
     second = _publish_layer(lam, {"python/shared.py": "VALUE = 'second'\n"})
     name = unique("layers")
