@@ -12,7 +12,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from wildrydes_lambda import aws
 from wildrydes_lambda.serving.service import InferenceSettings, answer
-from wildrydes_lambda.serving.model_cache import ModelCache
+from wildrydes_lambda.serving.model_cache import ModelCache, register_snapstart_hooks
 
 LIBRARY_LOGGER = "wildrydes_lambda"
 logger = Logger()  # POWERTOOLS_SERVICE_NAME / LOG_LEVEL from the environment
@@ -26,6 +26,8 @@ SETTINGS = InferenceSettings.from_env()
 # not a failed cold start, and a model published later is picked up without a new environment.
 MODEL_CACHE = ModelCache(aws.client("s3"), SETTINGS.bucket, SETTINGS.model_key, SETTINGS.metadata_key,
                          SETTINGS.engine, SETTINGS.recheck_seconds)
+# With SnapStart (inference_snapstart_enabled): load before the snapshot, re-check S3 after each restore.
+register_snapstart_hooks(MODEL_CACHE)
 
 
 @logger.inject_lambda_context(clear_state=True)

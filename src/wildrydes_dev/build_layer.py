@@ -249,7 +249,7 @@ sys.exit(0 if ok else 1)
 
 def target_python() -> str:
     """An interpreter of the target Python version (this one when it matches), to compile bytecode with."""
-    if "%d.%d" % sys.version_info[:2] == TARGET_PYTHON:
+    if f"{sys.version_info[0]}.{sys.version_info[1]}" == TARGET_PYTHON:
         return sys.executable
     from wildrydes_dev.find_python import PythonNotFound, find_python
 

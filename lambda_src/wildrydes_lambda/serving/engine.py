@@ -5,7 +5,8 @@
   for the most recent sizes. Needs the MXNet layer; imported lazily so the rest of the function does not
   depend on it.
 * ``numpy`` — reads the same ``.params`` with ``wildrydes_lambda.model_format.linear_learner`` and computes
-  sigmoid(x·w + b) in Python (no layer, no numpy needed despite the name, kept for the API/config).
+  sigmoid(x·w + b): with real numpy when it is importable (the MXNet layer ships numpy 2.4; one matrix-vector
+  product per batch), otherwise in pure Python (``math.fsum``), so the function needs no layer at all.
 
 Both return the score SageMaker returns (probability for a binary classifier); they agree to ~1e-6
 (MXNet computes in float32, the numpy engine in float64 on the same float32 weights).
@@ -35,21 +36,49 @@ class Engine(Protocol):
     def score(self, rows: Sequence[Sequence[float]]) -> list[float]: ...
 
 
+BACKEND_NUMPY = "numpy"  # NumpyEngine.backend when real numpy does the arithmetic
+BACKEND_PYTHON = "python"  # ... and when it falls back to linear_learner's pure-Python scoring
+
+
+def _import_numpy():
+    try:
+        import numpy
+    except ImportError:
+        return None
+    return numpy
+
+
 class NumpyEngine:
-    """Pure-Python scoring through ``linear_learner.LinearModel`` (works without the MXNet layer)."""
+    """sigmoid(x·w + b) on the artifact's float32 weights, in float64: with numpy when importable (the layer's),
+    else pure Python through ``linear_learner.LinearModel`` (works without any layer). Both paths agree to
+    ~1e-12; ``backend`` says which one runs. ``use_numpy=False`` forces the pure-Python path."""
 
     name = ENGINE_NUMPY
 
-    def __init__(self, model: linear_learner.LinearModel) -> None:
+    def __init__(self, model: linear_learner.LinearModel, *, use_numpy: bool = True) -> None:
         self.model = model
         self.feature_dim = model.feature_dim
+        self._np = _import_numpy() if use_numpy else None
+        self.backend = BACKEND_NUMPY if self._np is not None else BACKEND_PYTHON
+        if self._np is not None:
+            self._weights = self._np.asarray(model.weights, dtype=self._np.float64)
 
     @classmethod
     def from_dir(cls, model_dir: Path) -> NumpyEngine:
         return cls(linear_learner.load_model_dir(model_dir))
 
     def score(self, rows: Sequence[Sequence[float]]) -> list[float]:
-        return self.model.score(rows)
+        np = self._np
+        if np is None or not rows:
+            return self.model.score(rows)
+        for number, row in enumerate(rows):  # the same message as the pure-Python path
+            if len(row) != self.feature_dim:
+                raise ValueError(f"row {number} has {len(row)} features, the model expects {self.feature_dim}")
+        linear = np.asarray(rows, dtype=np.float64) @ self._weights + self.model.bias
+        if self.model.predictor_type != linear_learner.BINARY_CLASSIFIER:
+            return [float(v) for v in linear]
+        # 0.5 * (1 + tanh(z / 2)) is the logistic function without exp() overflow for large |z|
+        return [float(v) for v in 0.5 * (1.0 + np.tanh(0.5 * linear))]
 
 
 class MxnetEngine:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import shutil
 import tempfile
 import time
@@ -23,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wildrydes_lambda.serving import engine as inference_engine
 from wildrydes_lambda.model_format import linear_learner
+from wildrydes_lambda.serving import engine as inference_engine
 from wildrydes_lambda.serving.request import FeatureSchema
 
 logger = logging.getLogger(__name__)
@@ -111,6 +112,22 @@ class ModelCache:
             self._refresh_if_changed()
         return self._current
 
+    # ------------------------------------------------------------------ SnapStart (python3.12+)
+    def before_snapshot(self) -> None:
+        """Runs once before Lambda snapshots the initialized environment: load the model so every restored
+        environment starts warm. No model yet is fine: the first request loads it (and answers 503 until then)."""
+        try:
+            self.get()
+        except ModelUnavailable as exc:
+            logger.warning("no model in the snapshot (the first request loads it): %s", exc)
+
+    def after_restore(self) -> None:
+        """Runs in each environment restored from the snapshot, which may be hours old: the next request
+        re-checks the published ETags (and reloads a changed model); a model whose files are gone is reloaded."""
+        self._checked_at = -math.inf
+        if self._current is not None and not self._current.model_dir.exists():
+            self._current = None
+
     # ------------------------------------------------------------------ internals
     def _refresh_if_changed(self) -> None:
         assert self._current is not None
@@ -184,3 +201,19 @@ class ModelCache:
         logger.info("model %s loaded with engine %s in %.0f ms", loaded.model_version, self.engine_name,
                     (time.perf_counter() - started) * 1000)
         return loaded
+
+
+# Lambda's python3.12+ runtimes provide this module when SnapStart is on; absent elsewhere (tests, LocalStack).
+SNAPSTART_HOOKS_MODULE = "snapshot_restore_py"
+
+
+def register_snapstart_hooks(cache: ModelCache) -> bool:
+    """Register the cache's ``before_snapshot``/``after_restore`` with the runtime hooks; False (and nothing
+    registered) when the hooks module is absent, so the same handler runs with SnapStart on or off."""
+    try:
+        hooks = __import__(SNAPSTART_HOOKS_MODULE)
+    except ImportError:
+        return False
+    hooks.register_before_snapshot(cache.before_snapshot)
+    hooks.register_after_restore(cache.after_restore)
+    return True
