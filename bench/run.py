@@ -447,6 +447,14 @@ def bench_inference(settings: demo.Settings, quick: bool) -> dict:
     return result
 
 
+def bench_cold_start(settings: demo.Settings, quick: bool) -> dict:
+    """bench/cold_start.py: python3.13 cold start per engine with vs without precompiled bytecode + layer sizes."""
+    out = BENCH_DIR / "cold_start.json"
+    out.unlink(missing_ok=True)
+    cmd = [sys.executable, str(ROOT / "bench" / "cold_start.py"), "--out", str(out), "--repeats", "3" if quick else "5"]
+    return run_json_script(cmd, out, settings)
+
+
 def bench_model(settings: demo.Settings, sizes: list[int]) -> dict:
     script = ROOT / "bench" / "model_quality.py"
     if not script.exists():
@@ -638,6 +646,10 @@ def main(argv: list[str] | None = None) -> int:
             results["ingest_peak_rss_mb"] = bench_rss(settings, RSS_SIZES_QUICK if a.quick else RSS_SIZES_FULL)
         if "inference" not in a.skip:
             results["inference"] = bench_inference(settings, a.quick)
+            cold = bench_cold_start(settings, a.quick)
+            results["cold_start"] = cold
+            results["cold_start_ms"] = cold.get("cold_start_ms")  # {engine: {"pyc": ms, "no_pyc": ms}}
+            results["layer_unzipped_mb"] = cold.get("layer_unzipped_mb")
         if "model" not in a.skip:
             results["model"] = bench_model(settings, MODEL_SIZES_QUICK if a.quick else MODEL_SIZES_FULL)
         if "weather" not in a.skip:
@@ -647,7 +659,7 @@ def main(argv: list[str] | None = None) -> int:
             subprocess.run(["make", "--no-print-directory", "localstack-down", *settings.make_vars], cwd=ROOT,
                            capture_output=True, check=False)
     for key in ("etl", "requests_per_ride", "throughput_rides_per_s", "ingest_peak_rss_mb", "inference", "model",
-                "weather_bytes_read"):
+                "weather_bytes_read", "cold_start", "cold_start_ms", "layer_unzipped_mb"):
         if key not in results and key in previous:
             results[key] = previous[key]
     results["total_s"] = time.monotonic() - t0
