@@ -360,7 +360,7 @@ def progress_line(c: Counts, expected: int, elapsed: float) -> str:
 
 def wait_for_pipeline(settings: Settings, s3, bucket: str, raw_keys: list[str], since: float) -> Counts:
     with Stage(settings, 5, "ETL pipeline", "LocalStack: S3 -> ingest Lambda -> SQS -> enrich Lambda -> SQS -> "
-               "writer Lambda -> S3 (functions run as local Python 3.11 processes)"):
+               "writer Lambda -> S3 (functions run as local Python 3.13 processes)"):
         counter = BucketCounter(s3, bucket)
         deadline = time.monotonic() + PIPELINE_TIMEOUT_S
         tty = sys.stdout.isatty() and not settings.quiet_progress
