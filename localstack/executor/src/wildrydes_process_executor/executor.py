@@ -90,7 +90,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             self._kill(process)
         try:
             self.executor_endpoint.shutdown()
-        except Exception as exc:  # endpoint may already be unregistered after a failed start
+        except Exception as exc:  # noqa: BLE001 - endpoint may already be unregistered after a failed start
             LOG.debug("executor endpoint %s shutdown: %s", self.id, exc)
 
     def _spawn_and_wait(self, startup_timeout: float | None) -> None:

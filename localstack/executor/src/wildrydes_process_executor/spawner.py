@@ -24,7 +24,7 @@ def _serve() -> None:
             continue
         try:
             future.set_result(subprocess.Popen(*args, **kwargs))
-        except BaseException as exc:  # hand any spawn failure back to the caller
+        except BaseException as exc:  # noqa: BLE001 - hand any spawn failure back to the caller
             future.set_exception(exc)
 
 

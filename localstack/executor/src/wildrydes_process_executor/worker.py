@@ -267,7 +267,7 @@ def run_invocation(func, invocation: dict, capture: InvocationLog, request_filte
             payload = error_payload("Runtime.MarshalError", f"Unable to marshal response: {exc}", [], request_id)
             sys.stdout.write(error_log_line(payload))
             body = json.dumps(payload).encode()
-    except Exception as exc:  # the function's error is a result, not a worker failure
+    except Exception as exc:  # noqa: BLE001 - the function's error is a result, not a worker failure
         is_error = True
         payload = invocation_error(exc, request_id)
         sys.stdout.write(error_log_line(payload))
@@ -314,7 +314,7 @@ def main() -> None:
         return
     try:
         module = importlib.import_module(module_name)
-    except Exception as exc:  # any import failure is an init error reported to the caller
+    except Exception as exc:  # noqa: BLE001 - any import failure is an init error reported to the caller
         payload = init_error(exc, module_name)
         sys.stdout.write(error_log_line(payload))
         api.init_failed(payload)
