@@ -156,11 +156,12 @@ def spec_for(handler_dir: Path) -> ZipSpec:
     return FUNCTION_SPECS.get(Path(handler_dir).name, DEFAULT_SPEC)
 
 
-def runtime_entries(subpackages: Iterable[str]) -> list[tuple[str, Path]]:
+def runtime_entries(subpackages: Iterable[str], package_dir: Path = RUNTIME_PACKAGE_DIR) -> list[tuple[str, Path]]:
     """(archive name, path) of the runtime package's core modules and the named subpackages."""
-    entries = [(f"{RUNTIME_PACKAGE}/{name}", RUNTIME_PACKAGE_DIR / name) for name in RUNTIME_CORE_MODULES]
+    package_dir = Path(package_dir)
+    entries = [(f"{RUNTIME_PACKAGE}/{name}", package_dir / name) for name in RUNTIME_CORE_MODULES]
     for sub in subpackages:
-        entries += tree_entries(RUNTIME_PACKAGE_DIR / sub, f"{RUNTIME_PACKAGE}/{sub}/")
+        entries += tree_entries(package_dir / sub, f"{RUNTIME_PACKAGE}/{sub}/")
     return entries
 
 
@@ -174,9 +175,11 @@ def build_function_zip(
     include_common: bool = True,
     requirements: Path | None | object = _SPEC_REQUIREMENTS,
     cache_root: Path = CACHE_ROOT,
+    source_root: Path = LAMBDA_SRC,
 ) -> tuple[int, str]:
     """Build one function zip; returns (size in bytes, sha256 hex). ``requirements=None`` bundles no
-    third-party packages; by default the function's own requirements file (``FUNCTION_SPECS``)."""
+    third-party packages; by default the function's own requirements file (``FUNCTION_SPECS``).
+    ``source_root`` is the ``lambda_src/`` tree whose ``wildrydes_lambda/`` is bundled (a test's copy)."""
     handler_dir = Path(handler_dir)
     if not (handler_dir / "handler.py").is_file():
         raise SystemExit(f"build_zip: {handler_dir}/handler.py not found")
@@ -185,7 +188,7 @@ def build_function_zip(
         requirements = spec.requirements
     entries = tree_entries(handler_dir)
     if include_common:
-        entries += runtime_entries(spec.subpackages)
+        entries += runtime_entries(spec.subpackages, Path(source_root) / RUNTIME_PACKAGE)
     if requirements is not None:
         deps = install_requirements(Path(requirements), Path(cache_root))
         entries += tree_entries(deps, skip_top=EXCLUDED_DEP_TOP_LEVEL)
