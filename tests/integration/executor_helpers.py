@@ -1,4 +1,11 @@
-"""Helpers for the process-executor integration tests: tiny zips deployed with boto3 (no Terraform)."""
+"""Helpers for the process-executor integration tests: tiny zips deployed with boto3 (no Terraform).
+
+Also the fixtures those test modules share (``lam``, ``role_arn``); a module uses them with
+``pytest_plugins = ["executor_helpers"]`` (a tests/integration/conftest.py would shadow the ``conftest``
+module that tests import ``start_localstack_or_fail`` from). The test modules import the helpers below
+before pytest registers the plugin, so assertion rewriting is off here (this module has no ``assert``):
+PYTEST_DONT_REWRITE
+"""
 
 from __future__ import annotations
 
@@ -11,12 +18,26 @@ import time
 import uuid
 import zipfile
 
+import pytest
+
 RUNTIME = "python3.13"
 TRUST_POLICY = json.dumps({
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
 })
 POLL_SECONDS = 0.2
+
+
+@pytest.fixture(scope="module")
+def lam(localstack):
+    """A Lambda client on the session's LocalStack."""
+    return localstack.client("lambda")
+
+
+@pytest.fixture(scope="module")
+def role_arn(localstack) -> str:
+    """The execution role every executor test function runs with (created once, reused)."""
+    return ensure_role(localstack.client("iam"))
 
 
 def make_zip(files: dict[str, str]) -> bytes:

@@ -7,9 +7,10 @@ import time
 import urllib.request
 
 import pytest
-from executor_helpers import deploy, ensure_role, unique, wait_for
+from executor_helpers import deploy, unique, wait_for
 
 pytestmark = pytest.mark.localstack
+pytest_plugins = ["executor_helpers"]  # the lam and role_arn fixtures
 
 # Records every S3 event it gets as an object under seen/ (outside the notification filter).
 S3_RECORDER = {
@@ -60,16 +61,6 @@ API_HANDLER = {
 MAX_RECEIVE_COUNT = 2
 VISIBILITY_SECONDS = 2
 QUIET_SECONDS = 2  # how long we watch for an event that must NOT happen
-
-
-@pytest.fixture(scope="module")
-def lam(localstack):
-    return localstack.client("lambda")
-
-
-@pytest.fixture(scope="module")
-def role_arn(localstack):
-    return ensure_role(localstack.client("iam"))
 
 
 def _keys(s3, bucket: str, prefix: str) -> list[str]:

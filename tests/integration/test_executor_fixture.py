@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from wildrydes_dev import emulators
 import pytest
 from conftest import start_localstack_or_fail
+
+from wildrydes_dev import emulators
 
 pytestmark = pytest.mark.localstack
 

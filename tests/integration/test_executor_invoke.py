@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from executor_helpers import deploy, ensure_role, invoke, unique, wait_for
+from executor_helpers import deploy, invoke, unique, wait_for
 
 pytestmark = pytest.mark.localstack
+pytest_plugins = ["executor_helpers"]  # the lam and role_arn fixtures
 
 # Handler used by most tests: behaviour chosen by the event so one deployment covers several cases.
 MULTI_HANDLER = {
@@ -37,16 +38,6 @@ MULTI_HANDLER = {
     """,
 }
 TIMEOUT_SECONDS = 2
-
-
-@pytest.fixture(scope="module")
-def lam(localstack):
-    return localstack.client("lambda")
-
-
-@pytest.fixture(scope="module")
-def role_arn(localstack):
-    return ensure_role(localstack.client("iam"))
 
 
 @pytest.fixture(scope="module")

@@ -6,12 +6,14 @@ import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
 
-from wildrydes_dev import emulators
 import pytest
 from conftest import start_localstack_or_fail
 from executor_helpers import deploy, ensure_role, invoke, make_zip, pid_alive, unique, wait_for, wait_updated
 
+from wildrydes_dev import emulators
+
 pytestmark = pytest.mark.localstack
+pytest_plugins = ["executor_helpers"]  # the lam and role_arn fixtures
 
 # Reports which layer files it sees (imported at invoke time so a missing layer is a value, not an init error).
 LAYER_PROBE = {
@@ -46,16 +48,6 @@ WORKER_EXIT_SECONDS = 10  # LocalStack stops old environments asynchronously aft
 
 def _layer_zip(files: dict[str, str]) -> bytes:
     return make_zip(files)
-
-
-@pytest.fixture(scope="module")
-def lam(localstack):
-    return localstack.client("lambda")
-
-
-@pytest.fixture(scope="module")
-def role_arn(localstack):
-    return ensure_role(localstack.client("iam"))
 
 
 def _publish_layer(lam, files: dict[str, str]) -> str:
