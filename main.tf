@@ -63,6 +63,9 @@ module "etl_functions" {
   writer_memory_mb       = var.writer_memory_mb
   writer_timeout_seconds = var.writer_timeout_seconds
 
+  runtime       = var.lambda_runtime
+  architectures = var.lambda_architectures
+
   rides_per_message           = var.rides_per_message
   sqs_batch_size              = var.sqs_batch_size
   sqs_batching_window_seconds = var.sqs_batching_window_seconds
@@ -107,6 +110,10 @@ module "inference_api" {
   data_bucket_kms_key_arn = var.data_bucket_kms_key_arn
   function_zip_path       = "${local.lambda_build_dir}/inference.zip"
   layer_zip_path          = "${local.lambda_build_dir}/mxnet-layer.zip"
+
+  runtime           = var.lambda_runtime
+  architectures     = var.lambda_architectures
+  snapstart_enabled = var.inference_snapstart_enabled
 
   inference_engine           = var.inference_engine
   memory_mb                  = var.inference_memory_mb

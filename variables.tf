@@ -356,3 +356,22 @@ variable "local_endpoint" {
   type        = string
   default     = null
 }
+
+# ---------------------------------------------------------------------------- runtime (all functions)
+variable "lambda_runtime" {
+  description = "Lambda runtime of every function and of the MXNet layer (python3.13 is supported until 2029-06-30; see docs/runtime.md)."
+  type        = string
+  default     = "python3.13"
+}
+
+variable "lambda_architectures" {
+  description = "Instruction set of every function and the layer: [\"x86_64\"] (default) or [\"arm64\"]. Plan-level only here: the local executor runs x86_64."
+  type        = list(string)
+  default     = ["x86_64"]
+}
+
+variable "inference_snapstart_enabled" {
+  description = "Lambda SnapStart for the inference function (publishes a version per change; API Gateway invokes the `live` alias)."
+  type        = bool
+  default     = false
+}

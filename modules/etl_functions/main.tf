@@ -5,8 +5,7 @@
 data "aws_region" "current" {}
 
 locals {
-  # The Lambda runtime and handler every package uses (lambda_src/README.md).
-  runtime = "python3.11"
+  # The handler every package uses (lambda_src/README.md).
   handler = "handler.lambda_handler"
 
   # for_each keys for resources that must not wait for the queues (roles, log groups): a key set
@@ -86,7 +85,8 @@ resource "aws_lambda_function" "function" {
   function_name    = "${var.name_prefix}-${each.key}"
   description      = each.value.description
   role             = aws_iam_role.function[each.key].arn
-  runtime          = local.runtime
+  runtime          = var.runtime
+  architectures    = var.architectures
   handler          = local.handler
   filename         = each.value.zip_path
   source_code_hash = filebase64sha256(each.value.zip_path) # a changed zip redeploys

@@ -353,3 +353,25 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "runtime" {
+  description = "Lambda runtime of the functions. python3.13 is supported until 2029-06-30 (docs/runtime.md); python3.12 also works."
+  type        = string
+  default     = "python3.13"
+
+  validation {
+    condition     = contains(["python3.12", "python3.13"], var.runtime)
+    error_message = "runtime must be python3.12 or python3.13 (the packages are built for python3.13 by default)."
+  }
+}
+
+variable "architectures" {
+  description = "Instruction set of the functions: [\"x86_64\"] (default) or [\"arm64\"] (every pinned wheel exists for both)."
+  type        = list(string)
+  default     = ["x86_64"]
+
+  validation {
+    condition     = length(var.architectures) == 1 && contains(["x86_64", "arm64"], var.architectures[0])
+    error_message = "architectures must be exactly one of [\"x86_64\"] or [\"arm64\"]."
+  }
+}

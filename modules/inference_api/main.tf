@@ -47,11 +47,11 @@ resource "aws_lambda_layer_version" "mxnet" {
   count = local.use_layer ? 1 : 0
 
   layer_name               = "${var.name_prefix}-mxnet"
-  description              = "MXNet 1.9.1 + numpy for python3.11 (trimmed for inference)."
+  description              = "MXNet 1.9.1 + numpy 2.4.6 for ${var.runtime} (trimmed for inference)."
   s3_bucket                = aws_s3_object.layer[0].bucket
   s3_key                   = aws_s3_object.layer[0].key
-  compatible_runtimes      = ["python3.11"]
-  compatible_architectures = ["x86_64"]
+  compatible_runtimes      = [var.runtime]
+  compatible_architectures = var.architectures
   source_code_hash         = local.layer_sha256
 }
 
@@ -124,15 +124,24 @@ resource "aws_lambda_function" "inference" {
   function_name                  = local.function_name
   description                    = "Scores ride heavy-utilization probability from distance, TMIN, TMAX, PRCP (Linear Learner artifact)."
   role                           = aws_iam_role.function.arn
-  runtime                        = "python3.11"
+  runtime                        = var.runtime
   handler                        = "handler.lambda_handler"
-  architectures                  = ["x86_64"]
+  architectures                  = var.architectures
   filename                       = var.function_zip_path
   source_code_hash               = filebase64sha256(var.function_zip_path)
   memory_size                    = var.memory_mb
   timeout                        = var.timeout_seconds
   reserved_concurrent_executions = coalesce(var.reserved_concurrency, -1) # -1 = unreserved
   layers                         = local.use_layer ? [aws_lambda_layer_version.mxnet[0].arn] : []
+  # SnapStart restores published versions only: publish one per change and invoke it through the alias.
+  publish = var.snapstart_enabled
+
+  dynamic "snap_start" {
+    for_each = var.snapstart_enabled ? ["PublishedVersions"] : []
+    content {
+      apply_on = snap_start.value
+    }
+  }
 
   environment {
     variables = {
@@ -159,6 +168,22 @@ resource "aws_lambda_function" "inference" {
 
   tags       = var.tags
   depends_on = [aws_iam_role_policy.function]
+}
+
+# With SnapStart the API invokes the alias of the latest published version (snapshots exist only for
+# versions); without it, the function itself ($LATEST), as before.
+resource "aws_lambda_alias" "live" {
+  count = var.snapstart_enabled ? 1 : 0
+
+  name             = "live"
+  description      = "The published version API Gateway invokes (SnapStart)."
+  function_name    = aws_lambda_function.inference.function_name
+  function_version = aws_lambda_function.inference.version
+}
+
+locals {
+  invoke_arn       = var.snapstart_enabled ? aws_lambda_alias.live[0].invoke_arn : aws_lambda_function.inference.invoke_arn
+  invoke_qualifier = var.snapstart_enabled ? aws_lambda_alias.live[0].name : null
 }
 
 # ------------------------------------------------------------------------------------------ REST API
@@ -192,13 +217,14 @@ resource "aws_api_gateway_integration" "post_root" {
   http_method             = aws_api_gateway_method.post_root.http_method
   type                    = "AWS_PROXY"
   integration_http_method = "POST"
-  uri                     = aws_lambda_function.inference.invoke_arn
+  uri                     = local.invoke_arn
 }
 
 resource "aws_lambda_permission" "api_gateway" {
   statement_id  = "AllowApiGatewayPostRoot"
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.inference.function_name
+  qualifier     = local.invoke_qualifier
   principal     = "apigateway.amazonaws.com"
   source_arn    = "${aws_api_gateway_rest_api.this.execution_arn}/*/POST/"
 }

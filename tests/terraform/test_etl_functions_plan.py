@@ -88,11 +88,11 @@ def function(plan, name):
     return plan.resources[f'aws_lambda_function.function["{name}"]']["values"]
 
 
-def test_functions_are_python311_with_the_shared_handler_and_their_own_zip(plan, zips):
+def test_functions_are_python313_with_the_shared_handler_and_their_own_zip(plan, zips):
     for name in FUNCTIONS:
         fn = function(plan, name)
         assert fn["function_name"] == f"wr-test-{name}"
-        assert fn["runtime"] == "python3.11"
+        assert fn["runtime"] == "python3.13" and fn["architectures"] == ["x86_64"]
         assert fn["handler"] == "handler.lambda_handler"
         assert fn["filename"] == str(zips[name])
         assert fn["source_code_hash"] == base64_sha256(zips[name]), name

@@ -40,7 +40,7 @@ def default_plan(tf, zips):
 
 def test_function_configuration(default_plan, zips):
     fn = values(default_plan, "aws_lambda_function.inference")
-    assert (fn["runtime"], fn["handler"]) == ("python3.11", "handler.lambda_handler")
+    assert (fn["runtime"], fn["handler"]) == ("python3.13", "handler.lambda_handler")
     assert fn["memory_size"] == 512  # MXNet alone needs ~140 MB RSS
     assert fn["source_code_hash"] == base64_sha256(zips[0])
     assert fn["tracing_config"] == [{"mode": "Active"}]
@@ -58,7 +58,7 @@ def test_layer_is_staged_in_s3_under_artifacts(default_plan, zips):
     obj = values(default_plan, "aws_s3_object.layer[0]")
     assert obj["bucket"] == BUCKET and obj["key"].startswith("artifacts/mxnet-layer-")
     layer = values(default_plan, "aws_lambda_layer_version.mxnet[0]")
-    assert layer["compatible_runtimes"] == ["python3.11"]
+    assert layer["compatible_runtimes"] == ["python3.13"]
     assert layer["source_code_hash"] == base64_sha256(zips[1])
     assert "filename" not in layer or layer["filename"] is None  # from S3, not a direct upload
 

@@ -35,8 +35,8 @@ run "functions_are_wired_as_documented" {
   command = plan
 
   assert {
-    condition     = alltrue([for f in aws_lambda_function.function : f.runtime == "python3.11" && f.handler == "handler.lambda_handler"])
-    error_message = "every function runs python3.11 with handler.lambda_handler"
+    condition     = alltrue([for f in aws_lambda_function.function : f.runtime == "python3.13" && f.handler == "handler.lambda_handler"])
+    error_message = "every function runs python3.13 with handler.lambda_handler"
   }
   assert {
     condition     = aws_lambda_function.function["ingest"].environment[0].variables["INGEST_QUEUE_URL"] == var.ingest_queue_url
@@ -95,4 +95,26 @@ run "big_batches_without_a_window_are_rejected" {
     sqs_batching_window_seconds = 0
   }
   expect_failures = [aws_lambda_event_source_mapping.sqs]
+}
+
+run "arm64_reaches_every_function" {
+  command = plan
+  variables {
+    architectures = ["arm64"]
+    runtime       = "python3.12"
+  }
+
+  assert {
+    condition     = alltrue([for f in aws_lambda_function.function : f.architectures == tolist(["arm64"]) && f.runtime == "python3.12"])
+    error_message = "runtime and architectures apply to all three functions"
+  }
+}
+
+run "unsupported_runtime_is_rejected" {
+  command = plan
+  variables {
+    runtime       = "python3.11"
+    architectures = ["sparc"]
+  }
+  expect_failures = [var.runtime, var.architectures]
 }

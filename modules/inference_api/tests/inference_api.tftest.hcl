@@ -125,3 +125,57 @@ run "mxnet_without_a_layer_zip_is_rejected" {
   }
   expect_failures = [aws_s3_object.layer]
 }
+
+run "python313_x86_64_by_default" {
+  command = plan
+
+  assert {
+    condition     = aws_lambda_function.inference.runtime == "python3.13" && aws_lambda_function.inference.architectures == tolist(["x86_64"])
+    error_message = "the function runs python3.13 on x86_64 by default"
+  }
+  assert {
+    condition     = aws_lambda_layer_version.mxnet[0].compatible_runtimes == toset(["python3.13"]) && aws_lambda_layer_version.mxnet[0].compatible_architectures == toset(["x86_64"])
+    error_message = "the layer is compatible with exactly the deployed runtime and architecture"
+  }
+  assert {
+    condition     = length(aws_lambda_alias.live) == 0 && aws_lambda_function.inference.publish == false
+    error_message = "SnapStart (and its alias) is off by default"
+  }
+}
+
+run "arm64_follows_into_function_and_layer" {
+  command = plan
+  variables {
+    architectures = ["arm64"]
+  }
+
+  assert {
+    condition     = aws_lambda_function.inference.architectures == tolist(["arm64"]) && aws_lambda_layer_version.mxnet[0].compatible_architectures == toset(["arm64"])
+    error_message = "arm64 reaches the function and the layer"
+  }
+}
+
+run "unsupported_runtime_and_architecture_are_rejected" {
+  command = plan
+  variables {
+    runtime       = "python3.11"
+    architectures = ["x86_64", "arm64"]
+  }
+  expect_failures = [var.runtime, var.architectures]
+}
+
+run "snapstart_publishes_and_the_api_invokes_the_alias" {
+  command = apply
+  variables {
+    snapstart_enabled = true
+  }
+
+  assert {
+    condition     = aws_lambda_function.inference.publish && aws_lambda_function.inference.snap_start[0].apply_on == "PublishedVersions"
+    error_message = "SnapStart applies to published versions"
+  }
+  assert {
+    condition     = aws_lambda_permission.api_gateway.qualifier == "live" && aws_api_gateway_integration.post_root.uri == aws_lambda_alias.live[0].invoke_arn
+    error_message = "the API invokes (and may invoke only) the live alias"
+  }
+}
