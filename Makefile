@@ -106,6 +106,19 @@ SAMPLE_SEED ?= 20170101
 sample-data: venv ## regenerate the committed sample in data/sample (rides, GHCN weather, truth)
 	$(VENV)/bin/wildrydes generate --rides $(SAMPLE_RIDES) --seed $(SAMPLE_SEED) --files 2 --out data/sample
 
+# ---------------------------------------------------------------------------- lint and docs
+# `make lint` is read-only and runs in .ci/run before `make test`; .pre-commit-config.yaml runs the same commands.
+.PHONY: lint docs
+lint: venv ## ruff check, ruff format --check, mypy (runtime packages), terraform fmt -check, README tables
+	$(VENV)/bin/ruff check
+	$(VENV)/bin/ruff format --check
+	$(VENV)/bin/mypy
+	terraform fmt -check -recursive
+	$(PY) -m wildrydes_dev.tf_docs --check
+
+docs: venv ## regenerate the README input/output tables (root and modules/*) from variables.tf/outputs.tf
+	$(PY) -m wildrydes_dev.tf_docs
+
 # ---------------------------------------------------------------------------- tests
 # `make test` is the one command CI runs (.ci/run). Integration tests start LocalStack + moto
 # themselves through the session fixture in tests/conftest.py; nothing needs to be running first.
