@@ -158,7 +158,7 @@ def _cell(text: str) -> str:
 
 
 def _code(text: str) -> str:
-    """A table cell holding code: inline code for one line, <pre> with <br/> for several (as terraform-docs)."""
+    """A code cell: inline code for one line, <pre> with <br/> for several (as terraform-docs does)."""
     if "\n" in text:
         body = "<br/>".join(html.escape(line, quote=False) for line in text.splitlines())
         return "<pre>" + body.replace("|", "&#124;") + "</pre>"
@@ -228,9 +228,13 @@ def drifted(root: Path = REPO_ROOT) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m wildrydes_dev.tf_docs", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m wildrydes_dev.tf_docs", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--check", action="store_true", help="do not write; exit 1 if any README drifted")
-    parser.add_argument("--root", type=Path, default=REPO_ROOT, help="repository root (default: this checkout)")
+    parser.add_argument(
+        "--root", type=Path, default=REPO_ROOT, help="repository root (default: this checkout)"
+    )
     args = parser.parse_args(argv)
     root = args.root.resolve()
     if args.check:

@@ -8,7 +8,7 @@ from wildrydes_dev import tf_docs
 REPO = Path(__file__).resolve().parents[3]
 
 SAMPLE_VARIABLES = textwrap.dedent(
-    '''\
+    """\
     variable "name_prefix" {
       description = "Prefix of | every name."
       type        = string
@@ -50,11 +50,11 @@ SAMPLE_VARIABLES = textwrap.dedent(
         error_message = "type = must stay a validation."
       }
     }
-    '''
+    """
 )
 
 SAMPLE_OUTPUTS = textwrap.dedent(
-    '''\
+    """\
     output "api_key" {
       description = "The API key."
       value       = "x"
@@ -65,7 +65,7 @@ SAMPLE_OUTPUTS = textwrap.dedent(
       description = "The bucket."
       value       = "b"
     }
-    '''
+    """
 )
 
 
@@ -81,7 +81,9 @@ def rows(table: str) -> dict[str, str]:
 
 def test_every_readme_table_matches_its_module():
     stale = tf_docs.drifted(REPO)
-    assert not stale, f"README tables out of date (run `make docs`): {[str(p.relative_to(REPO)) for p in stale]}"
+    assert not stale, (
+        f"README tables out of date (run `make docs`): {[str(p.relative_to(REPO)) for p in stale]}"
+    )
 
 
 def test_every_module_has_a_marked_readme():
@@ -107,7 +109,10 @@ def test_types_as_written_including_optional_and_multiline(tmp_path):
         })"""
     )
     table = rows(tf_docs.render(variables, []))
-    assert "<pre>object({<br/>  ingest = object({<br/>    memory_mb   = optional(number, 256)<br/>" in table["functions"]
+    assert (
+        "<pre>object({<br/>  ingest = object({<br/>    memory_mb   = optional(number, 256)<br/>"
+        in table["functions"]
+    )
     assert "`list(number)`" in table["years"]
 
 
