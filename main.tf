@@ -37,31 +37,29 @@ module "etl_functions" {
 
   name_prefix = var.name_prefix
 
-  ingest_zip_path = "${local.lambda_build_dir}/ingest.zip"
-  enrich_zip_path = "${local.lambda_build_dir}/enrich.zip"
-  writer_zip_path = "${local.lambda_build_dir}/writer.zip"
+  functions = {
+    ingest = {
+      zip_path        = "${local.lambda_build_dir}/ingest.zip"
+      memory_mb       = var.ingest_memory_mb
+      timeout_seconds = var.ingest_timeout_seconds
+    }
+    enrich = {
+      zip_path        = "${local.lambda_build_dir}/enrich.zip"
+      memory_mb       = var.enrich_memory_mb
+      timeout_seconds = var.enrich_timeout_seconds
+    }
+    writer = {
+      zip_path        = "${local.lambda_build_dir}/writer.zip"
+      memory_mb       = var.writer_memory_mb
+      timeout_seconds = var.writer_timeout_seconds
+    }
+  }
 
   data_bucket_name        = module.storage.bucket_name
   data_bucket_arn         = module.storage.bucket_arn
   data_bucket_kms_key_arn = var.data_bucket_kms_key_arn
-
-  ingest_queue_arn         = module.queues.ingest_queue_arn
-  ingest_queue_url         = module.queues.ingest_queue_url
-  ingest_dlq_name          = module.queues.ingest_dlq_name
-  groundstation_queue_arn  = module.queues.groundstation_queue_arn
-  groundstation_queue_url  = module.queues.groundstation_queue_url
-  groundstation_dlq_name   = module.queues.groundstation_dlq_name
-  ingest_queue_name        = module.queues.ingest_queue_name
-  groundstation_queue_name = module.queues.groundstation_queue_name
-  ingest_events_dlq_arn    = module.queues.ingest_events_dlq_arn
-  ingest_events_dlq_name   = module.queues.ingest_events_dlq_name
-
-  ingest_memory_mb       = var.ingest_memory_mb
-  ingest_timeout_seconds = var.ingest_timeout_seconds
-  enrich_memory_mb       = var.enrich_memory_mb
-  enrich_timeout_seconds = var.enrich_timeout_seconds
-  writer_memory_mb       = var.writer_memory_mb
-  writer_timeout_seconds = var.writer_timeout_seconds
+  layout                  = module.storage.layout
+  queues                  = module.queues.queues
 
   runtime       = var.lambda_runtime
   architectures = var.lambda_architectures
@@ -80,6 +78,7 @@ module "athena" {
 
   name_prefix                    = var.name_prefix
   data_bucket_name               = module.storage.bucket_name
+  layout                         = module.storage.layout
   ghcn_source_bucket             = var.ghcn_source_bucket
   bytes_scanned_cutoff_per_query = var.athena_bytes_scanned_cutoff_per_query
   results_encryption             = var.data_bucket_kms_key_arn == null ? "SSE_S3" : "SSE_KMS"
@@ -94,6 +93,7 @@ module "sagemaker" {
 
   name_prefix           = var.name_prefix
   data_bucket_name      = module.storage.bucket_name
+  layout                = module.storage.layout
   bucket_kms_key_arn    = var.data_bucket_kms_key_arn
   enable_notebook       = var.enable_sagemaker_notebook
   ghcn_source_bucket    = var.ghcn_source_bucket
@@ -107,6 +107,7 @@ module "inference_api" {
 
   name_prefix             = var.name_prefix
   data_bucket_name        = module.storage.bucket_name
+  layout                  = module.storage.layout
   data_bucket_kms_key_arn = var.data_bucket_kms_key_arn
   function_zip_path       = "${local.lambda_build_dir}/inference.zip"
   layer_zip_path          = "${local.lambda_build_dir}/mxnet-layer.zip"

@@ -1,14 +1,8 @@
 # ---------------------------------------------------------------------------- general
 variable "name_prefix" {
-  description = "Prefix of every resource name (bucket, queues, functions, roles). Lower-case letters, digits and hyphens; starts with a letter."
+  description = "Prefix of every resource name (bucket, queues, functions, roles): 3-24 characters of a-z, 0-9 and '-', starting with a letter and not ending with '-' (validated by the modules, one rule)."
   type        = string
   default     = "wildrydes"
-
-  validation {
-    # 3-24 chars keeps the longest derived names (bucket: prefix + "-data-" + 12-digit account id) valid.
-    condition     = can(regex("^[a-z][a-z0-9-]{1,22}[a-z0-9]$", var.name_prefix))
-    error_message = "name_prefix must be 3-24 characters of a-z, 0-9 and '-', start with a letter and not end with '-'."
-  }
 }
 
 variable "aws_region" {

@@ -3,9 +3,9 @@
 # named queries whose SQL is the same text DuckDB runs locally (sql/).
 
 locals {
-  processed_location = "s3://${var.data_bucket_name}/${var.processed_prefix}"
-  weather_location   = "s3://${var.data_bucket_name}/${var.weather_output_prefix}"
-  results_location   = "s3://${var.data_bucket_name}/athena-results/"
+  processed_location = "s3://${var.data_bucket_name}/${var.layout.processed}"
+  weather_location   = "s3://${var.data_bucket_name}/${var.layout.weather}"
+  results_location   = "s3://${var.data_bucket_name}/${var.layout.athena_results}"
   ghcn_parquet_root  = "s3://${var.ghcn_source_bucket}/${var.ghcn_parquet_prefix}"
   ghcn_csv_location  = "s3://${var.ghcn_source_bucket}/${var.ghcn_csv_prefix}"
 

@@ -4,8 +4,8 @@ variable "name_prefix" {
   default     = "wildrydes"
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,30}$", var.name_prefix))
-    error_message = "name_prefix must be 2-31 characters of lower-case letters, digits and hyphens, starting with a letter."
+    condition     = can(regex("^[a-z][a-z0-9-]{1,22}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-24 characters of a-z, 0-9 and '-', start with a letter and not end with '-'."
   }
 }
 
@@ -27,28 +27,6 @@ variable "database_name" {
   validation {
     condition     = can(regex("^[a-z][a-z0-9_]{0,254}$", var.database_name))
     error_message = "database_name must start with a lower-case letter and contain only lower-case letters, digits and underscores."
-  }
-}
-
-variable "processed_prefix" {
-  description = "Prefix of the processed ride CSVs in the data bucket (partitioned as ride_date=YYYY-MM-DD/). No leading slash, trailing slash required."
-  type        = string
-  default     = "processed/"
-
-  validation {
-    condition     = can(regex("^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*/$", var.processed_prefix))
-    error_message = "processed_prefix must be a relative S3 prefix ending with '/', e.g. \"processed/\"."
-  }
-}
-
-variable "weather_output_prefix" {
-  description = "Prefix in the data bucket where the reduced weather CSV (station_id,date,tmin,tmax,prcp) lands; the weather table reads it."
-  type        = string
-  default     = "nygroundstationdata/"
-
-  validation {
-    condition     = can(regex("^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*/$", var.weather_output_prefix))
-    error_message = "weather_output_prefix must be a relative S3 prefix ending with '/'."
   }
 }
 
@@ -200,4 +178,13 @@ variable "tags" {
   description = "Tags added to every taggable resource."
   type        = map(string)
   default     = {}
+}
+
+variable "layout" {
+  description = "The storage module's `layout` output (bucket key prefixes and model keys); the rides and reduced-weather tables point at its processed and weather prefixes, query results go under athena_results."
+  type = object({
+    processed      = string
+    weather        = string
+    athena_results = string
+  })
 }

@@ -2,23 +2,23 @@
 # no action wildcards, resources scoped to our queues and to bucket prefixes.
 
 locals {
-  bucket_objects = { for name, prefix in var.prefixes : name => "${var.data_bucket_arn}/${prefix}*" }
+  bucket_objects = { for name, prefix in var.layout : name => "${var.data_bucket_arn}/${prefix}*" }
 
   # function => list of {sid, actions, resources}
   function_statements = {
     ingest = [
       { sid = "ReadRawRides", actions = ["s3:GetObject"], resources = [local.bucket_objects.raw] },
       { sid = "WriteQuarantineAndManifests", actions = ["s3:PutObject"], resources = [local.bucket_objects.quarantine, local.bucket_objects.manifests] },
-      { sid = "SendToIngestQueue", actions = ["sqs:SendMessage"], resources = [var.ingest_queue_arn] },
-      { sid = "SendFailedEventsToDlq", actions = ["sqs:SendMessage"], resources = [var.ingest_events_dlq_arn] },
+      { sid = "SendToIngestQueue", actions = ["sqs:SendMessage"], resources = [var.queues.ingest.arn] },
+      { sid = "SendFailedEventsToDlq", actions = ["sqs:SendMessage"], resources = [var.queues.ingest_events.arn] },
     ]
     enrich = [
-      { sid = "ConsumeIngestQueue", actions = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], resources = [var.ingest_queue_arn] },
-      { sid = "SendToGroundStationQueue", actions = ["sqs:SendMessage"], resources = [var.groundstation_queue_arn] },
+      { sid = "ConsumeIngestQueue", actions = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], resources = [var.queues.ingest.arn] },
+      { sid = "SendToGroundStationQueue", actions = ["sqs:SendMessage"], resources = [var.queues.groundstation.arn] },
       { sid = "WriteQuarantine", actions = ["s3:PutObject"], resources = [local.bucket_objects.quarantine] },
     ]
     writer = [
-      { sid = "ConsumeGroundStationQueue", actions = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], resources = [var.groundstation_queue_arn] },
+      { sid = "ConsumeGroundStationQueue", actions = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], resources = [var.queues.groundstation.arn] },
       { sid = "WriteProcessed", actions = ["s3:PutObject"], resources = [local.bucket_objects.processed] },
     ]
   }

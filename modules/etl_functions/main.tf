@@ -19,38 +19,31 @@ locals {
 
   functions = {
     ingest = {
-      zip_path    = var.ingest_zip_path
-      memory_mb   = var.ingest_memory_mb
-      timeout     = var.ingest_timeout_seconds
-      dlq_arn     = var.ingest_events_dlq_arn # async (S3) invocations: failed events land here
+      dlq_arn     = var.queues.ingest_events.arn # async (S3) invocations: failed events land here
       description = "Validates raw ride files and sends normalized rides to the ingest queue"
       environment = {
-        INGEST_QUEUE_URL  = var.ingest_queue_url
+        INGEST_QUEUE_URL  = var.queues.ingest.url
         RIDES_PER_MESSAGE = tostring(var.rides_per_message)
-        RAW_PREFIX        = var.prefixes.raw
-        QUARANTINE_PREFIX = var.prefixes.quarantine
-        MANIFEST_PREFIX   = var.prefixes.manifests
+        RAW_PREFIX        = var.layout.raw
+        QUARANTINE_PREFIX = var.layout.quarantine
+        MANIFEST_PREFIX   = var.layout.manifests
       }
     }
     enrich = {
-      zip_path    = var.enrich_zip_path
-      memory_mb   = var.enrich_memory_mb
-      timeout     = var.enrich_timeout_seconds
+      dlq_arn     = null
       dlq_arn     = null # SQS-triggered: the ingest queue's redrive policy is the dead-letter path
       description = "Adds the nearest ground station and the heavy-utilization label to rides"
       environment = {
-        OUTPUT_QUEUE_URL  = var.groundstation_queue_url
-        QUARANTINE_PREFIX = var.prefixes.quarantine
+        OUTPUT_QUEUE_URL  = var.queues.groundstation.url
+        QUARANTINE_PREFIX = var.layout.quarantine
       }
     }
     writer = {
-      zip_path    = var.writer_zip_path
-      memory_mb   = var.writer_memory_mb
-      timeout     = var.writer_timeout_seconds
+      dlq_arn     = null
       dlq_arn     = null # SQS-triggered: the ground-station queue's redrive policy is the dead-letter path
       description = "Writes enriched rides as CSV objects under processed/ride_date=YYYY-MM-DD/"
       environment = {
-        PROCESSED_PREFIX = var.prefixes.processed
+        PROCESSED_PREFIX = var.layout.processed
         WRITER_MODE      = var.writer_mode
       }
     }
@@ -58,8 +51,8 @@ locals {
 
   # SQS consumers: function => queue ARN it reads.
   sqs_consumers = {
-    enrich = var.ingest_queue_arn
-    writer = var.groundstation_queue_arn
+    enrich = var.queues.ingest.arn
+    writer = var.queues.groundstation.arn
   }
 }
 
@@ -80,7 +73,7 @@ resource "aws_lambda_function" "function" {
   #checkov:skip=CKV_AWS_117:The functions use only S3 and SQS public endpoints; a VPC would add NAT/endpoint cost and nothing to isolate.
   #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile; the zips are built reproducibly by `make package` and pinned by source_code_hash.
   #checkov:skip=CKV_AWS_173:Environment variables hold only bucket/queue names and tuning knobs, no secrets; Lambda encrypts them at rest with its service key.
-  #checkov:skip=CKV_AWS_115:Reserved concurrency is opt-in (var.reserved_concurrency): reserving fails on accounts with the default 10-execution quota; SQS consumers can be bounded by sqs_maximum_concurrency.
+  #checkov:skip=CKV_AWS_115:Reserved concurrency is opt-in (var.functions.<name>.reserved_concurrency): reserving fails on accounts with the default 10-execution quota; SQS consumers can be bounded by sqs_maximum_concurrency.
   #checkov:skip=CKV_AWS_116:Only ingest is invoked asynchronously and it has a dead_letter_config; enrich and writer are SQS-triggered, where the queue's redrive policy is the DLQ.
   function_name    = "${var.name_prefix}-${each.key}"
   description      = each.value.description
@@ -88,19 +81,19 @@ resource "aws_lambda_function" "function" {
   runtime          = var.runtime
   architectures    = var.architectures
   handler          = local.handler
-  filename         = each.value.zip_path
-  source_code_hash = filebase64sha256(each.value.zip_path) # a changed zip redeploys
-  memory_size      = each.value.memory_mb
-  timeout          = each.value.timeout
+  filename         = var.functions[each.key].zip_path
+  source_code_hash = filebase64sha256(var.functions[each.key].zip_path) # a changed zip redeploys
+  memory_size      = var.functions[each.key].memory_mb
+  timeout          = var.functions[each.key].timeout_seconds
 
-  reserved_concurrent_executions = coalesce(var.reserved_concurrency[each.key], -1) # -1 = unreserved
+  reserved_concurrent_executions = coalesce(var.functions[each.key].reserved_concurrency, -1) # -1 = unreserved
 
   environment {
     variables = merge(
       local.common_environment,
       { POWERTOOLS_SERVICE_NAME = "${var.name_prefix}-${each.key}" },
       each.value.environment,
-      var.extra_environment[each.key],
+      var.functions[each.key].environment,
     )
   }
 

@@ -3,11 +3,11 @@
 
 locals {
   dlqs = {
-    ingest-dlq        = var.ingest_dlq_name
-    groundstation-dlq = var.groundstation_dlq_name
-    ingest-events-dlq = var.ingest_events_dlq_name
+    ingest-dlq        = var.queues.ingest.dlq_name
+    groundstation-dlq = var.queues.groundstation.dlq_name
+    ingest-events-dlq = var.queues.ingest_events.name
   }
-  work_queues = [var.ingest_queue_name, var.groundstation_queue_name]
+  work_queues = [var.queues.ingest.name, var.queues.groundstation.name]
 
   # Dashboard layout: widgets are 12 of the 24 grid units wide.
   widget_width  = 12

@@ -9,36 +9,6 @@ variable "name_prefix" {
   }
 }
 
-variable "ingest_zip_path" {
-  description = "Path of the ingest deployment package built by `make package` (build/ingest.zip)."
-  type        = string
-
-  validation {
-    condition     = endswith(var.ingest_zip_path, ".zip")
-    error_message = "ingest_zip_path must name a .zip file."
-  }
-}
-
-variable "enrich_zip_path" {
-  description = "Path of the enrich deployment package built by `make package` (build/enrich.zip)."
-  type        = string
-
-  validation {
-    condition     = endswith(var.enrich_zip_path, ".zip")
-    error_message = "enrich_zip_path must name a .zip file."
-  }
-}
-
-variable "writer_zip_path" {
-  description = "Path of the writer deployment package built by `make package` (build/writer.zip)."
-  type        = string
-
-  validation {
-    condition     = endswith(var.writer_zip_path, ".zip")
-    error_message = "writer_zip_path must name a .zip file."
-  }
-}
-
 # ---------------------------------------------------------------------------- what the functions touch
 variable "data_bucket_name" {
   description = "Name of the data bucket (DATA_BUCKET)."
@@ -66,152 +36,84 @@ variable "data_bucket_kms_key_arn" {
   }
 }
 
-variable "ingest_queue_arn" {
-  description = "ARN of the ingest queue (ingest sends, enrich consumes)."
-  type        = string
-}
 
-variable "ingest_queue_url" {
-  description = "URL of the ingest queue (INGEST_QUEUE_URL of ingest)."
-  type        = string
-}
-
-variable "ingest_queue_name" {
-  description = "Name of the ingest queue (dashboard metrics)."
-  type        = string
-}
-
-variable "ingest_dlq_name" {
-  description = "Name of the ingest queue's dead-letter queue (alarm and dashboard)."
-  type        = string
-}
-
-variable "groundstation_queue_arn" {
-  description = "ARN of the ground-station queue (enrich sends, writer consumes)."
-  type        = string
-}
-
-variable "groundstation_queue_url" {
-  description = "URL of the ground-station queue (OUTPUT_QUEUE_URL of enrich)."
-  type        = string
-}
-
-variable "groundstation_queue_name" {
-  description = "Name of the ground-station queue (dashboard metrics)."
-  type        = string
-}
-
-variable "groundstation_dlq_name" {
-  description = "Name of the ground-station queue's dead-letter queue (alarm and dashboard)."
-  type        = string
-}
-
-variable "ingest_events_dlq_arn" {
-  description = "ARN of the queue receiving S3 events the ingest function failed on (its dead_letter_config)."
-  type        = string
-}
-
-variable "ingest_events_dlq_name" {
-  description = "Name of the ingest events dead-letter queue (alarm and dashboard)."
-  type        = string
-}
-
-variable "prefixes" {
-  description = "Bucket key prefixes the functions read and write; IAM is scoped to exactly these."
+variable "functions" {
+  description = "Per-function package and knobs, keys ingest, enrich, writer: zip_path (built by `make package`), memory_mb (128-10240), timeout_seconds (1-900; keep each queue's visibility timeout >= 6x its consumer's), reserved_concurrency (null = unreserved, else >= 0) and extra environment variables (override the module's own)."
   type = object({
-    raw        = optional(string, "raw/")
-    quarantine = optional(string, "quarantine/")
-    manifests  = optional(string, "manifests/")
-    processed  = optional(string, "processed/")
+    ingest = object({
+      zip_path             = string
+      memory_mb            = optional(number, 256)
+      timeout_seconds      = optional(number, 300)
+      reserved_concurrency = optional(number)
+      environment          = optional(map(string), {})
+    })
+    enrich = object({
+      zip_path             = string
+      memory_mb            = optional(number, 256)
+      timeout_seconds      = optional(number, 30)
+      reserved_concurrency = optional(number)
+      environment          = optional(map(string), {})
+    })
+    writer = object({
+      zip_path             = string
+      memory_mb            = optional(number, 256)
+      timeout_seconds      = optional(number, 30)
+      reserved_concurrency = optional(number)
+      environment          = optional(map(string), {})
+    })
   })
-  default = {}
 
   validation {
-    condition     = alltrue([for p in values(var.prefixes) : can(regex("^[A-Za-z0-9_.=-]+/$", p))])
-    error_message = "Every prefix must be one path segment ending in '/', e.g. raw/."
+    condition     = alltrue([for f in values(var.functions) : endswith(f.zip_path, ".zip")])
+    error_message = "Every functions.<name>.zip_path must name a .zip file."
   }
-}
-
-# ---------------------------------------------------------------------------- sizing
-variable "ingest_memory_mb" {
-  description = "Memory of the ingest function (MB)."
-  type        = number
-  default     = 256
-
   validation {
-    condition     = var.ingest_memory_mb >= 128 && var.ingest_memory_mb <= 10240
-    error_message = "ingest_memory_mb must be from 128 to 10240."
+    condition     = alltrue([for f in values(var.functions) : f.memory_mb >= 128 && f.memory_mb <= 10240])
+    error_message = "Every functions.<name>.memory_mb must be from 128 to 10240."
   }
-}
-
-variable "ingest_timeout_seconds" {
-  description = "Timeout of the ingest function (seconds)."
-  type        = number
-  default     = 300
-
   validation {
-    condition     = var.ingest_timeout_seconds >= 1 && var.ingest_timeout_seconds <= 900
-    error_message = "ingest_timeout_seconds must be from 1 to 900."
+    condition     = alltrue([for f in values(var.functions) : f.timeout_seconds >= 1 && f.timeout_seconds <= 900])
+    error_message = "Every functions.<name>.timeout_seconds must be from 1 to 900."
   }
-}
-
-variable "enrich_memory_mb" {
-  description = "Memory of the enrich function (MB)."
-  type        = number
-  default     = 256
-
   validation {
-    condition     = var.enrich_memory_mb >= 128 && var.enrich_memory_mb <= 10240
-    error_message = "enrich_memory_mb must be from 128 to 10240."
-  }
-}
-
-variable "enrich_timeout_seconds" {
-  description = "Timeout of the enrich function (seconds); keep the ingest queue's visibility timeout >= 6x this."
-  type        = number
-  default     = 30
-
-  validation {
-    condition     = var.enrich_timeout_seconds >= 1 && var.enrich_timeout_seconds <= 900
-    error_message = "enrich_timeout_seconds must be from 1 to 900."
-  }
-}
-
-variable "writer_memory_mb" {
-  description = "Memory of the writer function (MB)."
-  type        = number
-  default     = 256
-
-  validation {
-    condition     = var.writer_memory_mb >= 128 && var.writer_memory_mb <= 10240
-    error_message = "writer_memory_mb must be from 128 to 10240."
-  }
-}
-
-variable "writer_timeout_seconds" {
-  description = "Timeout of the writer function (seconds); keep the ground-station queue's visibility timeout >= 6x this."
-  type        = number
-  default     = 30
-
-  validation {
-    condition     = var.writer_timeout_seconds >= 1 && var.writer_timeout_seconds <= 900
-    error_message = "writer_timeout_seconds must be from 1 to 900."
-  }
-}
-
-variable "reserved_concurrency" {
-  description = "Reserved concurrent executions per function (keys ingest, enrich, writer); null leaves a function unreserved."
-  type = object({
-    ingest = optional(number)
-    enrich = optional(number)
-    writer = optional(number)
-  })
-  default = {}
-
-  validation {
-    condition     = alltrue([for v in values(var.reserved_concurrency) : v == null ? true : v >= 0])
+    condition     = alltrue([for f in values(var.functions) : f.reserved_concurrency == null ? true : f.reserved_concurrency >= 0])
     error_message = "Reserved concurrency values must be >= 0 (or null)."
   }
+}
+
+variable "queues" {
+  description = "The queues module's `queues` output, taken whole: ingest and groundstation (arn, url, name, dlq_arn, dlq_name) and ingest_events (the S3-events DLQ: arn, url, name)."
+  type = object({
+    ingest = object({
+      arn      = string
+      url      = string
+      name     = string
+      dlq_arn  = string
+      dlq_name = string
+    })
+    groundstation = object({
+      arn      = string
+      url      = string
+      name     = string
+      dlq_arn  = string
+      dlq_name = string
+    })
+    ingest_events = object({
+      arn  = string
+      url  = string
+      name = string
+    })
+  })
+}
+
+variable "layout" {
+  description = "The storage module's `layout` output (bucket key prefixes); IAM is scoped to exactly the prefixes the functions use."
+  type = object({
+    raw        = string
+    quarantine = string
+    manifests  = string
+    processed  = string
+  })
 }
 
 # ---------------------------------------------------------------------------- behaviour
@@ -290,16 +192,6 @@ variable "log_level" {
     condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], var.log_level)
     error_message = "log_level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL."
   }
-}
-
-variable "extra_environment" {
-  description = "Additional environment variables per function (keys ingest, enrich, writer); they override the module's own."
-  type = object({
-    ingest = optional(map(string), {})
-    enrich = optional(map(string), {})
-    writer = optional(map(string), {})
-  })
-  default = {}
 }
 
 # ---------------------------------------------------------------------------- observability

@@ -51,12 +51,12 @@ output "layer_version_arn" {
 
 output "model_s3_uri" {
   description = "S3 URI of the model artifact the function serves."
-  value       = "s3://${var.data_bucket_name}/${var.model_s3_key}"
+  value       = "s3://${var.data_bucket_name}/${var.layout.model_key}"
 }
 
 output "metadata_s3_uri" {
   description = "S3 URI of the model metadata the function reads."
-  value       = "s3://${var.data_bucket_name}/${var.metadata_s3_key}"
+  value       = "s3://${var.data_bucket_name}/${var.layout.metadata_key}"
 }
 
 output "access_log_group_name" {

@@ -4,8 +4,8 @@ variable "name_prefix" {
   default     = "wildrydes"
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,30}$", var.name_prefix))
-    error_message = "name_prefix must be 2-31 characters of lower-case letters, digits and hyphens, starting with a letter."
+    condition     = can(regex("^[a-z][a-z0-9-]{1,22}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-24 characters of a-z, 0-9 and '-', start with a letter and not end with '-'."
   }
 }
 
@@ -48,50 +48,6 @@ variable "layer_zip_path" {
   validation {
     condition     = var.layer_zip_path == null || endswith(coalesce(var.layer_zip_path, ".zip"), ".zip")
     error_message = "layer_zip_path must be null or point at a .zip file."
-  }
-}
-
-variable "artifacts_prefix" {
-  description = "Prefix in the data bucket where the layer zip is staged."
-  type        = string
-  default     = "artifacts/"
-
-  validation {
-    condition     = can(regex("^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*/$", var.artifacts_prefix))
-    error_message = "artifacts_prefix must be a relative S3 prefix ending with '/'."
-  }
-}
-
-variable "model_prefix" {
-  description = "Prefix the function may read (s3:GetObject is granted on <bucket>/<model_prefix>* only)."
-  type        = string
-  default     = "models/"
-
-  validation {
-    condition     = can(regex("^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*/$", var.model_prefix))
-    error_message = "model_prefix must be a relative S3 prefix ending with '/'."
-  }
-}
-
-variable "model_s3_key" {
-  description = "Key of the published model artifact the function serves."
-  type        = string
-  default     = "models/linear-learner/latest/model.tar.gz"
-
-  validation {
-    condition     = endswith(var.model_s3_key, ".tar.gz") && !startswith(var.model_s3_key, "/")
-    error_message = "model_s3_key must be a relative key ending in .tar.gz."
-  }
-}
-
-variable "metadata_s3_key" {
-  description = "Key of the model's metadata.json (feature order, units, threshold)."
-  type        = string
-  default     = "models/linear-learner/latest/metadata.json"
-
-  validation {
-    condition     = endswith(var.metadata_s3_key, ".json") && !startswith(var.metadata_s3_key, "/")
-    error_message = "metadata_s3_key must be a relative key ending in .json."
   }
 }
 
@@ -309,4 +265,14 @@ variable "snapstart_enabled" {
   description = "Lambda SnapStart for the inference function (python3.12+): publishes a version on each change and points the API at it; the model cache loads before the snapshot and re-checks S3 after restore."
   type        = bool
   default     = false
+}
+
+variable "layout" {
+  description = "The storage module's `layout` output (bucket key prefixes and model keys); the layer is staged under artifacts, the function reads only under models and serves model_key/metadata_key."
+  type = object({
+    artifacts    = string
+    models       = string
+    model_key    = string
+    metadata_key = string
+  })
 }

@@ -77,3 +77,23 @@ output "visibility_timeouts" {
   description = "Visibility timeout (seconds) of each work queue, keyed ingest / groundstation."
   value       = { for k, q in aws_sqs_queue.work : k => q.visibility_timeout_seconds }
 }
+
+output "queues" {
+  description = "Every queue as one object per role, the contract etl_functions takes whole: ingest and groundstation (work queues with their DLQs) and ingest_events (the DLQ of failed S3 -> ingest events; no DLQ of its own). Each: arn, url, name, dlq_arn, dlq_name."
+  value = merge(
+    { for k, q in aws_sqs_queue.work : k => {
+      arn      = q.arn
+      url      = q.url
+      name     = q.name
+      dlq_arn  = aws_sqs_queue.dlq[k].arn
+      dlq_name = aws_sqs_queue.dlq[k].name
+    } },
+    { ingest_events = {
+      arn      = aws_sqs_queue.ingest_events_dlq.arn
+      url      = aws_sqs_queue.ingest_events_dlq.url
+      name     = aws_sqs_queue.ingest_events_dlq.name
+      dlq_arn  = null
+      dlq_name = null
+    } },
+  )
+}

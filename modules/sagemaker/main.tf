@@ -50,13 +50,13 @@ data "aws_iam_policy_document" "training" {
   statement {
     sid       = "ReadTrainingChannels"
     actions   = ["s3:GetObject"]
-    resources = ["${local.bucket_arn}/${var.training_input_prefix}*"]
+    resources = ["${local.bucket_arn}/${var.layout.training}*"]
   }
 
   statement {
     sid       = "ReadWriteModelArtifacts"
     actions   = ["s3:GetObject", "s3:PutObject"]
-    resources = ["${local.bucket_arn}/${var.model_output_prefix}*"]
+    resources = ["${local.bucket_arn}/${var.layout.models}*"]
   }
 
   statement {
@@ -66,7 +66,7 @@ data "aws_iam_policy_document" "training" {
     condition {
       test     = "StringLike"
       variable = "s3:prefix"
-      values   = ["${var.training_input_prefix}*", "${var.model_output_prefix}*"]
+      values   = ["${var.layout.training}*", "${var.layout.models}*"]
     }
   }
 
@@ -156,10 +156,10 @@ data "aws_iam_policy_document" "notebook" {
     sid     = "ReadWriteTrainingModelsAndResults"
     actions = ["s3:GetObject", "s3:PutObject"]
     resources = [
-      "${local.bucket_arn}/${var.training_input_prefix}*",
-      "${local.bucket_arn}/${var.model_output_prefix}*",
-      "${local.bucket_arn}/athena-results/*",
-      "${local.bucket_arn}/tmp/*",
+      "${local.bucket_arn}/${var.layout.training}*",
+      "${local.bucket_arn}/${var.layout.models}*",
+      "${local.bucket_arn}/${var.layout.athena_results}*",
+      "${local.bucket_arn}/${var.layout.tmp}*",
     ]
   }
 
@@ -266,6 +266,11 @@ resource "aws_sagemaker_notebook_instance" "notebook" {
   direct_internet_access = var.notebook_subnet_id == null ? "Enabled" : "Disabled"
   kms_key_id             = var.notebook_kms_key_arn
   tags                   = var.tags
+
+  # IMDSv2 only: instance credentials cannot be read by a forged metadata request.
+  instance_metadata_service_configuration {
+    minimum_instance_metadata_service_version = "2"
+  }
 
   depends_on = [aws_s3_object.notebook, aws_iam_role_policy.notebook]
 

@@ -15,12 +15,12 @@ output "linear_learner_image_uri" {
 
 output "training_input_s3_uri" {
   description = "S3 URI prefix for the training CSV channels the role may read."
-  value       = "s3://${var.data_bucket_name}/${var.training_input_prefix}"
+  value       = "s3://${var.data_bucket_name}/${var.layout.training}"
 }
 
 output "model_output_s3_uri" {
   description = "S3 URI prefix to use as OutputDataConfig.S3OutputPath (the role may write here)."
-  value       = "s3://${var.data_bucket_name}/${var.model_output_prefix}"
+  value       = "s3://${var.data_bucket_name}/${var.layout.models}"
 }
 
 output "notebook_instance_name" {

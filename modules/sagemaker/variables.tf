@@ -4,8 +4,8 @@ variable "name_prefix" {
   default     = "wildrydes"
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,30}$", var.name_prefix))
-    error_message = "name_prefix must be 2-31 characters of lower-case letters, digits and hyphens, starting with a letter."
+    condition     = can(regex("^[a-z][a-z0-9-]{1,22}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-24 characters of a-z, 0-9 and '-', start with a letter and not end with '-'."
   }
 }
 
@@ -16,28 +16,6 @@ variable "data_bucket_name" {
   validation {
     condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.data_bucket_name))
     error_message = "data_bucket_name must be a valid S3 bucket name."
-  }
-}
-
-variable "training_input_prefix" {
-  description = "Prefix under which `wildrydes train --engine sagemaker` writes the CSV channels (train/, validation/, test/). The training role may only read here."
-  type        = string
-  default     = "training/"
-
-  validation {
-    condition     = can(regex("^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*/$", var.training_input_prefix))
-    error_message = "training_input_prefix must be a relative S3 prefix ending with '/'."
-  }
-}
-
-variable "model_output_prefix" {
-  description = "Prefix where training jobs write model.tar.gz (and the notebook publishes models). The training role may read and write here."
-  type        = string
-  default     = "models/"
-
-  validation {
-    condition     = can(regex("^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*/$", var.model_output_prefix))
-    error_message = "model_output_prefix must be a relative S3 prefix ending with '/'."
   }
 }
 
@@ -188,4 +166,14 @@ variable "account_id" {
     condition     = var.account_id == null || can(regex("^[0-9]{12}$", coalesce(var.account_id, "000000000000")))
     error_message = "account_id must be null or a 12-digit AWS account id."
   }
+}
+
+variable "layout" {
+  description = "The storage module's `layout` output (bucket key prefixes and model keys); training jobs read the training prefix and write only under models; the notebook also uses athena_results and tmp."
+  type = object({
+    training       = string
+    models         = string
+    athena_results = string
+    tmp            = string
+  })
 }

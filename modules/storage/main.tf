@@ -18,11 +18,29 @@ locals {
   # Parts of an upload that never completed cost storage and are never read: drop them after a day.
   abort_incomplete_uploads_after_days = 1
 
+  # The bucket layout: every prefix a stage reads or writes, defined here once and passed to every other
+  # module as the `layout` output (Python side: wildrydes_lambda.contracts.layout; tests/terraform/test_contracts.py).
+  layout = {
+    raw            = var.raw_prefix
+    quarantine     = "quarantine/"
+    manifests      = "manifests/"
+    processed      = "processed/"
+    weather        = "nygroundstationdata/"
+    training       = "training/"
+    models         = "models/"
+    artifacts      = "artifacts/"
+    athena_results = "athena-results/"
+    tmp            = "tmp/"
+    # The published model the inference function serves (`wildrydes train --publish` writes it).
+    model_key    = "models/linear-learner/latest/model.tar.gz"
+    metadata_key = "models/linear-learner/latest/metadata.json"
+  }
+
   # Prefixes whose objects are disposable after a while: prefix => days to keep.
   expiring_prefixes = {
-    quarantine     = { prefix = "quarantine/", days = var.quarantine_expiration_days }
-    tmp            = { prefix = "tmp/", days = var.tmp_expiration_days }
-    athena-results = { prefix = "athena-results/", days = var.athena_results_expiration_days }
+    quarantine     = { prefix = local.layout.quarantine, days = var.quarantine_expiration_days }
+    tmp            = { prefix = local.layout.tmp, days = var.tmp_expiration_days }
+    athena-results = { prefix = local.layout.athena_results, days = var.athena_results_expiration_days }
   }
 }
 

@@ -22,3 +22,8 @@ output "sse_algorithm" {
   description = "Default server-side encryption of the bucket: AES256 (SSE-S3) or aws:kms."
   value       = var.kms_key_arn == null ? "AES256" : "aws:kms"
 }
+
+output "layout" {
+  description = "The bucket layout every other module takes as its `layout` input: key prefixes (raw, quarantine, manifests, processed, weather, training, models, artifacts, athena_results, tmp; each ends in '/') and the published model's keys (model_key, metadata_key)."
+  value       = local.layout
+}

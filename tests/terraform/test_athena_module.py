@@ -6,7 +6,8 @@ import json
 import re
 
 import pytest
-from _module_plan import plan, plan_error, tf_bool, tfhelpers, values
+import tfhelpers
+from tfhelpers import LAYOUT, plan, plan_error, tf_bool, values
 
 BUCKET = "wildrydes-data-test"
 # The module runs from a temporary copy, so point it at the repository's shared SQL explicitly.
@@ -26,7 +27,7 @@ def tf(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def default_plan(tf):
-    return plan(tf, data_bucket_name=BUCKET, sql_dir=SQL_DIR)
+    return plan(tf, layout=LAYOUT, data_bucket_name=BUCKET, sql_dir=SQL_DIR)
 
 
 def test_workgroup_enforces_encrypted_results_and_scan_cutoff(default_plan):
@@ -94,7 +95,7 @@ def test_named_queries_render_the_shared_sql(default_plan):
 
 
 def test_source_bucket_prefixes_cutoff_and_years_are_variables(tf):
-    p = plan(tf, data_bucket_name=BUCKET, sql_dir=SQL_DIR, ghcn_source_bucket="my-ghcn-mirror",
+    p = plan(tf, layout=LAYOUT, data_bucket_name=BUCKET, sql_dir=SQL_DIR, ghcn_source_bucket="my-ghcn-mirror",
              ghcn_parquet_prefix="ghcn/parquet/", ghcn_csv_prefix="ghcn/csv/",
              bytes_scanned_cutoff_per_query=ATHENA_MIN_CUTOFF, years=json.dumps([2016, 2017]),
              ride_date_range="2017-01-01,2017-12-31")
@@ -111,14 +112,14 @@ def test_source_bucket_prefixes_cutoff_and_years_are_variables(tf):
 
 
 def test_named_queries_can_be_switched_off_for_moto(tf):
-    p = plan(tf, data_bucket_name=BUCKET, sql_dir=SQL_DIR, create_named_queries=tf_bool(False))
+    p = plan(tf, layout=LAYOUT, data_bucket_name=BUCKET, sql_dir=SQL_DIR, create_named_queries=tf_bool(False))
     assert not [a for a in p.resources if a.startswith("aws_athena_named_query.")]
     assert "aws_athena_workgroup.this" in p.resources
 
 
 def test_sse_kms_uses_the_given_key(tf):
     key = "arn:aws:kms:us-east-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-    p = plan(tf, data_bucket_name=BUCKET, sql_dir=SQL_DIR, results_encryption="SSE_KMS", results_kms_key_arn=key)
+    p = plan(tf, layout=LAYOUT, data_bucket_name=BUCKET, sql_dir=SQL_DIR, results_encryption="SSE_KMS", results_kms_key_arn=key)
     enc = values(p, "aws_athena_workgroup.this")["configuration"][0]["result_configuration"][0][
         "encryption_configuration"][0]
     assert enc == {"encryption_option": "SSE_KMS", "kms_key_arn": key}
@@ -136,5 +137,5 @@ def test_sse_kms_uses_the_given_key(tf):
     ],
 )
 def test_bad_inputs_are_rejected(tf, bad_vars, message):
-    error = plan_error(tf, data_bucket_name=BUCKET, sql_dir=SQL_DIR, **bad_vars)
+    error = plan_error(tf, layout=LAYOUT, data_bucket_name=BUCKET, sql_dir=SQL_DIR, **bad_vars)
     assert message in " ".join(error.split())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from tfhelpers import TEST_ACCOUNT_ID, base64_sha256, make_fake_lambda_zip, offline_module, plan_error
+from tfhelpers import LAYOUT, TEST_ACCOUNT_ID, base64_sha256, make_fake_lambda_zip, offline_module, plan_error
 
 ACCOUNT = TEST_ACCOUNT_ID
 BUCKET = "wr-test-data"
@@ -50,23 +50,24 @@ def zips(tmp_path_factory):
 def base_vars(zips):
     return {
         "name_prefix": "wr-test",
-        "ingest_zip_path": str(zips["ingest"]),
-        "enrich_zip_path": str(zips["enrich"]),
-        "writer_zip_path": str(zips["writer"]),
+        "functions": {
+            "ingest": {"zip_path": str(zips["ingest"])},
+            "enrich": {"zip_path": str(zips["enrich"]), "timeout_seconds": 20},
+            "writer": {"zip_path": str(zips["writer"]), "memory_mb": 512},
+        },
         "data_bucket_name": BUCKET,
         "data_bucket_arn": BUCKET_ARN,
-        "ingest_queue_arn": QUEUE_ARN["ingest"],
-        "ingest_queue_url": QUEUE_URL["ingest"],
-        "ingest_queue_name": "wr-test-ingest",
-        "ingest_dlq_name": "wr-test-ingest-dlq",
-        "groundstation_queue_arn": QUEUE_ARN["groundstation"],
-        "groundstation_queue_url": QUEUE_URL["groundstation"],
-        "groundstation_queue_name": "wr-test-groundstation",
-        "groundstation_dlq_name": "wr-test-groundstation-dlq",
-        "ingest_events_dlq_arn": QUEUE_ARN["ingest-events-dlq"],
-        "ingest_events_dlq_name": "wr-test-ingest-events-dlq",
-        "enrich_timeout_seconds": 20,
-        "writer_memory_mb": 512,
+        "layout": LAYOUT,
+        # The queues module's `queues` output, as etl_functions takes it.
+        "queues": {
+            "ingest": {"arn": QUEUE_ARN["ingest"], "url": QUEUE_URL["ingest"], "name": "wr-test-ingest",
+                       "dlq_arn": f"{QUEUE_ARN['ingest']}-dlq", "dlq_name": "wr-test-ingest-dlq"},
+            "groundstation": {"arn": QUEUE_ARN["groundstation"], "url": QUEUE_URL["groundstation"],
+                              "name": "wr-test-groundstation", "dlq_arn": f"{QUEUE_ARN['groundstation']}-dlq",
+                              "dlq_name": "wr-test-groundstation-dlq"},
+            "ingest_events": {"arn": QUEUE_ARN["ingest-events-dlq"], "url": "https://sqs.example/ingest-events-dlq",
+                              "name": "wr-test-ingest-events-dlq"},
+        },
         "rides_per_message": 50,
         "sqs_batch_size": 5,
         "sqs_batching_window_seconds": 2,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from _module_plan import plan, plan_error, values
+from tfhelpers import LAYOUT, plan, plan_error, values
 from tfhelpers import TEST_ACCOUNT_ID, base64_sha256, make_fake_lambda_zip, offline_module
 
 BUCKET = "wildrydes-data-test"
@@ -29,7 +29,7 @@ def tf(tmp_path_factory):
 
 def base_vars(zips, **extra):
     function_zip, layer_zip = zips
-    return {"data_bucket_name": BUCKET, "function_zip_path": str(function_zip),
+    return {"data_bucket_name": BUCKET, "layout": LAYOUT, "function_zip_path": str(function_zip),
             "layer_zip_path": str(layer_zip), "account_id": TEST_ACCOUNT_ID, **extra}
 
 

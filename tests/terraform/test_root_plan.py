@@ -6,18 +6,9 @@ import re
 
 import pytest
 import tftest
-from tfhelpers import (
-    MODULES_DIR,
-    OFFLINE_PROVIDER_TF,
-    PLUGIN_DIR,
-    REPO_ROOT,
-    TF_ENV,
-    copy_tree,
-    make_fake_lambda_zip,
-    plan_error,
-)
+from tfhelpers import ROOT_TEST_BUCKET as BUCKET
+from tfhelpers import plan_error
 
-BUCKET = "wr-root-test-data"
 ETL_OUTPUTS = (
     "data_bucket_name", "data_bucket_arn", "ingest_queue_url", "groundstation_queue_url", "ingest_dlq_url",
     "groundstation_dlq_url", "ingest_function_name", "enrich_function_name", "writer_function_name",
@@ -26,29 +17,8 @@ ALL_MODULES = ("storage", "queues", "etl_functions", "athena", "sagemaker", "inf
 
 
 @pytest.fixture(scope="module")
-def root(tmp_path_factory, terraform_bin):
-    workdir = tmp_path_factory.mktemp("root")
-    for tf_file in REPO_ROOT.glob("*.tf"):
-        if not tf_file.name.endswith("_override.tf"):
-            (workdir / tf_file.name).write_text(tf_file.read_text())
-    (workdir / ".terraform.lock.hcl").write_text((REPO_ROOT / ".terraform.lock.hcl").read_text())
-    copy_tree(MODULES_DIR, workdir / "modules")
-    for extra in ("sql",):
-        if (REPO_ROOT / extra).is_dir():
-            copy_tree(REPO_ROOT / extra, workdir / extra)
-    # Every package the root reads from the build folder, as a tiny stand-in zip.
-    main_tf = (REPO_ROOT / "main.tf").read_text()
-    for name in set(re.findall(r'\$\{local\.lambda_build_dir\}/([\w.-]+\.zip)', main_tf)):
-        make_fake_lambda_zip(workdir / "build" / name)
-    (workdir / "offline_override.tf").write_text(OFFLINE_PROVIDER_TF)
-    tf = tftest.TerraformTest(str(workdir), env=TF_ENV)
-    tf.setup(plugin_dir=PLUGIN_DIR, backend=False, cleanup_on_exit=False)
-    return tf
-
-
-@pytest.fixture(scope="module")
-def plan(root):
-    return root.plan(output=True, tf_vars={"name_prefix": "wr-root", "data_bucket_name": BUCKET, "enrich_timeout_seconds": 40})
+def plan(root_plan):
+    return root_plan
 
 
 def test_all_six_modules_are_planned(plan):

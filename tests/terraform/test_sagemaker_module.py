@@ -6,7 +6,8 @@ import base64
 import json
 
 import pytest
-from _module_plan import plan, plan_error, tf_bool, tfhelpers, values
+import tfhelpers
+from tfhelpers import LAYOUT, plan, plan_error, tf_bool, values
 
 BUCKET = "wildrydes-data-test"
 ACCOUNT = tfhelpers.TEST_ACCOUNT_ID
@@ -23,7 +24,7 @@ def tf(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def default_plan(tf):
-    return plan(tf, data_bucket_name=BUCKET, account_id=ACCOUNT)
+    return plan(tf, layout=LAYOUT, data_bucket_name=BUCKET, account_id=ACCOUNT)
 
 
 def policy_statements(plan_output, address):
@@ -80,7 +81,7 @@ def test_notebook_is_off_by_default(default_plan):
 
 
 def test_enabled_notebook_gets_our_notebook_and_no_root(tf):
-    p = plan(tf, data_bucket_name=BUCKET, account_id=ACCOUNT, enable_notebook=tf_bool(True),
+    p = plan(tf, layout=LAYOUT, data_bucket_name=BUCKET, account_id=ACCOUNT, enable_notebook=tf_bool(True),
              notebook_source_path=NOTEBOOK)
     instance = values(p, "aws_sagemaker_notebook_instance.notebook[0]")
     assert instance["root_access"] == "Disabled"
@@ -98,7 +99,7 @@ def test_enabled_notebook_gets_our_notebook_and_no_root(tf):
 
 
 def test_notebook_in_a_subnet_has_no_direct_internet(tf):
-    p = plan(tf, data_bucket_name=BUCKET, account_id=ACCOUNT, enable_notebook=tf_bool(True),
+    p = plan(tf, layout=LAYOUT, data_bucket_name=BUCKET, account_id=ACCOUNT, enable_notebook=tf_bool(True),
              notebook_source_path=NOTEBOOK, notebook_subnet_id="subnet-0abc123",
              notebook_security_group_ids=json.dumps(["sg-0abc123"]))
     assert values(p, "aws_sagemaker_notebook_instance.notebook[0]")["direct_internet_access"] == "Disabled"
@@ -114,5 +115,5 @@ def test_notebook_in_a_subnet_has_no_direct_internet(tf):
     ],
 )
 def test_bad_inputs_are_rejected(tf, bad_vars, message):
-    error = plan_error(tf, data_bucket_name=BUCKET, **bad_vars)
+    error = plan_error(tf, layout=LAYOUT, data_bucket_name=BUCKET, **bad_vars)
     assert message in " ".join(error.split())

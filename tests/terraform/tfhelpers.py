@@ -15,8 +15,10 @@ import shutil
 import subprocess
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import tftest
+from wildrydes_lambda.contracts import layout as layout_contract
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MODULES_DIR = REPO_ROOT / "modules"
@@ -29,7 +31,16 @@ PLUGIN_DIR = os.environ.get("WILDRYDES_TF_PLUGIN_DIR") or (
     str(DEFAULT_PLUGIN_DIR) if DEFAULT_PLUGIN_DIR.is_dir() else None
 )
 
+# The bucket layout as the storage module outputs it, built from the Python contract (the two are
+# compared in test_contracts.py); modules that take `layout` are planned with it.
+LAYOUT = {
+    **{prefix.name.lower(): prefix.value for prefix in layout_contract.Prefix},
+    "model_key": layout_contract.MODEL_KEY,
+    "metadata_key": layout_contract.METADATA_KEY,
+}
+
 TEST_ACCOUNT_ID = "000000000000"
+ROOT_TEST_BUCKET = "wr-root-test-data"
 TEST_REGION = "us-east-1"
 
 # Configures the provider so that `plan` makes no API call (fake static credentials, no STS lookup).
@@ -109,10 +120,26 @@ def offline_module(tmp_path: Path, module: str) -> tftest.TerraformTest:
     return tf
 
 
-def plan_error(tf, tf_vars: dict) -> str:
-    """The error text of a plan that must fail, with Terraform's line wrapping undone."""
+def plan_error(tf: tftest.TerraformTest, tf_vars: dict[str, Any] | None = None, **more_vars: Any) -> str:
+    """The error text of a plan that must fail, with Terraform's line wrapping undone (variables as a dict
+    and/or keywords)."""
+    tf_vars = {**(tf_vars or {}), **more_vars}
     try:
         tf.plan(output=True, tf_vars=tf_vars)
     except tftest.TerraformTestError as exc:  # carries Terraform's stdout and stderr
         return " ".join(str(exc).replace("\\n", " ").split())
     raise AssertionError(f"plan succeeded but should have failed with vars {tf_vars}")
+
+
+def tf_bool(value: bool) -> str:
+    """tftest passes -var values verbatim: Terraform booleans must be the strings true/false."""
+    return "true" if value else "false"
+
+
+def plan(tf: tftest.TerraformTest, **tf_vars: Any) -> tftest.TerraformPlanOutput:
+    return tf.plan(output=True, tf_vars=tf_vars)
+
+
+def values(plan_output: tftest.TerraformPlanOutput, address: str) -> dict[str, Any]:
+    """Planned attribute values of one resource (address relative to the module)."""
+    return plan_output.resources[address]["values"]

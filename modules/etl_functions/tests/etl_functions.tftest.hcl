@@ -13,22 +13,49 @@ mock_provider "aws" {
 }
 
 variables {
-  name_prefix              = "wr-test"
-  ingest_zip_path          = "tests/fixtures/handler.zip"
-  enrich_zip_path          = "tests/fixtures/handler.zip"
-  writer_zip_path          = "tests/fixtures/handler.zip"
-  data_bucket_name         = "wr-test-data"
-  data_bucket_arn          = "arn:aws:s3:::wr-test-data"
-  ingest_queue_arn         = "arn:aws:sqs:us-east-1:000000000000:wr-test-ingest"
-  ingest_queue_url         = "https://sqs.us-east-1.amazonaws.com/000000000000/wr-test-ingest"
-  ingest_queue_name        = "wr-test-ingest"
-  ingest_dlq_name          = "wr-test-ingest-dlq"
-  groundstation_queue_arn  = "arn:aws:sqs:us-east-1:000000000000:wr-test-groundstation"
-  groundstation_queue_url  = "https://sqs.us-east-1.amazonaws.com/000000000000/wr-test-groundstation"
-  groundstation_queue_name = "wr-test-groundstation"
-  groundstation_dlq_name   = "wr-test-groundstation-dlq"
-  ingest_events_dlq_arn    = "arn:aws:sqs:us-east-1:000000000000:wr-test-ingest-events-dlq"
-  ingest_events_dlq_name   = "wr-test-ingest-events-dlq"
+  name_prefix      = "wr-test"
+  data_bucket_name = "wr-test-data"
+  data_bucket_arn  = "arn:aws:s3:::wr-test-data"
+  functions = {
+    ingest = { zip_path = "tests/fixtures/handler.zip" }
+    enrich = { zip_path = "tests/fixtures/handler.zip" }
+    writer = { zip_path = "tests/fixtures/handler.zip" }
+  }
+  queues = {
+    ingest = {
+      arn      = "arn:aws:sqs:us-east-1:000000000000:wr-test-ingest"
+      url      = "https://sqs.us-east-1.amazonaws.com/000000000000/wr-test-ingest"
+      name     = "wr-test-ingest"
+      dlq_arn  = "arn:aws:sqs:us-east-1:000000000000:wr-test-ingest-dlq"
+      dlq_name = "wr-test-ingest-dlq"
+    }
+    groundstation = {
+      arn      = "arn:aws:sqs:us-east-1:000000000000:wr-test-groundstation"
+      url      = "https://sqs.us-east-1.amazonaws.com/000000000000/wr-test-groundstation"
+      name     = "wr-test-groundstation"
+      dlq_arn  = "arn:aws:sqs:us-east-1:000000000000:wr-test-groundstation-dlq"
+      dlq_name = "wr-test-groundstation-dlq"
+    }
+    ingest_events = {
+      arn  = "arn:aws:sqs:us-east-1:000000000000:wr-test-ingest-events-dlq"
+      url  = "https://sqs.us-east-1.amazonaws.com/000000000000/wr-test-ingest-events-dlq"
+      name = "wr-test-ingest-events-dlq"
+    }
+  }
+  layout = {
+    raw            = "raw/"
+    quarantine     = "quarantine/"
+    manifests      = "manifests/"
+    processed      = "processed/"
+    weather        = "nygroundstationdata/"
+    training       = "training/"
+    models         = "models/"
+    artifacts      = "artifacts/"
+    athena_results = "athena-results/"
+    tmp            = "tmp/"
+    model_key      = "models/linear-learner/latest/model.tar.gz"
+    metadata_key   = "models/linear-learner/latest/metadata.json"
+  }
 }
 
 run "functions_are_wired_as_documented" {
@@ -39,11 +66,11 @@ run "functions_are_wired_as_documented" {
     error_message = "every function runs python3.13 with handler.lambda_handler"
   }
   assert {
-    condition     = aws_lambda_function.function["ingest"].environment[0].variables["INGEST_QUEUE_URL"] == var.ingest_queue_url
+    condition     = aws_lambda_function.function["ingest"].environment[0].variables["INGEST_QUEUE_URL"] == var.queues.ingest.url
     error_message = "ingest must send to the ingest queue"
   }
   assert {
-    condition     = aws_lambda_function.function["enrich"].environment[0].variables["OUTPUT_QUEUE_URL"] == var.groundstation_queue_url
+    condition     = aws_lambda_function.function["enrich"].environment[0].variables["OUTPUT_QUEUE_URL"] == var.queues.groundstation.url
     error_message = "enrich must send to the ground-station queue"
   }
   assert {
@@ -75,9 +102,13 @@ run "unknown_writer_mode_is_rejected" {
 run "non_zip_package_is_rejected" {
   command = plan
   variables {
-    writer_zip_path = "tests/fixtures/handler.py"
+    functions = {
+      ingest = { zip_path = "tests/fixtures/handler.zip" }
+      enrich = { zip_path = "tests/fixtures/handler.zip" }
+      writer = { zip_path = "tests/fixtures/handler.py" }
+    }
   }
-  expect_failures = [var.writer_zip_path]
+  expect_failures = [var.functions]
 }
 
 run "maximum_concurrency_of_one_is_rejected" {

@@ -52,6 +52,20 @@ mock_provider "aws" {
 }
 
 variables {
+  layout = {
+    raw            = "raw/"
+    quarantine     = "quarantine/"
+    manifests      = "manifests/"
+    processed      = "processed/"
+    weather        = "nygroundstationdata/"
+    training       = "training/"
+    models         = "models/"
+    artifacts      = "artifacts/"
+    athena_results = "athena-results/"
+    tmp            = "tmp/"
+    model_key      = "models/linear-learner/latest/model.tar.gz"
+    metadata_key   = "models/linear-learner/latest/metadata.json"
+  }
   data_bucket_name  = "wr-test-data"
   function_zip_path = "tests/fixtures/inference.zip"
   layer_zip_path    = "tests/fixtures/layer.zip"
