@@ -30,7 +30,6 @@ locals {
       }
     }
     enrich = {
-      dlq_arn     = null
       dlq_arn     = null # SQS-triggered: the ingest queue's redrive policy is the dead-letter path
       description = "Adds the nearest ground station and the heavy-utilization label to rides"
       environment = {
@@ -39,7 +38,6 @@ locals {
       }
     }
     writer = {
-      dlq_arn     = null
       dlq_arn     = null # SQS-triggered: the ground-station queue's redrive policy is the dead-letter path
       description = "Writes enriched rides as CSV objects under processed/ride_date=YYYY-MM-DD/"
       environment = {
