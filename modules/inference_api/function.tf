@@ -44,7 +44,7 @@ resource "aws_lambda_function" "inference" {
       MODEL_RECHECK_SECONDS   = tostring(var.model_recheck_seconds)
       MAX_BATCH               = tostring(var.max_batch)
       MAX_BODY_BYTES          = tostring(var.max_body_bytes)
-      POWERTOOLS_SERVICE_NAME = "inference"
+      POWERTOOLS_SERVICE_NAME = local.function_name # <name_prefix>-<function>, as the ETL functions
       LOG_LEVEL               = var.log_level
     }
   }

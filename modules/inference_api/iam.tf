@@ -11,7 +11,7 @@ data "aws_iam_policy_document" "lambda_assume" {
 }
 
 resource "aws_iam_role" "function" {
-  name               = "${local.function_name}-role"
+  name               = "${local.function_name}-lambda" # <name_prefix>-<function>-lambda, as the ETL roles
   description        = "Inference function: reads the published model, writes its own logs and traces."
   assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
   tags               = var.tags
@@ -47,7 +47,7 @@ data "aws_iam_policy_document" "function" {
 }
 
 resource "aws_iam_role_policy" "function" {
-  name   = "inference"
+  name   = "${local.function_name}-data-access" # as the ETL functions' policies
   role   = aws_iam_role.function.id
   policy = data.aws_iam_policy_document.function.json
 }

@@ -155,6 +155,10 @@ run "python313_x86_64_by_default" {
     condition     = length(aws_lambda_alias.live) == 0 && aws_lambda_function.inference.publish == false
     error_message = "SnapStart (and its alias) is off by default"
   }
+  assert {
+    condition     = aws_iam_role.function.name == "${var.name_prefix}-inference-lambda" && aws_iam_role_policy.function.name == "${var.name_prefix}-inference-data-access" && aws_lambda_function.inference.environment[0].variables["POWERTOOLS_SERVICE_NAME"] == "${var.name_prefix}-inference"
+    error_message = "role, policy and service name follow the ETL functions' <name_prefix>-<function> convention"
+  }
 }
 
 run "arm64_follows_into_function_and_layer" {
