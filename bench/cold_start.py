@@ -16,6 +16,7 @@ ship next). Median of ``REPEATS`` runs each.
     .venv/bin/python bench/cold_start.py [--out build/bench/cold_start.json] [--repeats 3]
 Library: ``bench_cold_start(repeats) -> dict`` (results.json keys ``cold_start_ms``, ``layer_unzipped_mb``, ...).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,10 +29,9 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from wildrydes_lambda.model_format import linear_learner as ll
-
 from wildrydes_dev import build_layer
 from wildrydes_dev.build_zip import TARGET_PYTHON, TARGET_RUNTIME
+from wildrydes_lambda.model_format import linear_learner as ll
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "build"
@@ -106,8 +106,14 @@ def _runtime_site_packages() -> Path:
 
 
 def _run(python: str, paths: list[str], model_tar: Path, metadata: Path, engine: str, cwd: Path) -> dict:
-    proc = subprocess.run([python, "-I", "-S", "-B", "-c", WORKER, json.dumps(paths), str(model_tar), str(metadata),
-                           engine], check=False, capture_output=True, text=True, cwd=cwd, timeout=300)
+    proc = subprocess.run(
+        [python, "-I", "-S", "-B", "-c", WORKER, json.dumps(paths), str(model_tar), str(metadata), engine],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"{engine}: {proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -154,27 +160,36 @@ def bench_cold_start(repeats: int = REPEATS) -> dict:
             } | {"backend": samples[0]["backend"], "score": samples[0]["score"]}
     results["cold_start_ms"] = {e: {v: detail[e][v]["total"] for v in REPORTED_VARIANTS} for e in ENGINES}
     results["cold_start_phases_ms"] = detail
-    results["pyc_saves_ms"] = {e: round(detail[e]["no_pyc"]["total"] - detail[e]["pyc"]["total"], 1) for e in ENGINES}
+    results["pyc_saves_ms"] = {
+        e: round(detail[e]["no_pyc"]["total"] - detail[e]["pyc"]["total"], 1) for e in ENGINES
+    }
     layer_unzipped = build_layer.unzipped_size(LAYER_ZIP)
     function_unzipped = build_layer.unzipped_size(FUNCTION_ZIP)
     results["layer_unzipped_mb"] = round(layer_unzipped / MIB, 1)
     results["layer_zipped_mb"] = round(LAYER_ZIP.stat().st_size / MIB, 1)
     results["inference_function_unzipped_mb"] = round(function_unzipped / MIB, 1)
     results["unzipped_limit_margin_mb"] = round(
-        (build_layer.LAMBDA_UNZIPPED_LIMIT_BYTES - layer_unzipped - function_unzipped) / MIB, 1)
+        (build_layer.LAMBDA_UNZIPPED_LIMIT_BYTES - layer_unzipped - function_unzipped) / MIB, 1
+    )
     return results
 
 
 def table(results: dict) -> str:
-    lines = ["| engine | variant | import ms | load ms | first request ms | total ms | backend |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| engine | variant | import ms | load ms | first request ms | total ms | backend |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for engine, variants in results["cold_start_phases_ms"].items():
         for variant, r in variants.items():
-            lines.append(f"| {engine} | {variant} | {r['import']} | {r['load']} | {r['first_request']} | {r['total']} "
-                         f"| {r['backend']} |")
-    lines.append(f"\nlayer {results['layer_zipped_mb']} MiB zipped / {results['layer_unzipped_mb']} MiB unzipped; "
-                 f"+ function {results['inference_function_unzipped_mb']} MiB; margin to 250 MiB: "
-                 f"{results['unzipped_limit_margin_mb']} MiB")
+            lines.append(
+                f"| {engine} | {variant} | {r['import']} | {r['load']} | {r['first_request']} | {r['total']} "
+                f"| {r['backend']} |"
+            )
+    lines.append(
+        f"\nlayer {results['layer_zipped_mb']} MiB zipped / {results['layer_unzipped_mb']} MiB unzipped; "
+        f"+ function {results['inference_function_unzipped_mb']} MiB; margin to 250 MiB: "
+        f"{results['unzipped_limit_margin_mb']} MiB"
+    )
     return "\n".join(lines)
 
 

@@ -12,6 +12,7 @@ batch of ``MAX_BATCH`` rows gives the batch latency, and /proc gives RSS (curren
 
 The MXNet engine runs against the same packages the layer carries (venv pins = layer pins).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,17 @@ WORKSHOP_BODY = '{"distance": 30, "TMAX": 333, "TMIN": 300, "PRCP": 100}'
 BENCH_BUCKET = "bench-bucket"
 MODEL_KEY = "models/linear-learner/latest/model.tar.gz"
 METADATA_KEY = "models/linear-learner/latest/metadata.json"
-METADATA = {"model_version": "bench", "features": ["distance", "TMIN", "TMAX", "PRCP"], "threshold": 0.5,
-            "units": {"distance": "miles", "TMIN": "tenths of degC", "TMAX": "tenths of degC", "PRCP": "tenths of mm"}}
+METADATA = {
+    "model_version": "bench",
+    "features": ["distance", "TMIN", "TMAX", "PRCP"],
+    "threshold": 0.5,
+    "units": {
+        "distance": "miles",
+        "TMIN": "tenths of degC",
+        "TMAX": "tenths of degC",
+        "PRCP": "tenths of mm",
+    },
+}
 KIB_PER_MIB = 1024
 
 
@@ -73,18 +83,35 @@ class LocalS3:
 
 def worker(engine: str, model_tar: Path, metadata_path: Path, warm_requests: int) -> dict:
     """Runs inside a fresh interpreter: one cold start, then warm requests."""
-    os.environ.update({"MODEL_S3_BUCKET": BENCH_BUCKET, "MODEL_S3_KEY": MODEL_KEY, "METADATA_S3_KEY": METADATA_KEY,
-                       "INFERENCE_ENGINE": engine, "MODEL_RECHECK_SECONDS": "60", "MAX_BATCH": str(BATCH_SIZE),
-                       "POWERTOOLS_SERVICE_NAME": "inference-bench", "LOG_LEVEL": "INFO",  # as deployed
-                       "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")})
+    os.environ.update(
+        {
+            "MODEL_S3_BUCKET": BENCH_BUCKET,
+            "MODEL_S3_KEY": MODEL_KEY,
+            "METADATA_S3_KEY": METADATA_KEY,
+            "INFERENCE_ENGINE": engine,
+            "MODEL_RECHECK_SECONDS": "60",
+            "MAX_BATCH": str(BATCH_SIZE),
+            "POWERTOOLS_SERVICE_NAME": "inference-bench",
+            "LOG_LEVEL": "INFO",  # as deployed
+            "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        }
+    )
     import importlib.util
     from types import SimpleNamespace
 
     rss_interpreter = _proc_status_mib("VmRSS")
-    context = SimpleNamespace(function_name="inference", memory_limit_in_mb=1024, aws_request_id="bench",
-                              invoked_function_arn="arn:aws:lambda:us-east-1:000000000000:function:inference")
-    event = {"httpMethod": "POST", "headers": {"Content-Type": "application/json"}, "body": WORKSHOP_BODY,
-             "isBase64Encoded": False}
+    context = SimpleNamespace(
+        function_name="inference",
+        memory_limit_in_mb=1024,
+        aws_request_id="bench",
+        invoked_function_arn="arn:aws:lambda:us-east-1:000000000000:function:inference",
+    )
+    event = {
+        "httpMethod": "POST",
+        "headers": {"Content-Type": "application/json"},
+        "body": WORKSHOP_BODY,
+        "isBase64Encoded": False,
+    }
 
     started = time.perf_counter()
     spec = importlib.util.spec_from_file_location("inference_handler", HANDLER_PATH)
@@ -104,7 +131,10 @@ def worker(engine: str, model_tar: Path, metadata_path: Path, warm_requests: int
         response = handler.lambda_handler(event, context)
         warm.append((time.perf_counter() - t0) * 1000)
         assert response["statusCode"] == 200
-    batch_event = {**event, "body": json.dumps({"instances": [{"features": [30, 300, 333, 100]}] * BATCH_SIZE})}
+    batch_event = {
+        **event,
+        "body": json.dumps({"instances": [{"features": [30, 300, 333, 100]}] * BATCH_SIZE}),
+    }
     batch = []
     for _ in range(BATCH_REPEATS):
         t0 = time.perf_counter()
@@ -130,14 +160,22 @@ def worker(engine: str, model_tar: Path, metadata_path: Path, warm_requests: int
 def api_round_trip(url: str, api_key: str, requests: int) -> dict:
     timings = []
     for _ in range(requests):
-        request = urllib.request.Request(url, data=WORKSHOP_BODY.encode(), method="POST",
-                                         headers={"Content-Type": "application/json", "x-api-key": api_key})
+        request = urllib.request.Request(
+            url,
+            data=WORKSHOP_BODY.encode(),
+            method="POST",
+            headers={"Content-Type": "application/json", "x-api-key": api_key},
+        )
         t0 = time.perf_counter()
         with urllib.request.urlopen(request, timeout=30) as response:
             response.read()
         timings.append((time.perf_counter() - t0) * 1000)
-    return {"requests": requests, "p50_ms": round(_percentile(timings, 0.5), 2),
-            "p99_ms": round(_percentile(timings, 0.99), 2), "mean_ms": round(statistics.fmean(timings), 2)}
+    return {
+        "requests": requests,
+        "p50_ms": round(_percentile(timings, 0.5), 2),
+        "p99_ms": round(_percentile(timings, 0.99), 2),
+        "mean_ms": round(statistics.fmean(timings), 2),
+    }
 
 
 def _write_model(directory: Path) -> tuple[Path, Path]:
@@ -153,7 +191,9 @@ def _write_model(directory: Path) -> tuple[Path, Path]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, help="write the JSON results here too")
-    parser.add_argument("--quick", action="store_true", help=f"{QUICK_WARM_REQUESTS} warm requests instead of {WARM_REQUESTS}")
+    parser.add_argument(
+        "--quick", action="store_true", help=f"{QUICK_WARM_REQUESTS} warm requests instead of {WARM_REQUESTS}"
+    )
     parser.add_argument("--api-url", help="also time HTTP round trips to this invoke URL")
     parser.add_argument("--api-key", default="", help="x-api-key for --api-url")
     parser.add_argument("--worker", choices=ENGINES, help=argparse.SUPPRESS)
@@ -167,15 +207,32 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     warm_requests = QUICK_WARM_REQUESTS if args.quick else WARM_REQUESTS
-    results: dict = {"method": (f"fresh interpreter per engine; cold = import handler + first request (model load); "
-                                f"warm = {warm_requests} workshop requests through lambda_handler; local-file S3")}
+    results: dict = {
+        "method": (
+            f"fresh interpreter per engine; cold = import handler + first request (model load); "
+            f"warm = {warm_requests} workshop requests through lambda_handler; local-file S3"
+        )
+    }
     with tempfile.TemporaryDirectory() as tmp:
         tar, meta = _write_model(Path(tmp))
         for engine in ENGINES:
             proc = subprocess.run(
-                [sys.executable, __file__, "--worker", engine, "--model", str(tar), "--metadata", str(meta),
-                 "--requests", str(warm_requests)],
-                check=False, capture_output=True, text=True, env={**os.environ, "TMPDIR": tmp},
+                [
+                    sys.executable,
+                    __file__,
+                    "--worker",
+                    engine,
+                    "--model",
+                    str(tar),
+                    "--metadata",
+                    str(meta),
+                    "--requests",
+                    str(warm_requests),
+                ],
+                check=False,
+                capture_output=True,
+                text=True,
+                env={**os.environ, "TMPDIR": tmp},
             )
             if proc.returncode != 0:
                 results[engine] = {"error": proc.stderr.strip()[-1500:]}
@@ -185,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     if "error" not in numpy_r and "error" not in mxnet_r:
         results["mxnet_over_numpy"] = {
             key: round(mxnet_r[key] / numpy_r[key], 2)
-            for key in ("cold_start_ms", "warm_p50_ms", "warm_p99_ms", "rss_after_load_mib") if numpy_r[key]
+            for key in ("cold_start_ms", "warm_p50_ms", "warm_p99_ms", "rss_after_load_mib")
+            if numpy_r[key]
         }
         results["scores_equal_1e-6"] = abs(mxnet_r["score"] - numpy_r["score"]) <= 1e-6
     if args.api_url:
@@ -203,7 +261,9 @@ def _table(results: dict) -> str:
     lines = ["| measure | numpy | mxnet | mxnet/numpy |", "| --- | ---: | ---: | ---: |"]
     for key in keys:
         ratio = results.get("mxnet_over_numpy", {}).get(key, "")
-        lines.append(f"| {key} | {results.get('numpy', {}).get(key, '')} | {results['mxnet'][key]} | {ratio} |")
+        lines.append(
+            f"| {key} | {results.get('numpy', {}).get(key, '')} | {results['mxnet'][key]} | {ratio} |"
+        )
     for engine in ENGINES:
         if "error" in results.get(engine, {}):
             lines.append(f"\n{engine} failed: {results[engine]['error']}")

@@ -10,6 +10,7 @@ the truth file gives the Bayes-optimal AUC on the same held-out rides.
 
 Exit status 1 when a size >= MIN_ROWS_FOR_CHECK has a gap above AUC_GAP_LIMIT (the issue's acceptance bar).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,15 +21,13 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
-from wildrydes_lambda.etl import csv_output as csvrows
-from wildrydes_lambda.etl import rides
-from wildrydes_lambda.etl import stations
-
 from wildrydes import generate, weather
 from wildrydes import training as train
 from wildrydes.training import report
+from wildrydes_lambda.etl import csv_output as csvrows
+from wildrydes_lambda.etl import rides, stations
+
+ROOT = Path(__file__).resolve().parents[1]
 
 AUC_GAP_LIMIT = 0.01
 # Below this many rides the 10% held-out set is too small for a 0.01 AUC comparison to mean anything.
@@ -87,7 +86,10 @@ def measure(n_rides: int, seed: int, work: Path) -> dict:
     trained = time.perf_counter()
     validation = result.metadata["metrics"]["validation"]
     bayes_auc, matched = report.bayes_optimal_auc(
-        dataset.ride_ids[result.validation_idx], dataset.y[result.validation_idx], report.read_truth(truth_file))
+        dataset.ride_ids[result.validation_idx],
+        dataset.y[result.validation_idx],
+        report.read_truth(truth_file),
+    )
     return {
         "rides": n_rides,
         "training_rows": len(result.train_idx),
@@ -116,11 +118,19 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="model-quality-") as tmp:
             row = measure(size, args.seed, Path(tmp))
         rows.append(row)
-        print(f"{size:>8} rides: AUC {row['auc']:.4f}, Bayes {row['bayes_optimal_auc']:.4f}, "
-              f"gap {row['auc_gap']:+.4f}, Brier {row['brier']:.4f}", file=sys.stderr)
+        print(
+            f"{size:>8} rides: AUC {row['auc']:.4f}, Bayes {row['bayes_optimal_auc']:.4f}, "
+            f"gap {row['auc_gap']:+.4f}, Brier {row['brier']:.4f}",
+            file=sys.stderr,
+        )
     failures = [r for r in rows if r["rides"] >= MIN_ROWS_FOR_CHECK and r["auc_gap"] > AUC_GAP_LIMIT]
-    result = {"seed": args.seed, "auc_gap_limit": AUC_GAP_LIMIT, "min_rows_for_check": MIN_ROWS_FOR_CHECK,
-              "sizes": rows, "ok": not failures}
+    result = {
+        "seed": args.seed,
+        "auc_gap_limit": AUC_GAP_LIMIT,
+        "min_rows_for_check": MIN_ROWS_FOR_CHECK,
+        "sizes": rows,
+        "ok": not failures,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     return 1 if failures else 0

@@ -25,6 +25,7 @@ client-side with a botocore event hook).
 The check at the end fails (exit 1) if the default mode does not need fewer requests per ride than the
 baseline. Figures are never asserted in unit tests.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,8 +41,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
 from wildrydes_dev import demo
+
+ROOT = Path(__file__).resolve().parents[1]
 
 BENCH_DIR = ROOT / "build" / "bench"
 RESULTS = BENCH_DIR / "results.json"
@@ -59,7 +61,10 @@ ETL_TIMEOUT_S = 3600
 SETTLE_S = 3.0
 # Ingest packs rides of ONE date per message, so requests per ride depend on rides per day in a file: the
 # ETL files span a month (a monthly upload), i.e. 10k rides = ~330 rides a day. See docs/benchmarks.md.
-ETL_DAYS = ("2017-06-01", "2017-06-30")  # after the last ride lands: the event source mapping's DeleteMessageBatch follows it
+ETL_DAYS = (
+    "2017-06-01",
+    "2017-06-30",
+)  # after the last ride lands: the event source mapping's DeleteMessageBatch follows it
 
 # Public list prices, us-east-1 (USD), for the implied cost per million rides.
 PRICE_PER_REQUEST = {
@@ -71,8 +76,15 @@ PRICE_PER_REQUEST = {
 # The calls that are billed per request in this pipeline; the rest (GetQueueAttributes, ...) are listed too.
 BILLED_APIS = {
     "s3": {"GetObject", "PutObject"},
-    "sqs": {"SendMessage", "SendMessageBatch", "ReceiveMessage", "DeleteMessage", "DeleteMessageBatch",
-            "ChangeMessageVisibility", "ChangeMessageVisibilityBatch"},
+    "sqs": {
+        "SendMessage",
+        "SendMessageBatch",
+        "ReceiveMessage",
+        "DeleteMessage",
+        "DeleteMessageBatch",
+        "ChangeMessageVisibility",
+        "ChangeMessageVisibilityBatch",
+    },
     "lambda": {"Invoke"},
 }
 # LocalStack abbreviates the logger name ("l.request.internal.aws") in its log lines.
@@ -104,8 +116,13 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    return {"cpus": os.cpu_count(), "cpu": cpu, "memory_gb": round(mem_kb / 2**20, 1),
-            "os": platform.platform(), "python": platform.python_version()}
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gb": round(mem_kb / 2**20, 1),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+    }
 
 
 # ---------------------------------------------------------------------------- request counting
@@ -118,8 +135,10 @@ class ClientCalls:
     def attach(self, client) -> None:
         service = client.meta.service_model.service_name if hasattr(client.meta, "service_model") else "?"
         # LocalStack logs the endpoint prefix (s3, sqs, lambda); botocore's service name matches for these.
-        client.meta.events.register("after-call.*.*", lambda model, **_: self.counts.update(
-            [f"{model.service_model.endpoint_prefix}.{model.name}"]))
+        client.meta.events.register(
+            "after-call.*.*",
+            lambda model, **_: self.counts.update([f"{model.service_model.endpoint_prefix}.{model.name}"]),
+        )
         del service
 
 
@@ -161,8 +180,12 @@ class Etl:
         self.settings, self.outputs = settings, outputs
         self.bucket = outputs["data_bucket_name"]
         self.calls = ClientCalls()
-        kw = {"endpoint_url": settings.endpoint, "region_name": "us-east-1",
-              "aws_access_key_id": "test", "aws_secret_access_key": "test"}
+        kw = {
+            "endpoint_url": settings.endpoint,
+            "region_name": "us-east-1",
+            "aws_access_key_id": "test",
+            "aws_secret_access_key": "test",
+        }
         self.s3, self.sqs, self.lam = (boto3.client(s, **kw) for s in ("s3", "sqs", "lambda"))
         for c in (self.s3, self.sqs, self.lam):
             self.calls.attach(c)
@@ -172,8 +195,10 @@ class Etl:
 
     def set_mode(self, mode: str) -> None:
         ingest_env, writer_env = MODES[mode]
-        for fn, extra in ((self.outputs["ingest_function_name"], ingest_env),
-                          (self.outputs["writer_function_name"], writer_env)):
+        for fn, extra in (
+            (self.outputs["ingest_function_name"], ingest_env),
+            (self.outputs["writer_function_name"], writer_env),
+        ):
             cfg = self.lam.get_function_configuration(FunctionName=fn)
             env = dict(cfg.get("Environment", {}).get("Variables", {}))
             env.update(extra)
@@ -187,12 +212,16 @@ class Etl:
             for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
                 batch += [{"Key": o["Key"]} for o in page.get("Contents", [])]
             for i in range(0, len(batch), 1000):
-                self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": batch[i:i + 1000], "Quiet": True})
+                self.s3.delete_objects(
+                    Bucket=self.bucket, Delete={"Objects": batch[i : i + 1000], "Quiet": True}
+                )
 
     def queues_idle(self) -> bool:
         for url in self.queues:
-            a = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
-                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+            a = self.sqs.get_queue_attributes(
+                QueueUrl=url,
+                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            )["Attributes"]
             if int(a["ApproximateNumberOfMessages"]) or int(a["ApproximateNumberOfMessagesNotVisible"]):
                 return False
         return True
@@ -201,8 +230,9 @@ class Etl:
         """Rides in processed/ and the LastModified of the newest object (epoch s); each CSV is read once
         per ETag, so watching costs few requests (and they are subtracted anyway)."""
         rides, newest = 0, 0.0
-        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket,
-                                                                       Prefix=demo.PROCESSED_PREFIX):
+        for page in self.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=demo.PROCESSED_PREFIX
+        ):
             for o in page.get("Contents", []):
                 newest = max(newest, o["LastModified"].timestamp())
                 if per_object:
@@ -243,7 +273,9 @@ class Etl:
                 except self.s3.exceptions.NoSuchKey:
                     continue
             seen, newest = self.processed_rides(per_object)
-            log(f"  {mode}: {seen:,}/{manifest['valid']:,} rides in processed/ after {time.time() - t0:.0f} s")
+            log(
+                f"  {mode}: {seen:,}/{manifest['valid']:,} rides in processed/ after {time.time() - t0:.0f} s"
+            )
             if seen >= manifest["valid"]:
                 done_at = newest
                 break
@@ -260,7 +292,10 @@ class Etl:
         elapsed = max(done_at - t0, 1e-3)
         upload_requests = 1  # the single PutObject of the raw file is the user's, included for honesty
         return {
-            "rides": rides, "rides_in": manifest["rides_in"], "valid": manifest["valid"], "processed": seen,
+            "rides": rides,
+            "rides_in": manifest["rides_in"],
+            "valid": manifest["valid"],
+            "processed": seen,
             "requests_by_api": dict(sorted(pipeline.items())),
             "billed_requests": billed_total,
             "requests_per_ride": billed_total / manifest["rides_in"],
@@ -276,8 +311,11 @@ def generate(rides: int, out: Path, settings: demo.Settings, days: tuple[str, st
     if not out.exists() or not any(out.rglob("*.json")):
         shutil.rmtree(out, ignore_errors=True)
         window = ["--start", days[0], "--end", days[1]] if days else []
-        demo.wildrydes(["generate", "--rides", str(rides), "--seed", str(SEED), "--out", str(out), *window],
-                       settings, capture=True)
+        demo.wildrydes(
+            ["generate", "--rides", str(rides), "--seed", str(SEED), "--out", str(out), *window],
+            settings,
+            capture=True,
+        )
     files = demo.ride_files(out)
     return max(files, key=lambda p: p.stat().st_size)
 
@@ -288,9 +326,12 @@ def bench_etl(settings: demo.Settings, sizes: list[int], baseline_sizes: list[in
         demo.drop_stale_terraform_state(settings)
     outputs = demo.apply_terraform(settings)
     etl = Etl(settings, outputs)
-    result = {"method": "LocalStack request log (external + internal AWS calls) minus the bench's own calls",
-              "ride_dates": f"{ETL_DAYS[0]}..{ETL_DAYS[1]} (one file per run)",
-              "default": {}, "baseline": {}}
+    result = {
+        "method": "LocalStack request log (external + internal AWS calls) minus the bench's own calls",
+        "ride_dates": f"{ETL_DAYS[0]}..{ETL_DAYS[1]} (one file per run)",
+        "default": {},
+        "baseline": {},
+    }
     for size in sizes:
         rides_file = generate(size, BENCH_DIR / "data" / f"etl-{size}", settings, ETL_DAYS)
         for mode in ("default", "baseline"):
@@ -298,7 +339,9 @@ def bench_etl(settings: demo.Settings, sizes: list[int], baseline_sizes: list[in
                 log(f"etl baseline {size:,}: skipped (not in --baseline-sizes)")
                 continue
             r = etl.run(mode, rides_file, size)
-            log(f"etl {mode} {size:,}: {r['requests_per_ride']:.4f} requests/ride, {r['rides_per_s']} rides/s")
+            log(
+                f"etl {mode} {size:,}: {r['requests_per_ride']:.4f} requests/ride, {r['rides_per_s']} rides/s"
+            )
             result[mode][str(size)] = r
     etl.set_mode("default")
     publish_model(settings, etl, BENCH_DIR / "data" / f"etl-{sizes[0]}")
@@ -314,11 +357,38 @@ def publish_model(settings: demo.Settings, etl: Etl, generated: Path) -> None:
     """Give the bench's inference API a model: reduce the generated GHCN into the bucket, train on the last
     run's processed/ rides, publish to models/linear-learner/latest/."""
     bucket = etl.bucket
-    demo.wildrydes(["weather", "reduce", "--engine", "duckdb", "--source", str(generated / "ghcn"),
-                    "--out", f"s3://{bucket}/{demo.WEATHER_PREFIX}"], settings, capture=True)
-    demo.wildrydes(["train", "--engine", "local", "--rides", f"s3://{bucket}/{demo.PROCESSED_PREFIX}",
-                    "--weather", f"s3://{bucket}/{demo.WEATHER_PREFIX}", "--out", str(BENCH_DIR / "model"),
-                    "--publish", f"s3://{bucket}", "--no-report"], settings, capture=True)
+    demo.wildrydes(
+        [
+            "weather",
+            "reduce",
+            "--engine",
+            "duckdb",
+            "--source",
+            str(generated / "ghcn"),
+            "--out",
+            f"s3://{bucket}/{demo.WEATHER_PREFIX}",
+        ],
+        settings,
+        capture=True,
+    )
+    demo.wildrydes(
+        [
+            "train",
+            "--engine",
+            "local",
+            "--rides",
+            f"s3://{bucket}/{demo.PROCESSED_PREFIX}",
+            "--weather",
+            f"s3://{bucket}/{demo.WEATHER_PREFIX}",
+            "--out",
+            str(BENCH_DIR / "model"),
+            "--publish",
+            f"s3://{bucket}",
+            "--no-report",
+        ],
+        settings,
+        capture=True,
+    )
 
 
 # ---------------------------------------------------------------------------- ingest RSS
@@ -348,17 +418,31 @@ def bench_rss(settings: demo.Settings, sizes: list[int]) -> dict:
     import boto3
 
     demo.start_emulators(settings)
-    kw = {"endpoint_url": settings.moto_endpoint, "region_name": "us-east-1",
-          "aws_access_key_id": "test", "aws_secret_access_key": "test"}
+    kw = {
+        "endpoint_url": settings.moto_endpoint,
+        "region_name": "us-east-1",
+        "aws_access_key_id": "test",
+        "aws_secret_access_key": "test",
+    }
     s3, sqs = boto3.client("s3", **kw), boto3.client("sqs", **kw)
     bucket = "bench-rss"
     s3.create_bucket(Bucket=bucket)
     env = settings.aws_env()
-    env.update({"AWS_ENDPOINT_URL": settings.moto_endpoint, "DATA_BUCKET": bucket,
-                "PYTHONPATH": os.pathsep.join([str(ROOT / "lambda_src" / "ingest"), str(ROOT / "lambda_src")]),
-                "POWERTOOLS_SERVICE_NAME": "ingest", "LOG_LEVEL": "WARNING"})
-    out: dict = {"method": "ingest handler run in its own process on the project venv against the moto server; "
-                 "ru_maxrss of that process", "handler": {}, "baseline_json_load": {}}
+    env.update(
+        {
+            "AWS_ENDPOINT_URL": settings.moto_endpoint,
+            "DATA_BUCKET": bucket,
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "lambda_src" / "ingest"), str(ROOT / "lambda_src")]),
+            "POWERTOOLS_SERVICE_NAME": "ingest",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    out: dict = {
+        "method": "ingest handler run in its own process on the project venv against the moto server; "
+        "ru_maxrss of that process",
+        "handler": {},
+        "baseline_json_load": {},
+    }
     for size in sizes:
         path = generate(size, BENCH_DIR / "data" / f"rides-{size}", settings)
         key = f"raw/{path.name}"
@@ -366,8 +450,13 @@ def bench_rss(settings: demo.Settings, sizes: list[int]) -> dict:
         # A fresh queue per size: nothing consumes it, and PurgeQueue is limited to once a minute.
         env["INGEST_QUEUE_URL"] = sqs.create_queue(QueueName=f"bench-rss-{size}")["QueueUrl"]
         for mode, slot in (("handler", "handler"), ("json_load", "baseline_json_load")):
-            proc = subprocess.run([sys.executable, "-c", RSS_CHILD, mode, bucket, key], env=env,
-                                  capture_output=True, text=True, check=False)
+            proc = subprocess.run(
+                [sys.executable, "-c", RSS_CHILD, mode, bucket, key],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             if proc.returncode != 0:
                 raise SystemExit(f"bench rss {mode} {size}: {proc.stderr[-2000:]}")
             rss = json.loads(proc.stdout.strip().splitlines()[-1])["peak_rss_mb"]
@@ -407,8 +496,9 @@ def api_sweep(url: str, key: str, requests_per_level: int) -> dict:
     body = json.dumps(demo.SAMPLE_PAYLOAD).encode()
 
     def one(_):
-        req = urllib.request.Request(url, data=body, method="POST",
-                                     headers={"Content-Type": "application/json", "x-api-key": key})
+        req = urllib.request.Request(
+            url, data=body, method="POST", headers={"Content-Type": "application/json", "x-api-key": key}
+        )
         t0 = time.perf_counter()
         with urllib.request.urlopen(req, timeout=60) as resp:
             resp.read()
@@ -424,9 +514,12 @@ def api_sweep(url: str, key: str, requests_per_level: int) -> dict:
         wall = time.perf_counter() - t0
         ms = sorted(r[0] for r in results)
         out[f"concurrency_{level}"] = {
-            "requests": len(ms), "p50_ms": round(ms[len(ms) // 2], 1),
+            "requests": len(ms),
+            "p50_ms": round(ms[len(ms) // 2], 1),
             "p99_ms": round(ms[min(len(ms) - 1, round(0.99 * (len(ms) - 1)))], 1),
-            "requests_per_s": round(len(ms) / wall, 1), "non_200": sum(1 for r in results if r[1] != 200)}
+            "requests_per_s": round(len(ms) / wall, 1),
+            "non_200": sum(1 for r in results if r[1] != 200),
+        }
         log(f"api concurrency {level}: p50 {out[f'concurrency_{level}']['p50_ms']} ms")
     return out
 
@@ -442,8 +535,9 @@ def bench_inference(settings: demo.Settings, quick: bool) -> dict:
         cmd += ["--api-url", API["url"], "--api-key", API["key"]]
     result = run_json_script(cmd, out, settings)
     if API:
-        result["api_concurrency_sweep"] = api_sweep(API["url"], API["key"],
-                                                    API_SWEEP_REQUESTS_QUICK if quick else API_SWEEP_REQUESTS)
+        result["api_concurrency_sweep"] = api_sweep(
+            API["url"], API["key"], API_SWEEP_REQUESTS_QUICK if quick else API_SWEEP_REQUESTS
+        )
     return result
 
 
@@ -451,7 +545,14 @@ def bench_cold_start(settings: demo.Settings, quick: bool) -> dict:
     """bench/cold_start.py: python3.13 cold start per engine with vs without precompiled bytecode + layer sizes."""
     out = BENCH_DIR / "cold_start.json"
     out.unlink(missing_ok=True)
-    cmd = [sys.executable, str(ROOT / "bench" / "cold_start.py"), "--out", str(out), "--repeats", "3" if quick else "5"]
+    cmd = [
+        sys.executable,
+        str(ROOT / "bench" / "cold_start.py"),
+        "--out",
+        str(out),
+        "--repeats",
+        "3" if quick else "5",
+    ]
     return run_json_script(cmd, out, settings)
 
 
@@ -471,13 +572,31 @@ def bench_weather(settings: demo.Settings, rides: int) -> dict:
     """Bytes DuckDB reads for the reduction (its own I/O counter, printed by `wildrydes weather reduce`):
     Parquet with partition pruning (YEAR, ELEMENT) vs the full by_year CSV scan, same generated GHCN data."""
     source = generate(rides, BENCH_DIR / "data" / f"rides-{rides}", settings).parents[1] / "ghcn"
-    out: dict = {"method": "wildrydes weather reduce --engine duckdb --layout parquet|csv on the generated GHCN "
-                 "sample (NYC stations + distractors, 2 years); DuckDB profiling io.total_bytes_read",
-                 "source_bytes": {}}
+    out: dict = {
+        "method": "wildrydes weather reduce --engine duckdb --layout parquet|csv on the generated GHCN "
+        "sample (NYC stations + distractors, 2 years); DuckDB profiling io.total_bytes_read",
+        "source_bytes": {},
+    }
     for layout in ("parquet", "csv"):
-        out["source_bytes"][layout] = sum(p.stat().st_size for p in (source / layout).rglob("*") if p.is_file())
-        text = demo.wildrydes(["weather", "reduce", "--engine", "duckdb", "--source", str(source), "--layout",
-                               layout, "--out", str(BENCH_DIR / "weather" / layout)], settings, capture=True)
+        out["source_bytes"][layout] = sum(
+            p.stat().st_size for p in (source / layout).rglob("*") if p.is_file()
+        )
+        text = demo.wildrydes(
+            [
+                "weather",
+                "reduce",
+                "--engine",
+                "duckdb",
+                "--source",
+                str(source),
+                "--layout",
+                layout,
+                "--out",
+                str(BENCH_DIR / "weather" / layout),
+            ],
+            settings,
+            capture=True,
+        )
         m = WEATHER_READ_LINE.search(text)
         if not m:
             return {"error": f"no 'duckdb: read N bytes' line from weather reduce ({layout}): {text[-500:]}"}
@@ -495,7 +614,9 @@ def check(results: dict) -> list[str]:
     for size, d in rpr.get("default", {}).items():
         b = rpr.get("baseline", {}).get(size)
         if b is not None and not d < b:
-            problems.append(f"default requests/ride {d:.4f} is not below the baseline's {b:.4f} at {size} rides")
+            problems.append(
+                f"default requests/ride {d:.4f} is not below the baseline's {b:.4f} at {size} rides"
+            )
     return problems
 
 
@@ -508,10 +629,12 @@ def markdown(results: dict) -> str:
         "",
         f"```bash\n{results['command']}\n```",
         "",
-        (f"Run {results['started']} ({results['total_s']:.0f} s) on {m['cpus']} CPU(s) {m['cpu']}, "
-         f"{m['memory_gb']} GB RAM, {m['os']}, Python {m['python']}. LocalStack 4.14.0 (host mode, process "
-         "executor) on loopback. Every figure has its baseline from the same run beside it: these machines "
-         "are noisy, so read ratios, not absolute times."),
+        (
+            f"Run {results['started']} ({results['total_s']:.0f} s) on {m['cpus']} CPU(s) {m['cpu']}, "
+            f"{m['memory_gb']} GB RAM, {m['os']}, Python {m['python']}. LocalStack 4.14.0 (host mode, process "
+            "executor) on loopback. Every figure has its baseline from the same run beside it: these machines "
+            "are noisy, so read ratios, not absolute times."
+        ),
         "",
     ]
     etl = results.get("etl")
@@ -519,13 +642,15 @@ def markdown(results: dict) -> str:
         lines += [
             "## ETL: AWS requests per ride and throughput",
             "",
-            ("Default: `RIDES_PER_MESSAGE=200`, `WRITER_MODE=batched`. Baseline (the workshop's design): "
-             "`RIDES_PER_MESSAGE=1`, `WRITER_MODE=per_ride` (one SQS message per ride per hop, one S3 object "
-             "per ride). Requests counted per API from LocalStack's request log (external calls by the "
-             "functions plus the calls LocalStack makes on the account's behalf: S3 notification and event "
-             "source mapping invokes, receives, deletes), minus the benchmark's own calls. Billed APIs only "
-             "(S3 GET/PUT, SQS send/receive/delete, Lambda Invoke); the user's one upload PUT is included. "
-             "Empty polls of the event source mappings are included, as AWS bills them."),
+            (
+                "Default: `RIDES_PER_MESSAGE=200`, `WRITER_MODE=batched`. Baseline (the workshop's design): "
+                "`RIDES_PER_MESSAGE=1`, `WRITER_MODE=per_ride` (one SQS message per ride per hop, one S3 object "
+                "per ride). Requests counted per API from LocalStack's request log (external calls by the "
+                "functions plus the calls LocalStack makes on the account's behalf: S3 notification and event "
+                "source mapping invokes, receives, deletes), minus the benchmark's own calls. Billed APIs only "
+                "(S3 GET/PUT, SQS send/receive/delete, Lambda Invoke); the user's one upload PUT is included. "
+                "Empty polls of the event source mappings are included, as AWS bills them."
+            ),
             "",
             "| rides | mode | requests/ride | × baseline | cost per 1M rides (USD) | rides/s | × baseline | seconds |",
             "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -535,39 +660,72 @@ def markdown(results: dict) -> str:
             for mode, r in (("default", d), ("baseline", b)):
                 if not r:
                     continue
-                rpr_ratio = f"{r['requests_per_ride'] / b['requests_per_ride']:.3f}" if b else "no baseline run"
+                rpr_ratio = (
+                    f"{r['requests_per_ride'] / b['requests_per_ride']:.3f}" if b else "no baseline run"
+                )
                 speed_ratio = f"{r['rides_per_s'] / b['rides_per_s']:.1f}" if b else "n/a"
                 lines.append(
                     f"| {int(size):,} | {mode} | {r['requests_per_ride']:.4f} | {rpr_ratio} | "
                     f"{r['cost_per_million_rides_usd']:.2f} | {r['rides_per_s']:,.0f} | {speed_ratio} | "
-                    f"{r['seconds']:.1f} |")
-        lines += ["", (f"Ride files span {etl.get('ride_dates', 'a month')}. Ingest packs rides of one date per "
-                       "message (at most 200), so requests per ride fall as rides per date grow: 10,000 rides "
-                       "spread over two years (14 a day) need ~730 messages per file hop instead of ~60. The "
-                       "baseline's count does not depend on the spread (one message per ride)."),
-                  "", "Requests by API (largest size run in both modes):", ""]
+                    f"{r['seconds']:.1f} |"
+                )
+        lines += [
+            "",
+            (
+                f"Ride files span {etl.get('ride_dates', 'a month')}. Ingest packs rides of one date per "
+                "message (at most 200), so requests per ride fall as rides per date grow: 10,000 rides "
+                "spread over two years (14 a day) need ~730 messages per file hop instead of ~60. The "
+                "baseline's count does not depend on the spread (one message per ride)."
+            ),
+            "",
+            "Requests by API (largest size run in both modes):",
+            "",
+        ]
         both = [size for size in etl["default"] if size in etl["baseline"]] or list(etl["default"])
         big = max(both, key=int)
         # Billed APIs only: the log also holds LocalStack's own bookkeeping (Lambda metrics, log shipping).
-        apis = sorted(api for api in set(etl["default"][big]["requests_by_api"]) | set(
-            etl["baseline"].get(big, {}).get("requests_by_api", {})) if billed(api))
+        apis = sorted(
+            api
+            for api in set(etl["default"][big]["requests_by_api"])
+            | set(etl["baseline"].get(big, {}).get("requests_by_api", {}))
+            if billed(api)
+        )
         lines += [f"| API | default ({int(big):,} rides) | baseline |", "| --- | ---: | ---: |"]
         for api in apis:
-            lines.append(f"| {api} | "
-                         f"{etl['default'][big]['requests_by_api'].get(api, 0):,} | "
-                         f"{etl['baseline'].get(big, {}).get('requests_by_api', {}).get(api, 0):,} |")
+            lines.append(
+                f"| {api} | "
+                f"{etl['default'][big]['requests_by_api'].get(api, 0):,} | "
+                f"{etl['baseline'].get(big, {}).get('requests_by_api', {}).get(api, 0):,} |"
+            )
         lines.append("")
     rss = results.get("ingest_peak_rss_mb")
     if isinstance(rss, dict) and "handler" in rss:
-        lines += ["## Ingest memory (peak RSS, MB)", "", rss["method"] + ". Baseline: the same file read whole "
-                  "and parsed with `json.loads`, as the workshop's function did.", "",
-                  "| rides in file | ingest handler (streaming) | baseline json.load |", "| ---: | ---: | ---: |"]
+        lines += [
+            "## Ingest memory (peak RSS, MB)",
+            "",
+            rss["method"] + ". Baseline: the same file read whole "
+            "and parsed with `json.loads`, as the workshop's function did.",
+            "",
+            "| rides in file | ingest handler (streaming) | baseline json.load |",
+            "| ---: | ---: | ---: |",
+        ]
         for size in rss["handler"]:
-            lines.append(f"| {int(size):,} | {rss['handler'][size]:.0f} | {rss['baseline_json_load'][size]:.0f} |")
-        lines += ["", (f"Growth for 10x the rides: handler ×{rss['growth_handler']}, baseline "
-                       f"×{rss['growth_baseline']}."), ""]
-    for title, key in (("Inference", "inference"), ("Model quality", "model"),
-                       ("Weather reduction: bytes read", "weather_bytes_read")):
+            lines.append(
+                f"| {int(size):,} | {rss['handler'][size]:.0f} | {rss['baseline_json_load'][size]:.0f} |"
+            )
+        lines += [
+            "",
+            (
+                f"Growth for 10x the rides: handler ×{rss['growth_handler']}, baseline "
+                f"×{rss['growth_baseline']}."
+            ),
+            "",
+        ]
+    for title, key in (
+        ("Inference", "inference"),
+        ("Model quality", "model"),
+        ("Weather reduction: bytes read", "weather_bytes_read"),
+    ):
         value = results.get(key)
         if value is None:
             continue
@@ -577,8 +735,14 @@ def markdown(results: dict) -> str:
     if results.get("check"):
         lines += ["## Check", "", *[f"- FAILED: {p}" for p in results["check"]], ""]
     else:
-        lines += ["## Check", "", "- default-mode requests per ride are below the baseline's at every size: "
-                  "passed" if results.get("requests_per_ride", {}).get("default") else "- ETL not measured", ""]
+        lines += [
+            "## Check",
+            "",
+            "- default-mode requests per ride are below the baseline's at every size: passed"
+            if results.get("requests_per_ride", {}).get("default")
+            else "- ETL not measured",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -609,27 +773,42 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="small sizes for development (1k/5k rides ...)")
     p.add_argument("--sizes", type=int, nargs="+", help="ETL ride counts (default 10k 100k; --quick 1k 5k)")
-    p.add_argument("--baseline-sizes", type=int, nargs="*",
-                   help="ETL sizes also run in baseline mode (default: all); the baseline sends one message per "
-                   "ride per hop, so 100k takes hours on LocalStack's single event-source poller")
+    p.add_argument(
+        "--baseline-sizes",
+        type=int,
+        nargs="*",
+        help="ETL sizes also run in baseline mode (default: all); the baseline sends one message per "
+        "ride per hop, so 100k takes hours on LocalStack's single event-source poller",
+    )
     p.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", DEFAULT_PORT)))
     p.add_argument("--skip", nargs="*", default=[], choices=["etl", "rss", "inference", "model", "weather"])
     p.add_argument("--keep-running", action="store_true", help="leave the bench's LocalStack running")
-    p.add_argument("--report-only", action="store_true", help="regenerate docs/benchmarks.md from results.json")
+    p.add_argument(
+        "--report-only", action="store_true", help="regenerate docs/benchmarks.md from results.json"
+    )
     a = p.parse_args(argv)
     if a.report_only:
         results = json.loads(RESULTS.read_text())
         DOC.write_text(markdown(results))
         return 1 if results.get("check") else 0
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    settings = demo.Settings(port=a.port, moto_port=a.port + 1, rides=0, seed=SEED,
-                             state_dir=BENCH_DIR / "state", quiet_progress=True,
-                             bucket_name_prefix="wildrydes-bench", tf_vars={})
+    settings = demo.Settings(
+        port=a.port,
+        moto_port=a.port + 1,
+        rides=0,
+        seed=SEED,
+        state_dir=BENCH_DIR / "state",
+        quiet_progress=True,
+        bucket_name_prefix="wildrydes-bench",
+        tf_vars={},
+    )
     t0 = time.monotonic()
     results: dict = {
-        "command": "make bench" + (f" BENCH_ARGS='{' '.join(argv or sys.argv[1:])}'" if (argv or sys.argv[1:]) else ""),
+        "command": "make bench"
+        + (f" BENCH_ARGS='{' '.join(argv or sys.argv[1:])}'" if (argv or sys.argv[1:]) else ""),
         "started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": machine(), "quick": a.quick,
+        "machine": machine(),
+        "quick": a.quick,
     }
     # Merge with a previous run's sections that are skipped this time, so the doc stays complete.
     previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
@@ -638,12 +817,16 @@ def main(argv: list[str] | None = None) -> int:
             sizes = a.sizes or (SIZES_QUICK if a.quick else SIZES_FULL)
             etl = bench_etl(settings, sizes, sizes if a.baseline_sizes is None else a.baseline_sizes)
             results["etl"] = etl
-            results["requests_per_ride"] = {m: {s: r["requests_per_ride"] for s, r in etl[m].items()}
-                                            for m in ("default", "baseline")}
-            results["throughput_rides_per_s"] = {m: {s: r["rides_per_s"] for s, r in etl[m].items()}
-                                                 for m in ("default", "baseline")}
+            results["requests_per_ride"] = {
+                m: {s: r["requests_per_ride"] for s, r in etl[m].items()} for m in ("default", "baseline")
+            }
+            results["throughput_rides_per_s"] = {
+                m: {s: r["rides_per_s"] for s, r in etl[m].items()} for m in ("default", "baseline")
+            }
         if "rss" not in a.skip:
-            results["ingest_peak_rss_mb"] = bench_rss(settings, RSS_SIZES_QUICK if a.quick else RSS_SIZES_FULL)
+            results["ingest_peak_rss_mb"] = bench_rss(
+                settings, RSS_SIZES_QUICK if a.quick else RSS_SIZES_FULL
+            )
         if "inference" not in a.skip:
             results["inference"] = bench_inference(settings, a.quick)
             cold = bench_cold_start(settings, a.quick)
@@ -656,10 +839,24 @@ def main(argv: list[str] | None = None) -> int:
             results["weather_bytes_read"] = bench_weather(settings, WEATHER_RIDES)
     finally:
         if not a.keep_running:
-            subprocess.run(["make", "--no-print-directory", "localstack-down", *settings.make_vars], cwd=ROOT,
-                           capture_output=True, check=False)
-    for key in ("etl", "requests_per_ride", "throughput_rides_per_s", "ingest_peak_rss_mb", "inference", "model",
-                "weather_bytes_read", "cold_start", "cold_start_ms", "layer_unzipped_mb"):
+            subprocess.run(
+                ["make", "--no-print-directory", "localstack-down", *settings.make_vars],
+                cwd=ROOT,
+                capture_output=True,
+                check=False,
+            )
+    for key in (
+        "etl",
+        "requests_per_ride",
+        "throughput_rides_per_s",
+        "ingest_peak_rss_mb",
+        "inference",
+        "model",
+        "weather_bytes_read",
+        "cold_start",
+        "cold_start_ms",
+        "layer_unzipped_mb",
+    ):
         if key not in results and key in previous:
             results[key] = previous[key]
     results["total_s"] = time.monotonic() - t0

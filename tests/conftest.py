@@ -23,14 +23,14 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
 from wildrydes_dev import emulators, localaws
 from wildrydes_dev import tf_local as tf_local_tool
+
+ROOT = Path(__file__).resolve().parents[1]
 
 REUSE_ENV = "WILDRYDES_REUSE_LOCALSTACK"
 TEST_PORT_ENV = "WILDRYDES_TEST_LOCALSTACK_PORT"
@@ -77,8 +77,13 @@ class LocalStackHandle:
         return self.instance.worker_pids()
 
 
-def start_localstack_or_fail(port: int | None = None, moto_port: int | None = None, *,
-                             executor: str = emulators.EXECUTOR_NAME, with_moto: bool = True) -> LocalStackHandle:
+def start_localstack_or_fail(
+    port: int | None = None,
+    moto_port: int | None = None,
+    *,
+    executor: str = emulators.EXECUTOR_NAME,
+    with_moto: bool = True,
+) -> LocalStackHandle:
     """Start an instance or fail the calling test/fixture loudly (pytest.fail, never skip)."""
     if port is None:
         port, moto_port = emulators.free_port_pair()
@@ -96,8 +101,11 @@ def reuse_running_or_fail() -> LocalStackHandle:
         instance.client("lambda").list_functions()
         emulators.verify_executor(instance, wait_seconds=0)
     except Exception as exc:
-        pytest.fail(f"{REUSE_ENV}=1 but no usable LocalStack on port {instance.port} "
-                    f"(`make localstack-up LOCALSTACK_PORT={instance.port}`): {exc}", pytrace=False)
+        pytest.fail(
+            f"{REUSE_ENV}=1 but no usable LocalStack on port {instance.port} "
+            f"(`make localstack-up LOCALSTACK_PORT={instance.port}`): {exc}",
+            pytrace=False,
+        )
     return LocalStackHandle(instance, started_here=False)
 
 

@@ -3,16 +3,18 @@
 Each SQS record is one envelope; a failing record is reported in batchItemFailures so only it is
 retried (and after maxReceiveCount lands in the DLQ), never the whole batch.
 """
+
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
 from wildrydes_lambda import aws
+from wildrydes_lambda.contracts.envelope import Source, decode_message, encode_message
 from wildrydes_lambda.etl import quarantine as q
 from wildrydes_lambda.etl.config import EnrichConfig
 from wildrydes_lambda.etl.enrichment import enrich_rides
-from wildrydes_lambda.contracts.envelope import Source, decode_message, encode_message
 
 CONFIG = EnrichConfig.from_env()
 logger = Logger()

@@ -3,6 +3,7 @@
 Thin by design: configuration and the model cache are built once per execution environment; the request
 logic lives in wildrydes_lambda.serving.service (tested without AWS).
 """
+
 from __future__ import annotations
 
 import json
@@ -10,9 +11,10 @@ import logging
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+
 from wildrydes_lambda import aws
-from wildrydes_lambda.serving.service import InferenceSettings, answer
 from wildrydes_lambda.serving.model_cache import ModelCache, register_snapstart_hooks
+from wildrydes_lambda.serving.service import InferenceSettings, answer
 
 LIBRARY_LOGGER = "wildrydes_lambda"
 logger = Logger()  # POWERTOOLS_SERVICE_NAME / LOG_LEVEL from the environment
@@ -24,8 +26,14 @@ copy_config_to_registered_loggers(source_logger=logger, include={LIBRARY_LOGGER}
 SETTINGS = InferenceSettings.from_env()
 # The model itself is loaded on the first request (not at import) so a missing model is a 503 answer,
 # not a failed cold start, and a model published later is picked up without a new environment.
-MODEL_CACHE = ModelCache(aws.client("s3"), SETTINGS.bucket, SETTINGS.model_key, SETTINGS.metadata_key,
-                         SETTINGS.engine, SETTINGS.recheck_seconds)
+MODEL_CACHE = ModelCache(
+    aws.client("s3"),
+    SETTINGS.bucket,
+    SETTINGS.model_key,
+    SETTINGS.metadata_key,
+    SETTINGS.engine,
+    SETTINGS.recheck_seconds,
+)
 # With SnapStart (inference_snapstart_enabled): load before the snapshot, re-check S3 after each restore.
 register_snapstart_hooks(MODEL_CACHE)
 
@@ -43,8 +51,13 @@ def lambda_handler(event: dict, context: object) -> dict:
         SETTINGS,
     )
     current = MODEL_CACHE.current
-    logger.info("scored" if status == 200 else "rejected", extra={
-        "status": status, "error": body.get("error"),
-        "model_version": current.model_version if current else None, "engine": SETTINGS.engine,
-    })
+    logger.info(
+        "scored" if status == 200 else "rejected",
+        extra={
+            "status": status,
+            "error": body.get("error"),
+            "model_version": current.model_version if current else None,
+            "engine": SETTINGS.engine,
+        },
+    )
     return {"statusCode": status, "headers": headers, "body": json.dumps(body)}

@@ -4,16 +4,18 @@ Every record of the event is handled (S3 may deliver several objects in one noti
 outside RAW_PREFIX or not ending in .json are logged and skipped: the bucket notification should not
 send them, but a mis-set filter must not make us ingest manifests or quarantine files.
 """
+
 from __future__ import annotations
 
 import json
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger
+
 from wildrydes_lambda import aws
+from wildrydes_lambda.contracts.envelope import Source
 from wildrydes_lambda.etl.config import IngestConfig
 from wildrydes_lambda.etl.ingestion import ingest_file
-from wildrydes_lambda.contracts.envelope import Source
 from wildrydes_lambda.etl.quarantine import QuarantineWriter
 
 CONFIG = IngestConfig.from_env()
@@ -41,7 +43,9 @@ def _ingest(source: Source) -> dict:
 
     def open_stream():
         # The second read is pinned to the first read's ETag so both passes see the same bytes.
-        body, etag = aws.open_object(source.bucket, source.key, if_match=first_etag[0] if first_etag else None)
+        body, etag = aws.open_object(
+            source.bucket, source.key, if_match=first_etag[0] if first_etag else None
+        )
         first_etag.append(etag)
         return body
 

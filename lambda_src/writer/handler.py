@@ -4,15 +4,17 @@ One object per (message, ride_date), named by the hash of its ride ids: a redeli
 the same keys with the same bytes, so no ride ever appears twice. WRITER_MODE=per_ride writes one
 object per ride instead (the workshop's behaviour, kept as a benchmark baseline; keys still by ride_id).
 """
+
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
 from wildrydes_lambda import aws
+from wildrydes_lambda.contracts.envelope import decode_message
 from wildrydes_lambda.etl.config import WriterConfig
 from wildrydes_lambda.etl.csv_output import plan_csv_objects
-from wildrydes_lambda.contracts.envelope import decode_message
 
 CONFIG = WriterConfig.from_env()
 logger = Logger()
@@ -28,7 +30,11 @@ def record_handler(record: SQSRecord) -> None:
         aws.put_object(CONFIG.data_bucket, key, body, "text/csv")
     logger.info(
         "message written",
-        extra={"source_key": envelope["source"]["key"], "rides": len(envelope["rides"]), "objects": len(objects)},
+        extra={
+            "source_key": envelope["source"]["key"],
+            "rides": len(envelope["rides"]),
+            "objects": len(objects),
+        },
     )
 
 

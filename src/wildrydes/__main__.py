@@ -1,4 +1,5 @@
 """`python -m wildrydes` is the same as the `wildrydes` command."""
+
 import sys
 
 from wildrydes.cli import main

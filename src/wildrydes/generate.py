@@ -21,6 +21,7 @@ Same seed and arguments give byte-identical files: weather comes from its own se
 the number of rides) and each day's rides from a stream keyed by (seed, day), so rides are streamed one day
 at a time and memory does not grow with --rides.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,6 +36,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
+
 from wildrydes_lambda.etl.rides import HEAVY_MAGIC_PER_MILE, ride_id
 from wildrydes_lambda.etl.stations import GROUND_STATIONS, nearest_station
 
@@ -58,17 +60,40 @@ RIDE_LAT_RANGE = (40.57, 40.90)
 RIDE_LON_RANGE = (-74.05, -73.72)
 HEALTH_POINTS_RANGE = (50, 250)
 UNICORN_NAMES = (
-    "Shadowfax", "Rocinante", "Bucephalus", "Moonglow", "Starfire", "Thistle", "Quicksilver", "Nimbus",
-    "Pegasus", "Marigold", "Sprocket", "Clover", "Tempest", "Juniper", "Comet", "Saffron",
+    "Shadowfax",
+    "Rocinante",
+    "Bucephalus",
+    "Moonglow",
+    "Starfire",
+    "Thistle",
+    "Quicksilver",
+    "Nimbus",
+    "Pegasus",
+    "Marigold",
+    "Sprocket",
+    "Clover",
+    "Tempest",
+    "Juniper",
+    "Comet",
+    "Saffron",
 )
 MS_PER_DAY = 86_400_000
 
 # ---------------------------------------------------------------------------------------------- weather
 # Central Park 1991-2020 monthly normals: (TMAX, TMIN) tenths of degC, PRCP mm per month.
 CENTRAL_PARK_NORMALS = {
-    1: (42, -23, 92.5), 2: (57, -14, 81.0), 3: (99, 21, 109.0), 4: (166, 75, 103.9),
-    5: (219, 128, 100.6), 6: (265, 180, 115.3), 7: (294, 212, 116.8), 8: (285, 205, 115.8),
-    9: (246, 168, 109.5), 10: (181, 108, 111.3), 11: (122, 56, 90.9), 12: (68, 10, 111.3),
+    1: (42, -23, 92.5),
+    2: (57, -14, 81.0),
+    3: (99, 21, 109.0),
+    4: (166, 75, 103.9),
+    5: (219, 128, 100.6),
+    6: (265, 180, 115.3),
+    7: (294, 212, 116.8),
+    8: (285, 205, 115.8),
+    9: (246, 168, 109.5),
+    10: (181, 108, 111.3),
+    11: (122, 56, 90.9),
+    12: (68, 10, 111.3),
 }
 # Day-to-day TMAX spread (tenths of degC): ~5.7 degC in January, ~3.4 degC in July.
 TMAX_ANOMALY_SD_MEAN = 45.5
@@ -139,10 +164,7 @@ def _daily_normals(days: list[date]) -> tuple[np.ndarray, np.ndarray, np.ndarray
     tmax = np.interp(doy, xp, np.tile(tmax_n, 3))
     tmin = np.interp(doy, xp, np.tile(tmin_n, 3))
     wet_mean = np.array(
-        [
-            CENTRAL_PARK_NORMALS[d.month][2] * 10 / (calendar.monthrange(d.year, d.month)[1] / 3)
-            for d in days
-        ]
+        [CENTRAL_PARK_NORMALS[d.month][2] * 10 / (calendar.monthrange(d.year, d.month)[1] / 3) for d in days]
     )
     return tmax, tmin, wet_mean
 
@@ -215,7 +237,9 @@ def generate_weather(seed: int, start: date, end: date) -> Weather:
 
     city = regional()
     true: dict[str, dict[str, np.ndarray]] = {}
-    trace, q_flag, missing = {}, {}, {}
+    trace: dict[str, np.ndarray] = {}
+    q_flag: dict[str, dict[str, list[str]]] = {}
+    missing: dict[str, dict[str, np.ndarray]] = {}
     lognormal_mean = math.exp(STATION_AMOUNT_LOG_SD**2 / 2)
     for st in STATIONS:
         a_max, a_min, wet_region, amount = city if st.follows_city else regional()
@@ -226,7 +250,9 @@ def generate_weather(seed: int, start: date, end: date) -> Weather:
         wet = np.where(wet_region, follow < P_STATION_WET_IF_CITY_WET, follow < P_STATION_WET_IF_CITY_DRY)
         local = amount * rng.lognormal(0, STATION_AMOUNT_LOG_SD, n) / lognormal_mean
         # A local shower on a regionally dry day draws its own amount.
-        local = np.where(wet_region, local, rng.gamma(WET_AMOUNT_GAMMA_SHAPE, wet_mean / WET_AMOUNT_GAMMA_SHAPE))
+        local = np.where(
+            wet_region, local, rng.gamma(WET_AMOUNT_GAMMA_SHAPE, wet_mean / WET_AMOUNT_GAMMA_SHAPE)
+        )
         prcp = np.where(wet, np.maximum(np.rint(local), MIN_WET_PRCP_TENTHS_MM), 0).astype(int)
         snow = np.where(tmax < SNOW_MAX_TMAX, prcp, 0).astype(int)  # mm of snow ~ tenths mm of water
         true[st.id] = {"TMAX": tmax, "TMIN": tmin, "PRCP": prcp, "SNOW": snow}
@@ -235,7 +261,7 @@ def generate_weather(seed: int, start: date, end: date) -> Weather:
         for el in ELEMENTS:
             flagged = rng.random(n) < P_QUALITY_FLAGGED
             which = rng.integers(0, len(QUALITY_FLAGS), n)
-            q_flag[st.id][el] = [QUALITY_FLAGS[w] if f else "" for f, w in zip(flagged, which)]
+            q_flag[st.id][el] = [QUALITY_FLAGS[w] if f else "" for f, w in zip(flagged, which, strict=True)]
             missing[st.id][el] = (rng.random(n) < P_ROW_MISSING) & ~flagged
     return Weather(days, true, trace, q_flag, missing)
 
@@ -251,8 +277,14 @@ def ghcn_rows(weather: Weather, year: int):
                     continue
                 m_flag = "T" if el == "PRCP" and weather.trace[st.id][i] else ""
                 yield (
-                    st.id, day, el, weather.published_value(st.id, el, i), m_flag,
-                    weather.q_flag[st.id][el][i], st.source_flag, st.obs_time,
+                    st.id,
+                    day,
+                    el,
+                    weather.published_value(st.id, el, i),
+                    m_flag,
+                    weather.q_flag[st.id][el][i],
+                    st.source_flag,
+                    st.obs_time,
                 )
 
 
@@ -319,8 +351,18 @@ def p_heavy(distance: float, tmin: float, tmax: float, prcp: float) -> float:
 
 
 TRUTH_HEADER = (
-    "ride_id", "file", "ride_date", "groundstation", "distance", "tmin", "tmax", "prcp",
-    "weather_complete", "magicpoints", "heavy", "p_heavy",
+    "ride_id",
+    "file",
+    "ride_date",
+    "groundstation",
+    "distance",
+    "tmin",
+    "tmax",
+    "prcp",
+    "weather_complete",
+    "magicpoints",
+    "heavy",
+    "p_heavy",
 )
 
 
@@ -347,9 +389,7 @@ def _json_string(text: str) -> str:
     return '"' + text + '"'
 
 
-def write_rides(
-    weather: Weather, seed: int, n_rides: int, n_files: int, out: Path
-) -> dict[str, int]:
+def write_rides(weather: Weather, seed: int, n_rides: int, n_files: int, out: Path) -> dict[str, int]:
     """Stream rides day by day into ``n_files`` files and the truth CSV; return counts."""
     rides_dir, truth_dir = out / "rides", out / "truth"
     rides_dir.mkdir(parents=True, exist_ok=True)
@@ -381,7 +421,9 @@ def write_rides(
                 name = UNICORN_NAMES[names[j]]
                 ms = int(millis[j])
                 secs, frac = divmod(ms, 1000)
-                statustime = f"{day:%Y-%m-%d} {secs // 3600:02d}:{secs // 60 % 60:02d}:{secs % 60:02d}.{frac:03d}"
+                statustime = (
+                    f"{day:%Y-%m-%d} {secs // 3600:02d}:{secs // 60 % 60:02d}:{secs % 60:02d}.{frac:03d}"
+                )
                 lat, lon = float(lats[j]), float(lons[j])
                 distance_text = f"{dist[j]:.{DISTANCE_DECIMALS}f}"
                 distance = float(distance_text)  # exactly what a reader of the JSON gets
@@ -399,11 +441,22 @@ def write_rides(
                     f'"Longitude": {lon!r}, "Distance": {distance_text}, "HealthPoints": {int(health[j])}, '
                     f'"MagicPoints": {magic}}}'
                 )
-                truth.writerow((
-                    ride_id(name, statustime, lat, lon), files[k].path.name, f"{day:%Y-%m-%d}", station,
-                    distance_text, tmin, tmax, prcp, int(complete), magic, heavy,
-                    f"{p_heavy(distance, tmin, tmax, prcp):.12g}",
-                ))
+                truth.writerow(
+                    (
+                        ride_id(name, statustime, lat, lon),
+                        files[k].path.name,
+                        f"{day:%Y-%m-%d}",
+                        station,
+                        distance_text,
+                        tmin,
+                        tmax,
+                        prcp,
+                        int(complete),
+                        magic,
+                        heavy,
+                        f"{p_heavy(distance, tmin, tmax, prcp):.12g}",
+                    )
+                )
                 counts["rides"] += 1
                 counts["heavy"] += heavy
                 counts["incomplete_weather"] += int(not complete)
@@ -412,8 +465,14 @@ def write_rides(
     return counts
 
 
-def generate(out: Path, n_rides: int, seed: int, n_files: int = 1,
-             start: date = date(2017, 1, 1), end: date = date(2018, 12, 31)) -> dict[str, int]:
+def generate(
+    out: Path,
+    n_rides: int,
+    seed: int,
+    n_files: int = 1,
+    start: date = date(2017, 1, 1),
+    end: date = date(2018, 12, 31),
+) -> dict[str, int]:
     """Write rides, GHCN weather and the truth file under ``out`` (see the module docstring)."""
     weather = generate_weather(seed, start, end)
     write_ghcn(weather, out / "ghcn")
@@ -430,7 +489,8 @@ def _parse_date(text: str) -> date:
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "generate", help="seeded synthetic rides + GHCN-D weather with exact ground truth",
+        "generate",
+        help="seeded synthetic rides + GHCN-D weather with exact ground truth",
         description=__doc__.splitlines()[0],
     )
     p.add_argument("--rides", type=int, required=True, help="number of rides")

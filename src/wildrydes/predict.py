@@ -8,6 +8,7 @@ The model is a ``model.tar.gz`` (or a directory of extracted module files) on di
 says otherwise. The request is any shape the API accepts (see wildrydes_lambda.serving.request); the
 output is the API's JSON response body. ``-`` reads the request from stdin.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,9 +18,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from wildrydes.errors import CommandError
 from wildrydes_lambda import aws
-from wildrydes_lambda.serving import engine as inference_engine
 from wildrydes_lambda.model_format import linear_learner
+from wildrydes_lambda.serving import engine as inference_engine
+from wildrydes_lambda.serving.model_cache import ModelUnavailable, build_loaded_model
 from wildrydes_lambda.serving.request import (
     DEFAULT_MAX_BATCH,
     RequestError,
@@ -27,9 +30,6 @@ from wildrydes_lambda.serving.request import (
     predictions_body,
 )
 from wildrydes_lambda.serving.service import METADATA_FILE_NAME, default_metadata_key
-from wildrydes_lambda.serving.model_cache import ModelUnavailable, build_loaded_model
-
-from wildrydes.errors import CommandError
 
 S3_SCHEME = aws.S3_SCHEME
 
@@ -81,8 +81,13 @@ def _read_request(text: str) -> Any:
         raise CommandError(f"the request is not valid JSON ({exc})") from exc
 
 
-def predict(model: str, request_text: str, metadata: str | None = None,
-            engine: str = inference_engine.ENGINE_MXNET, max_batch: int = DEFAULT_MAX_BATCH) -> dict[str, Any]:
+def predict(
+    model: str,
+    request_text: str,
+    metadata: str | None = None,
+    engine: str = inference_engine.ENGINE_MXNET,
+    max_batch: int = DEFAULT_MAX_BATCH,
+) -> dict[str, Any]:
     """The API's response body for ``request_text`` scored by ``model`` (path or s3:// URI)."""
     payload = _read_request(request_text)
     work = Path(tempfile.mkdtemp(prefix="wildrydes-predict-"))
@@ -96,7 +101,9 @@ def predict(model: str, request_text: str, metadata: str | None = None,
         if not isinstance(meta, dict):
             raise CommandError(f"{metadata_path} is not a JSON object")
         try:
-            model_dir = model_path if model_path.is_dir() else linear_learner.extract_artifact(model_path, work / "x")
+            model_dir = (
+                model_path if model_path.is_dir() else linear_learner.extract_artifact(model_path, work / "x")
+            )
             loaded = build_loaded_model(model_dir, meta, engine)
         except (linear_learner.ArtifactError, ModelUnavailable) as exc:
             raise CommandError(str(exc)) from exc
@@ -116,12 +123,25 @@ def run(args) -> int:
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("predict", help="score a request locally with the inference function's code",
-                                   description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", required=True, help="model.tar.gz or extracted dir: local path or s3://BUCKET/KEY")
-    parser.add_argument("--metadata", help=f"metadata.json (path or s3://); default: {METADATA_FILE_NAME} next to --model")
-    parser.add_argument("--engine", choices=inference_engine.ENGINES, default=inference_engine.ENGINE_MXNET,
-                        help="scoring engine (default: mxnet, as the function)")
-    parser.add_argument("--max-batch", type=int, default=DEFAULT_MAX_BATCH, help="largest accepted instances list")
+    parser = subparsers.add_parser(
+        "predict",
+        help="score a request locally with the inference function's code",
+        description=__doc__.split("\n\n")[0],
+    )
+    parser.add_argument(
+        "--model", required=True, help="model.tar.gz or extracted dir: local path or s3://BUCKET/KEY"
+    )
+    parser.add_argument(
+        "--metadata", help=f"metadata.json (path or s3://); default: {METADATA_FILE_NAME} next to --model"
+    )
+    parser.add_argument(
+        "--engine",
+        choices=inference_engine.ENGINES,
+        default=inference_engine.ENGINE_MXNET,
+        help="scoring engine (default: mxnet, as the function)",
+    )
+    parser.add_argument(
+        "--max-batch", type=int, default=DEFAULT_MAX_BATCH, help="largest accepted instances list"
+    )
     parser.add_argument("request", help="the request JSON (any shape the API accepts), or - for stdin")
     parser.set_defaults(func=run)

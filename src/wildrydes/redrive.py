@@ -6,6 +6,7 @@ The destination is --to, else the one queue whose redrive policy names this DLQ
 messages are received, sent to the source (body and attributes kept) and only then deleted, so a
 failure mid-way can duplicate a message but never lose one (the writer's keys make duplicates harmless).
 """
+
 from __future__ import annotations
 
 import json
@@ -13,9 +14,8 @@ import time
 
 from botocore.exceptions import ClientError
 
-from wildrydes_lambda import aws
-
 from wildrydes.errors import CommandError
+from wildrydes_lambda import aws
 
 SOURCE_QUEUE_TAG = "source_queue"
 RECEIVE_BATCH = 10  # SQS maximum per ReceiveMessage / SendMessageBatch / DeleteMessageBatch
@@ -24,18 +24,30 @@ RECEIVE_WAIT_SECONDS = 1
 VISIBILITY_SECONDS = 60
 MOVE_TASK_POLL_SECONDS = 2
 # Error codes meaning "this endpoint has no message move tasks" -> fall back to receive/send/delete.
-UNSUPPORTED_CODES = {"InvalidAction", "UnsupportedOperation", "NotImplemented", "InternalFailure",
-                     "AWS.SimpleQueueService.UnsupportedOperation"}
+UNSUPPORTED_CODES = {
+    "InvalidAction",
+    "UnsupportedOperation",
+    "NotImplemented",
+    "InternalFailure",
+    "AWS.SimpleQueueService.UnsupportedOperation",
+}
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("redrive", help="replay a dead-letter queue into its source queue",
-                                   description=__doc__.splitlines()[0])
+    parser = subparsers.add_parser(
+        "redrive",
+        help="replay a dead-letter queue into its source queue",
+        description=__doc__.splitlines()[0],
+    )
     parser.add_argument("--dlq", required=True, help="URL or name of the dead-letter queue")
     parser.add_argument("--to", help="URL or name of the destination (default: the DLQ's source queue)")
     parser.add_argument("--max", type=int, default=0, help="move at most this many messages (0 = all)")
-    parser.add_argument("--method", choices=("auto", "move-task", "receive"), default="auto",
-                        help="auto: StartMessageMoveTask when available, else receive/send/delete")
+    parser.add_argument(
+        "--method",
+        choices=("auto", "move-task", "receive"),
+        default="auto",
+        help="auto: StartMessageMoveTask when available, else receive/send/delete",
+    )
     parser.set_defaults(func=run)
 
 
@@ -105,8 +117,11 @@ def move_by_receive(sqs, dlq_url: str, to_url: str, limit: int = 0) -> int:
     while not limit or moved < limit:
         want = RECEIVE_BATCH if not limit else min(RECEIVE_BATCH, limit - moved)
         messages = sqs.receive_message(
-            QueueUrl=dlq_url, MaxNumberOfMessages=want, WaitTimeSeconds=RECEIVE_WAIT_SECONDS,
-            VisibilityTimeout=VISIBILITY_SECONDS, MessageAttributeNames=["All"],
+            QueueUrl=dlq_url,
+            MaxNumberOfMessages=want,
+            WaitTimeSeconds=RECEIVE_WAIT_SECONDS,
+            VisibilityTimeout=VISIBILITY_SECONDS,
+            MessageAttributeNames=["All"],
         ).get("Messages", [])
         if not messages:
             break
@@ -119,13 +134,20 @@ def move_by_receive(sqs, dlq_url: str, to_url: str, limit: int = 0) -> int:
         sent = sqs.send_message_batch(QueueUrl=to_url, Entries=entries)
         ok = {entry["Id"] for entry in sent.get("Successful", [])}
         if ok:
-            sqs.delete_message_batch(QueueUrl=dlq_url, Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages) if str(i) in ok
-            ])
+            sqs.delete_message_batch(
+                QueueUrl=dlq_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                    for i, m in enumerate(messages)
+                    if str(i) in ok
+                ],
+            )
         moved += len(ok)
         if sent.get("Failed"):
-            raise CommandError(f"moved {moved}; {len(sent['Failed'])} message(s) failed to send "
-                               f"({sent['Failed'][0].get('Code')}) and stay in the DLQ")
+            raise CommandError(
+                f"moved {moved}; {len(sent['Failed'])} message(s) failed to send "
+                f"({sent['Failed'][0].get('Code')}) and stay in the DLQ"
+            )
     return moved
 
 
@@ -150,6 +172,8 @@ def run(args) -> int:
     method = "move-task" if moved is not None else "receive"
     if moved is None:
         moved = move_by_receive(sqs, dlq_url, to_url, args.max)
-    print(f"redrive: moved {moved} message(s) from {dlq_url} to {to_url} via {method}; "
-          f"DLQ depth {before} -> {_depth(sqs, dlq_url)}")
+    print(
+        f"redrive: moved {moved} message(s) from {dlq_url} to {to_url} via {method}; "
+        f"DLQ depth {before} -> {_depth(sqs, dlq_url)}"
+    )
     return 0

@@ -23,6 +23,7 @@ Wheels are cached under ``build/cache/layer-wheels-<hash of pins+platform>/`` so
 Usage: python -m wildrydes_dev.build_layer [--output build/mxnet-layer.zip] [--function-zip build/inference.zip]
        python -m wildrydes_dev.build_layer --install-shim <site-packages>   (the project venv's mxnet)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,7 +42,9 @@ from wildrydes_dev.build_zip import TARGET_PLATFORMS, TARGET_PYTHON, TARGET_RUNT
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHIM_SOURCE = REPO_ROOT / "lambda_src" / "layers" / "mxnet" / "mxnet_numpy_compat.py"
 SHIM_MODULE = SHIM_SOURCE.stem
-SHIM_IMPORT_LINE = f"import {SHIM_MODULE}  # noqa: F401  wildrydes layer: numpy 2 / Python 3.12+ names for mxnet 1.9.1\n"
+SHIM_IMPORT_LINE = (
+    f"import {SHIM_MODULE}  # noqa: F401  wildrydes layer: numpy 2 / Python 3.12+ names for mxnet 1.9.1\n"
+)
 
 # Exact pins. mxnet 1.9.1 declares numpy<2 but runs on numpy 2.4 with the shim (tests/unit/serving/
 # test_mxnet_layer.py); numpy is pinned exactly because each numpy release removes names (2.4 removed more
@@ -67,12 +70,19 @@ SHIPPED_LIBS = {
 }
 # Libraries the python3.13 Lambda base image (Amazon Linux 2023 minimal: glibc, libgcc, libstdc++, zlib) provides
 # in /lib64, which the layer may link against without shipping them. Anything else must be in the layer.
-BASE_IMAGE_LIBS = frozenset({
-    "ld-linux-x86-64.so.2", "libc.so.6", "libm.so.6", "libdl.so.2", "librt.so.1", "libpthread.so.0",  # glibc 2.34
-    "libgcc_s.so.1",  # libgcc
-    "libstdc++.so.6",  # libstdc++
-    "libz.so.1",  # zlib
-})
+BASE_IMAGE_LIBS = frozenset(
+    {
+        "ld-linux-x86-64.so.2",
+        "libc.so.6",
+        "libm.so.6",
+        "libdl.so.2",
+        "librt.so.1",
+        "libpthread.so.0",  # glibc 2.34
+        "libgcc_s.so.1",  # libgcc
+        "libstdc++.so.6",  # libstdc++
+        "libz.so.1",  # zlib
+    }
+)
 
 LAYER_SITE_DIR = "python"  # the layer's top-level directory that the runtime puts on sys.path
 LAYER_LIB_DIR = "lib"  # /opt/lib on Lambda: on LD_LIBRARY_PATH
@@ -111,10 +121,24 @@ def download_wheels(cache_root: Path, pins: tuple[str, ...] = LAYER_PINS + LIBRA
         # --no-deps: the pin list above is the whole closure we want (no graphviz, numpy 2 despite mxnet's
         # numpy<2); pip would otherwise also resolve for the *host* interpreter's markers.
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-             "--no-deps", "--only-binary=:all:", *pip_platform_args(),
-             "--python-version", TARGET_PYTHON, "--implementation", "cp",
-             "--dest", str(partial), *pins],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-deps",
+                "--only-binary=:all:",
+                *pip_platform_args(),
+                "--python-version",
+                TARGET_PYTHON,
+                "--implementation",
+                "cp",
+                "--dest",
+                str(partial),
+                *pins,
+            ],
             check=True,
         )
         (partial / ".complete").write_text("\n".join(pins) + "\n")
@@ -122,7 +146,9 @@ def download_wheels(cache_root: Path, pins: tuple[str, ...] = LAYER_PINS + LIBRA
         partial.rename(cache_dir)
     wheels = sorted(cache_dir.glob("*.whl"))
     if len(wheels) != len(pins):
-        raise SystemExit(f"expected {len(pins)} wheels in {cache_dir}, found {len(wheels)}; delete it and retry")
+        raise SystemExit(
+            f"expected {len(pins)} wheels in {cache_dir}, found {len(wheels)}; delete it and retry"
+        )
     return wheels
 
 
@@ -256,7 +282,9 @@ def target_python() -> str:
     try:
         return find_python(TARGET_PYTHON)
     except PythonNotFound as exc:
-        raise SystemExit(f"build_layer: bytecode for {TARGET_RUNTIME} needs Python {TARGET_PYTHON}: {exc}") from exc
+        raise SystemExit(
+            f"build_layer: bytecode for {TARGET_RUNTIME} needs Python {TARGET_PYTHON}: {exc}"
+        ) from exc
 
 
 def compile_bytecode(site_dir: Path, python: str | None = None) -> int:
@@ -266,8 +294,18 @@ def compile_bytecode(site_dir: Path, python: str | None = None) -> int:
     before = tree_size(site_dir)
     env = {**os.environ, "PYTHONHASHSEED": "0"}  # not -I/-E: they would ignore PYTHONHASHSEED
     result = subprocess.run(
-        [python or target_python(), "-s", "-c", COMPILE_SCRIPT, str(site_dir), f"{LAYER_MOUNT}/{LAYER_SITE_DIR}"],
-        check=False, capture_output=True, text=True, env=env,
+        [
+            python or target_python(),
+            "-s",
+            "-c",
+            COMPILE_SCRIPT,
+            str(site_dir),
+            f"{LAYER_MOUNT}/{LAYER_SITE_DIR}",
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
     )
     if result.returncode != 0:
         raise SystemExit(f"build_layer: compileall failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
@@ -285,7 +323,7 @@ def needed_libraries(path: Path) -> list[str]:
     data = Path(path).read_bytes()
     if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
         raise ValueError(f"{path} is not an ELF64 little-endian file")
-    shoff, = struct.unpack_from("<Q", data, 0x28)
+    (shoff,) = struct.unpack_from("<Q", data, 0x28)
     shentsize, shnum = struct.unpack_from("<HH", data, 0x3A)
     sections = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize) for i in range(shnum)]
     needed = []
@@ -299,14 +337,16 @@ def needed_libraries(path: Path) -> list[str]:
                 break
             if tag == _DT_NEEDED:
                 end = data.index(b"\0", strtab_offset + value)
-                needed.append(data[strtab_offset + value:end].decode())
+                needed.append(data[strtab_offset + value : end].decode())
     return needed
 
 
 def missing_libraries(layer_root: Path, base_libs: frozenset[str] = BASE_IMAGE_LIBS) -> dict[str, list[str]]:
     """{shared object (relative path): [NEEDED names neither in the layer nor on the base image]}."""
     layer_root = Path(layer_root)
-    shared = [p for p in sorted(layer_root.rglob("*.so*")) if p.is_file() and p.read_bytes()[:4] == b"\x7fELF"]
+    shared = [
+        p for p in sorted(layer_root.rglob("*.so*")) if p.is_file() and p.read_bytes()[:4] == b"\x7fELF"
+    ]
     in_layer = {p.name for p in shared}
     missing = {}
     for so in shared:
@@ -334,8 +374,9 @@ def write_zip(staging_root: Path, output: Path) -> None:
     write_reproducible_zip(staging_root, output, keep_bytecode=True)
 
 
-def build_layer(output: Path, cache_root: Path, staging: Path, strip: bool = True,
-                bytecode: bool = True) -> dict[str, int]:
+def build_layer(
+    output: Path, cache_root: Path, staging: Path, strip: bool = True, bytecode: bool = True
+) -> dict[str, int]:
     wheels = download_wheels(cache_root)
     donors = _donor_projects()
     shutil.rmtree(staging, ignore_errors=True)
@@ -349,7 +390,9 @@ def build_layer(output: Path, cache_root: Path, staging: Path, strip: bool = Tru
     stripped = strip_shared_objects(staging) if strip else 0
     missing = missing_libraries(staging)
     if missing:
-        raise SystemExit(f"build_layer: shared libraries neither in the layer nor on the base image: {missing}")
+        raise SystemExit(
+            f"build_layer: shared libraries neither in the layer nor on the base image: {missing}"
+        )
     compiled = compile_bytecode(site_dir) if bytecode else 0
     output.parent.mkdir(parents=True, exist_ok=True)
     write_zip(staging, output)
@@ -368,14 +411,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=REPO_ROOT / "build" / "mxnet-layer.zip")
     parser.add_argument("--cache", type=Path, default=REPO_ROOT / "build" / "cache")
     parser.add_argument("--staging", type=Path, default=REPO_ROOT / "build" / "layer-staging")
-    parser.add_argument("--function-zip", type=Path, action="append", default=[],
-                        help="function zip(s) deployed with this layer, for the 250 MB unzipped check")
+    parser.add_argument(
+        "--function-zip",
+        type=Path,
+        action="append",
+        default=[],
+        help="function zip(s) deployed with this layer, for the 250 MB unzipped check",
+    )
     parser.add_argument("--no-strip", action="store_true", help="do not strip debug symbols from .so files")
-    parser.add_argument("--no-bytecode", action="store_true", help="do not precompile .pyc (cold-start bench)")
-    parser.add_argument("--check-only", action="store_true",
-                        help="do not build: report the existing layer zip's sizes and check the limit")
-    parser.add_argument("--install-shim", type=Path, metavar="SITE_PACKAGES",
-                        help="only install the compatibility module into an existing mxnet (the project venv)")
+    parser.add_argument(
+        "--no-bytecode", action="store_true", help="do not precompile .pyc (cold-start bench)"
+    )
+    parser.add_argument(
+        "--check-only",
+        action="store_true",
+        help="do not build: report the existing layer zip's sizes and check the limit",
+    )
+    parser.add_argument(
+        "--install-shim",
+        type=Path,
+        metavar="SITE_PACKAGES",
+        help="only install the compatibility module into an existing mxnet (the project venv)",
+    )
     args = parser.parse_args(argv)
 
     if args.install_shim:
@@ -387,10 +444,13 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"build_layer: {args.output} not found (run `make layer`)")
         sizes = {"zipped": args.output.stat().st_size, "unzipped": unzipped_size(args.output)}
     else:
-        sizes = build_layer(args.output, args.cache, args.staging, strip=not args.no_strip,
-                            bytecode=not args.no_bytecode)
-        print(f"  wheels unpacked {sizes['unpacked'] / MIB:7.1f} MiB; trimmed {sizes['trimmed'] / MIB:.1f} MiB;"
-              f" stripped {sizes['stripped'] / MIB:.1f} MiB; bytecode +{sizes['bytecode'] / MIB:.1f} MiB")
+        sizes = build_layer(
+            args.output, args.cache, args.staging, strip=not args.no_strip, bytecode=not args.no_bytecode
+        )
+        print(
+            f"  wheels unpacked {sizes['unpacked'] / MIB:7.1f} MiB; trimmed {sizes['trimmed'] / MIB:.1f} MiB;"
+            f" stripped {sizes['stripped'] / MIB:.1f} MiB; bytecode +{sizes['bytecode'] / MIB:.1f} MiB"
+        )
     print(f"  zipped {sizes['zipped'] / MIB:7.1f} MiB, unzipped {sizes['unzipped'] / MIB:7.1f} MiB")
     total = sizes["unzipped"]
     for function_zip in args.function_zip:
@@ -400,8 +460,10 @@ def main(argv: list[str] | None = None) -> int:
         total += size
         print(f"  + {function_zip.name} unzipped {size / MIB:7.1f} MiB")
     margin = LAMBDA_UNZIPPED_LIMIT_BYTES - total
-    print(f"  layer + function unzipped {total / MIB:.1f} MiB of {LAMBDA_UNZIPPED_LIMIT_BYTES / MIB:.0f} MiB limit"
-          f" (margin {margin / MIB:.1f} MiB)")
+    print(
+        f"  layer + function unzipped {total / MIB:.1f} MiB of {LAMBDA_UNZIPPED_LIMIT_BYTES / MIB:.0f} MiB limit"
+        f" (margin {margin / MIB:.1f} MiB)"
+    )
     if margin <= 0:
         print("build_layer: over Lambda's 250 MB unzipped limit", file=sys.stderr)
         return 1

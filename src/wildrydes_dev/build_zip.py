@@ -3,7 +3,8 @@
 A zip bundles ``handler.py`` (the handler directory's files at the zip root), the parts of
 ``wildrydes_lambda/`` the function runs (``FUNCTION_SPECS``: the ETL zips never carry model-format or
 serving code, the inference zip never carries ETL code) and the pinned third-party packages of its
-``lambda_src/requirements-<kind>.txt`` installed for the Lambda runtime (python3.13, manylinux x86_64). Reproducible because entries are sorted, every
+``lambda_src/requirements-<kind>.txt`` installed for the Lambda runtime (python3.13, manylinux x86_64).
+Reproducible because entries are sorted, every
 entry gets the same timestamp and a mode derived only from the executable bit, and bytecode caches
 (``__pycache__``, ``*.pyc``) are never included. Terraform's ``source_code_hash`` then changes only when
 the code really changed.
@@ -17,6 +18,7 @@ Usage:
   python -m wildrydes_dev.build_zip --handler-dir lambda_src/inference --out build/inference.zip
 Library: ``build_function_zip(...)`` and ``write_reproducible_zip(root, output)`` (used by build_layer.py).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,7 +49,9 @@ class ZipSpec:
 
 
 ETL_SPEC = ZipSpec(("contracts", "aws", "etl"), LAMBDA_SRC / "requirements-etl.txt")
-INFERENCE_SPEC = ZipSpec(("contracts", "aws", "model_format", "serving"), LAMBDA_SRC / "requirements-inference.txt")
+INFERENCE_SPEC = ZipSpec(
+    ("contracts", "aws", "model_format", "serving"), LAMBDA_SRC / "requirements-inference.txt"
+)
 # Handler directory name -> what its zip carries.
 FUNCTION_SPECS = {"ingest": ETL_SPEC, "enrich": ETL_SPEC, "writer": ETL_SPEC, "inference": INFERENCE_SPEC}
 # A handler directory of another name (a test's own function) gets the ETL set.
@@ -65,6 +69,7 @@ TARGET_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_28_x86_64")
 def pip_platform_args(platforms: Iterable[str] = TARGET_PLATFORMS) -> list[str]:
     """``--platform X`` for every accepted platform tag (pip takes the option repeatedly)."""
     return [arg for platform in platforms for arg in ("--platform", platform)]
+
 
 # The earliest timestamp a zip entry can carry; any fixed value works, this one is conventional.
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -84,8 +89,9 @@ def _wanted(rel: Path, keep_bytecode: bool = False) -> bool:
     return not any(part in EXCLUDED_DIRS for part in rel.parts) and not rel.name.endswith(EXCLUDED_SUFFIXES)
 
 
-def tree_entries(root: Path, arc_prefix: str = "", skip_top: Iterable[str] = (),
-                 keep_bytecode: bool = False) -> list[tuple[str, Path]]:
+def tree_entries(
+    root: Path, arc_prefix: str = "", skip_top: Iterable[str] = (), keep_bytecode: bool = False
+) -> list[tuple[str, Path]]:
     """(archive name, path) for every wanted file under root (bytecode only with ``keep_bytecode``)."""
     skip = set(skip_top)
     entries = []
@@ -138,10 +144,23 @@ def install_requirements(requirements: Path = REQUIREMENTS, cache_root: Path = C
     staging = target.with_name(target.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     command = [
-        sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-        "--no-compile", "--only-binary=:all:", *pip_platform_args(),
-        "--python-version", TARGET_PYTHON, "--implementation", "cp",
-        "--target", str(staging), "-r", str(requirements),
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-compile",
+        "--only-binary=:all:",
+        *pip_platform_args(),
+        "--python-version",
+        TARGET_PYTHON,
+        "--implementation",
+        "cp",
+        "--target",
+        str(staging),
+        "-r",
+        str(requirements),
     ]
     result = subprocess.run(command, check=False, capture_output=True, text=True)
     if result.returncode != 0:
@@ -156,7 +175,9 @@ def spec_for(handler_dir: Path) -> ZipSpec:
     return FUNCTION_SPECS.get(Path(handler_dir).name, DEFAULT_SPEC)
 
 
-def runtime_entries(subpackages: Iterable[str], package_dir: Path = RUNTIME_PACKAGE_DIR) -> list[tuple[str, Path]]:
+def runtime_entries(
+    subpackages: Iterable[str], package_dir: Path = RUNTIME_PACKAGE_DIR
+) -> list[tuple[str, Path]]:
     """(archive name, path) of the runtime package's core modules and the named subpackages."""
     package_dir = Path(package_dir)
     entries = [(f"{RUNTIME_PACKAGE}/{name}", package_dir / name) for name in RUNTIME_CORE_MODULES]
@@ -210,8 +231,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="zip to write, e.g. build/ingest.zip")
     parser.add_argument("--no-deps", action="store_true", help="do not bundle third-party packages")
     parser.add_argument("--no-common", action="store_true", help="do not bundle wildrydes_lambda/")
-    parser.add_argument("--requirements", type=Path, default=None,
-                        help="pins to bundle (default: the function's lambda_src/requirements-<kind>.txt)")
+    parser.add_argument(
+        "--requirements",
+        type=Path,
+        default=None,
+        help="pins to bundle (default: the function's lambda_src/requirements-<kind>.txt)",
+    )
     parser.add_argument("--cache", type=Path, default=CACHE_ROOT)
     args = parser.parse_args(argv)
     size, sha = build_function_zip(

@@ -15,6 +15,7 @@ deterministic files (the pipeline overwrites instead of duplicating) and trains 
 Runs on the project venv (.venv); only the standard library plus boto3 is imported here, everything else
 is called as the `wildrydes` command or a make target, exactly as a user would.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -140,12 +141,20 @@ class Stage:
 def run(cmd: list[str], settings: Settings, *, capture: bool = False, hint: str = "") -> str:
     """Run a command from the repo root with the emulator environment; fail with its output on error."""
     proc = subprocess.run(
-        cmd, cwd=ROOT, env=settings.aws_env(), text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False,
+        cmd,
+        cwd=ROOT,
+        env=settings.aws_env(),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        check=False,
     )
     if proc.returncode != 0:
         tail = "\n".join(proc.stdout.strip().splitlines()[-25:])
-        raise DemoError(f"`{' '.join(cmd)}` failed (exit {proc.returncode}):\n{tail}" + (f"\nhint: {hint}" if hint else ""))
+        raise DemoError(
+            f"`{' '.join(cmd)}` failed (exit {proc.returncode}):\n{tail}"
+            + (f"\nhint: {hint}" if hint else "")
+        )
     if not capture:
         for line in proc.stdout.strip().splitlines()[-6:]:
             say(f"      | {line}")
@@ -158,23 +167,46 @@ def wildrydes(args: list[str], settings: Settings, **kw) -> str:
 
 # ---------------------------------------------------------------------------- stages
 def emulators_running(settings: Settings) -> bool:
-    proc = subprocess.run([sys.executable, "-m", "wildrydes_dev.emulators", "status", "--port", str(settings.port),
-                           "--moto-port", str(settings.moto_port)], cwd=ROOT, capture_output=True, text=True,
-                          check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "wildrydes_dev.emulators",
+            "status",
+            "--port",
+            str(settings.port),
+            "--moto-port",
+            str(settings.moto_port),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return proc.returncode == 0
 
 
 def start_emulators(settings: Settings) -> bool:
     """Start LocalStack + moto unless this port's pair already runs; True when freshly started."""
-    with Stage(settings, 1, "emulators", f"LocalStack 4.14.0 host mode {settings.endpoint} (S3, SQS, Lambda, "
-               f"API Gateway, IAM, Logs) + moto {settings.moto_endpoint} (Athena, Glue, SageMaker)"):
+    with Stage(
+        settings,
+        1,
+        "emulators",
+        f"LocalStack 4.14.0 host mode {settings.endpoint} (S3, SQS, Lambda, "
+        f"API Gateway, IAM, Logs) + moto {settings.moto_endpoint} (Athena, Glue, SageMaker)",
+    ):
         if emulators_running(settings):
             say(f"      reusing the emulators already running on {settings.port}/{settings.moto_port}")
             return False
-        run(["make", "--no-print-directory", "localstack-up", *settings.make_vars], settings,
-            hint="see README 'Troubleshooting' (python3.13, port in use, executor not active)")
+        run(
+            ["make", "--no-print-directory", "localstack-up", *settings.make_vars],
+            settings,
+            hint="see README 'Troubleshooting' (python3.13, port in use, executor not active)",
+        )
         settings.state_dir.mkdir(parents=True, exist_ok=True)
-        settings.started_marker.write_text("the demo started the emulators on this port; demo-down stops them\n")
+        settings.started_marker.write_text(
+            "the demo started the emulators on this port; demo-down stops them\n"
+        )
         return True
 
 
@@ -186,7 +218,9 @@ def drop_stale_terraform_state(settings: Settings) -> None:
     for path in stale:
         path.unlink()
     if stale:
-        say(f"      removed stale Terraform state in {tf_dir.relative_to(ROOT)} (the emulators were restarted)")
+        say(
+            f"      removed stale Terraform state in {tf_dir.relative_to(ROOT)} (the emulators were restarted)"
+        )
 
 
 def apply_terraform(settings: Settings) -> dict:
@@ -194,17 +228,32 @@ def apply_terraform(settings: Settings) -> dict:
     local-apply`; state in build/tf-local/<port>/), with local_endpoint set so the API URL needs no DNS."""
     tf_local = [sys.executable, "-m", "wildrydes_dev.tf_local"]
     ports = ["--port", str(settings.port), "--moto-port", str(settings.moto_port)]
-    with Stage(settings, 2, "terraform apply", "Terraform -> LocalStack (S3, SQS, Lambda, API Gateway, IAM, Logs) "
-               "+ moto (Glue, Athena workgroup, SageMaker role): all root modules"):
-        tf_vars = {"local_endpoint": f"http://localhost:{settings.port}",
-                   "data_bucket_name": f"{settings.bucket_name_prefix}-{settings.port}", **settings.tf_vars}
+    with Stage(
+        settings,
+        2,
+        "terraform apply",
+        "Terraform -> LocalStack (S3, SQS, Lambda, API Gateway, IAM, Logs) "
+        "+ moto (Glue, Athena workgroup, SageMaker role): all root modules",
+    ):
+        tf_vars = {
+            "local_endpoint": f"http://localhost:{settings.port}",
+            "data_bucket_name": f"{settings.bucket_name_prefix}-{settings.port}",
+            **settings.tf_vars,
+        }
         var_args = [arg for key, value in tf_vars.items() for arg in ("--var", f"{key}={value}")]
-        run([*tf_local, "apply", *ports, *var_args], settings, hint="stale state? run `make demo-down` and retry")
+        run(
+            [*tf_local, "apply", *ports, *var_args],
+            settings,
+            hint="stale state? run `make demo-down` and retry",
+        )
         outputs = _parse_outputs(run([*tf_local, "outputs", *ports], settings, capture=True))
         say(f"      data bucket: {outputs['data_bucket_name']}   API: {outputs['inference_invoke_url']}")
         if settings.tf_vars:
-            say("      local-only settings: " + ", ".join(f"{k}={v}" for k, v in settings.tf_vars.items())
-                + " (LocalStack's single SQS poller waits the whole window per batch)")
+            say(
+                "      local-only settings: "
+                + ", ".join(f"{k}={v}" for k, v in settings.tf_vars.items())
+                + " (LocalStack's single SQS poller waits the whole window per batch)"
+            )
         return outputs
 
 
@@ -213,7 +262,7 @@ def _parse_outputs(text: str) -> dict:
     start, end = text.find("{"), text.rfind("}")
     if start < 0:
         raise DemoError(f"no JSON in `make local-outputs` output:\n{text[-2000:]}")
-    raw = json.loads(text[start:end + 1])
+    raw = json.loads(text[start : end + 1])
     return {k: (v["value"] if isinstance(v, dict) and "value" in v else v) for k, v in raw.items()}
 
 
@@ -225,8 +274,20 @@ def generate_data(settings: Settings) -> Path:
             say(f"      reusing {data_dir.relative_to(ROOT)} (same rides and seed)")
         else:
             shutil.rmtree(data_dir, ignore_errors=True)
-            wildrydes(["generate", "--rides", str(settings.rides), "--seed", str(settings.seed),
-                       "--files", str(RIDE_FILES), "--out", str(data_dir)], settings)
+            wildrydes(
+                [
+                    "generate",
+                    "--rides",
+                    str(settings.rides),
+                    "--seed",
+                    str(settings.seed),
+                    "--files",
+                    str(RIDE_FILES),
+                    "--out",
+                    str(data_dir),
+                ],
+                settings,
+            )
             marker.touch()
     return data_dir
 
@@ -242,9 +303,15 @@ def ride_files(data_dir: Path) -> list[Path]:
 def weather_files(data_dir: Path) -> list[Path]:
     """Generated GHCN files (csv/by_year and/or parquet/by_year, as on noaa-ghcn-pds)."""
     rides = set(ride_files(data_dir))
-    return sorted(p for p in data_dir.rglob("*") if p.is_file() and p not in rides
-                  and p.suffix in {".csv", ".parquet", ".gz"} and "truth" not in p.name
-                  and ("by_year" in p.parts or "ghcn" in str(p.relative_to(data_dir)).lower()))
+    return sorted(
+        p
+        for p in data_dir.rglob("*")
+        if p.is_file()
+        and p not in rides
+        and p.suffix in {".csv", ".parquet", ".gz"}
+        and "truth" not in p.name
+        and ("by_year" in p.parts or "ghcn" in str(p.relative_to(data_dir)).lower())
+    )
 
 
 def weather_source_key(data_dir: Path, path: Path) -> str:
@@ -252,12 +319,14 @@ def weather_source_key(data_dir: Path, path: Path) -> str:
     rel = path.relative_to(data_dir).parts
     for anchor in ("csv", "csv.gz", "parquet"):
         if anchor in rel:
-            return GHCN_SOURCE_PREFIX + "/".join(rel[rel.index(anchor):])
+            return GHCN_SOURCE_PREFIX + "/".join(rel[rel.index(anchor) :])
     return GHCN_SOURCE_PREFIX + "/".join(rel)
 
 
 def upload(settings: Settings, s3, bucket: str, data_dir: Path) -> tuple[list[str], float]:
-    with Stage(settings, 4, "upload", f"boto3 -> LocalStack S3 s3://{bucket}/{RAW_PREFIX} and /{GHCN_SOURCE_PREFIX}"):
+    with Stage(
+        settings, 4, "upload", f"boto3 -> LocalStack S3 s3://{bucket}/{RAW_PREFIX} and /{GHCN_SOURCE_PREFIX}"
+    ):
         weather = weather_files(data_dir)
         for path in weather:
             s3.upload_file(str(path), bucket, weather_source_key(data_dir, path))
@@ -269,7 +338,8 @@ def upload(settings: Settings, s3, bucket: str, data_dir: Path) -> tuple[list[st
             key = RAW_PREFIX + path.name
             s3.upload_file(str(path), bucket, key)
             keys.append(key)
-        say(f"      {len(keys)} ride file(s) -> s3://{bucket}/{RAW_PREFIX}: {', '.join(k[len(RAW_PREFIX):] for k in keys)}")
+        names = ", ".join(k[len(RAW_PREFIX) :] for k in keys)
+        say(f"      {len(keys)} ride file(s) -> s3://{bucket}/{RAW_PREFIX}: {names}")
     return keys, started
 
 
@@ -286,8 +356,11 @@ class Counts:
 
     def holds(self, files: int) -> bool:
         """The count invariant of docs/design.md, over every uploaded file."""
-        return (self.manifests == files and self.processed == self.valid
-                and self.rides_in == self.processed + self.quarantined + self.duplicates)
+        return (
+            self.manifests == files
+            and self.processed == self.valid
+            and self.rides_in == self.processed + self.quarantined + self.duplicates
+        )
 
 
 class BucketCounter:
@@ -354,13 +427,20 @@ def progress_line(c: Counts, expected: int, elapsed: float) -> str:
     filled = int(frac * PROGRESS_BAR_WIDTH)
     bar = "#" * filled + "-" * (PROGRESS_BAR_WIDTH - filled)
     rate = done / elapsed if elapsed > 0 else 0.0
-    return (f"      [{bar}] {done:>7,}/{total:,} rides  processed {c.processed:,}  quarantined "
-            f"{c.quarantined:,}  duplicates {c.duplicates:,}  {rate:,.0f} rides/s")
+    return (
+        f"      [{bar}] {done:>7,}/{total:,} rides  processed {c.processed:,}  quarantined "
+        f"{c.quarantined:,}  duplicates {c.duplicates:,}  {rate:,.0f} rides/s"
+    )
 
 
 def wait_for_pipeline(settings: Settings, s3, bucket: str, raw_keys: list[str], since: float) -> Counts:
-    with Stage(settings, 5, "ETL pipeline", "LocalStack: S3 -> ingest Lambda -> SQS -> enrich Lambda -> SQS -> "
-               "writer Lambda -> S3 (functions run as local Python 3.13 processes)"):
+    with Stage(
+        settings,
+        5,
+        "ETL pipeline",
+        "LocalStack: S3 -> ingest Lambda -> SQS -> enrich Lambda -> SQS -> "
+        "writer Lambda -> S3 (functions run as local Python 3.13 processes)",
+    ):
         counter = BucketCounter(s3, bucket)
         deadline = time.monotonic() + PIPELINE_TIMEOUT_S
         tty = sys.stdout.isatty() and not settings.quiet_progress
@@ -380,29 +460,62 @@ def wait_for_pipeline(settings: Settings, s3, bucket: str, raw_keys: list[str], 
             if time.monotonic() > deadline:
                 raise DemoError(
                     f"pipeline did not account for every ride within {PIPELINE_TIMEOUT_S} s: {c}. "
-                    "Check the DLQs (`wildrydes redrive`) and the function logs.")
+                    "Check the DLQs (`wildrydes redrive`) and the function logs."
+                )
             time.sleep(POLL_INTERVAL_S)
         if tty:
             say()
-        say(f"      count invariant holds: rides in {c.rides_in:,} = processed {c.processed:,} + quarantined "
-            f"{c.quarantined:,} + duplicates {c.duplicates:,}  ({c.rides_in / max(elapsed, 1e-9):,.0f} rides/s)")
+        say(
+            f"      count invariant holds: rides in {c.rides_in:,} = processed {c.processed:,} + quarantined "
+            f"{c.quarantined:,} + duplicates {c.duplicates:,}  ({c.rides_in / max(elapsed, 1e-9):,.0f} rides/s)"
+        )
     return c
 
 
 def reduce_weather(settings: Settings, bucket: str) -> None:
-    with Stage(settings, 6, "weather reduce", "DuckDB in this process's venv (the same sql/ Athena runs on AWS)"):
-        wildrydes(["weather", "reduce", "--engine", "duckdb", "--source", f"s3://{bucket}/{GHCN_SOURCE_PREFIX}",
-                   "--out", f"s3://{bucket}/{WEATHER_PREFIX}"], settings)
+    with Stage(
+        settings, 6, "weather reduce", "DuckDB in this process's venv (the same sql/ Athena runs on AWS)"
+    ):
+        wildrydes(
+            [
+                "weather",
+                "reduce",
+                "--engine",
+                "duckdb",
+                "--source",
+                f"s3://{bucket}/{GHCN_SOURCE_PREFIX}",
+                "--out",
+                f"s3://{bucket}/{WEATHER_PREFIX}",
+            ],
+            settings,
+        )
 
 
 def train(settings: Settings, bucket: str, data_dir: Path) -> dict:
     """Train with the local engine on processed/ + nygroundstationdata/, publish, return the report summary."""
     report_dir = settings.state_dir / "report"
-    with Stage(settings, 7, "train + publish", "local trainer (scikit-learn, writes SageMaker's Linear Learner "
-               f"artifact) -> s3://{bucket}/{MODEL_KEY}"):
-        args = ["train", "--engine", "local", "--rides", f"s3://{bucket}/{PROCESSED_PREFIX}",
-                "--weather", f"s3://{bucket}/{WEATHER_PREFIX}", "--out", str(settings.state_dir / "model"),
-                "--publish", f"s3://{bucket}", "--report-dir", str(report_dir)]
+    with Stage(
+        settings,
+        7,
+        "train + publish",
+        "local trainer (scikit-learn, writes SageMaker's Linear Learner "
+        f"artifact) -> s3://{bucket}/{MODEL_KEY}",
+    ):
+        args = [
+            "train",
+            "--engine",
+            "local",
+            "--rides",
+            f"s3://{bucket}/{PROCESSED_PREFIX}",
+            "--weather",
+            f"s3://{bucket}/{WEATHER_PREFIX}",
+            "--out",
+            str(settings.state_dir / "model"),
+            "--publish",
+            f"s3://{bucket}",
+            "--report-dir",
+            str(report_dir),
+        ]
         truth = sorted(p for p in (data_dir / "truth").glob("*.csv"))
         if truth:
             args += ["--truth", str(truth[0])]
@@ -412,8 +525,12 @@ def train(settings: Settings, bucket: str, data_dir: Path) -> dict:
 
 
 def call_api(url: str, api_key: str, payload: dict) -> tuple[int, str]:
-    req = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
-                                 headers={"Content-Type": "application/json", "x-api-key": api_key})
+    req = urllib.request.Request(
+        url,
+        data=json.dumps(payload).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "x-api-key": api_key},
+    )
     try:
         with urllib.request.urlopen(req, timeout=HTTP_TIMEOUT_S) as resp:
             return resp.status, resp.read().decode()
@@ -422,15 +539,19 @@ def call_api(url: str, api_key: str, payload: dict) -> tuple[int, str]:
 
 
 def curl_command(url: str, api_key: str, payload: dict) -> str:
-    return (f"curl -s -X POST '{url}' -H 'Content-Type: application/json' -H 'x-api-key: {api_key}' "
-            f"-d '{json.dumps(payload)}'")
+    return (
+        f"curl -s -X POST '{url}' -H 'Content-Type: application/json' -H 'x-api-key: {api_key}' "
+        f"-d '{json.dumps(payload)}'"
+    )
 
 
 # ---------------------------------------------------------------------------- main flow
 def demo(settings: Settings) -> int:
     t0 = time.monotonic()
-    say(f"wildrydes-ml demo: {settings.rides:,} rides, seed {settings.seed}, LocalStack on {settings.endpoint}, "
-        f"state in {settings.state_dir.relative_to(ROOT)}")
+    say(
+        f"wildrydes-ml demo: {settings.rides:,} rides, seed {settings.seed}, LocalStack on {settings.endpoint}, "
+        f"state in {settings.state_dir.relative_to(ROOT)}"
+    )
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     (settings.state_dir / "ports").write_text(f"{settings.port} {settings.moto_port}\n")
     if start_emulators(settings):
@@ -440,8 +561,13 @@ def demo(settings: Settings) -> int:
     import boto3  # the project venv has it; imported late so `--help` works anywhere
 
     env = settings.aws_env()
-    s3 = boto3.client("s3", endpoint_url=settings.endpoint, region_name=env.get("AWS_DEFAULT_REGION", "us-east-1"),
-                      aws_access_key_id="test", aws_secret_access_key="test")
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=settings.endpoint,
+        region_name=env.get("AWS_DEFAULT_REGION", "us-east-1"),
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
     data_dir = generate_data(settings)
     raw_keys, since = upload(settings, s3, bucket, data_dir)
     counts = wait_for_pipeline(settings, s3, bucket, raw_keys, since)
@@ -450,12 +576,25 @@ def demo(settings: Settings) -> int:
     metadata = json.loads(s3.get_object(Bucket=bucket, Key=METADATA_KEY)["Body"].read())
 
     url, key = outputs["inference_invoke_url"], outputs["inference_api_key"]
-    with Stage(settings, 8, "local predict", "`wildrydes predict` (the inference function's code, in-process)"):
-        local = wildrydes(["predict", "--model", f"s3://{bucket}/{MODEL_KEY}", json.dumps(SAMPLE_PAYLOAD)],
-                          settings, capture=True).strip().splitlines()[-1]
+    with Stage(
+        settings, 8, "local predict", "`wildrydes predict` (the inference function's code, in-process)"
+    ):
+        local = (
+            wildrydes(
+                ["predict", "--model", f"s3://{bucket}/{MODEL_KEY}", json.dumps(SAMPLE_PAYLOAD)],
+                settings,
+                capture=True,
+            )
+            .strip()
+            .splitlines()[-1]
+        )
         say(f"      {local}")
-    with Stage(settings, 9, "live endpoint", f"LocalStack API Gateway (REST, stage prod, API key) -> inference "
-               f"Lambda {url}"):
+    with Stage(
+        settings,
+        9,
+        "live endpoint",
+        f"LocalStack API Gateway (REST, stage prod, API key) -> inference Lambda {url}",
+    ):
         status, body = call_api(url, key, SAMPLE_PAYLOAD)
         if status != 200:
             raise DemoError(f"the endpoint answered HTTP {status}: {body}")
@@ -465,14 +604,18 @@ def demo(settings: Settings) -> int:
     validation = summary.get("validation") or metadata.get("metrics", {}).get("validation", {})
     say("\n=== summary " + "=" * 60)
     say(f"rides uploaded         {counts.rides_in:,} in {len(raw_keys)} file(s)")
-    say(f"rides processed        {counts.processed:,} (heavy utilization: {counts.heavy:,} = "
-        f"{counts.heavy / max(counts.processed, 1):.1%}; light: {counts.processed - counts.heavy:,})")
+    say(
+        f"rides processed        {counts.processed:,} (heavy utilization: {counts.heavy:,} = "
+        f"{counts.heavy / max(counts.processed, 1):.1%}; light: {counts.processed - counts.heavy:,})"
+    )
     say(f"rides quarantined      {counts.quarantined:,}   duplicates dropped: {counts.duplicates:,}")
     say(f"model                  {metadata.get('model_version')}  features {metadata.get('features')}")
-    say(f"held-out AUC           {_fmt(validation, 'roc_auc')} vs Bayes-optimal AUC "
+    say(
+        f"held-out AUC           {_fmt(validation, 'roc_auc')} vs Bayes-optimal AUC "
         f"{_fmt(summary, 'bayes_optimal_auc')} (the best any model can do on these rows; gap "
         f"{_fmt(summary, 'auc_gap')}), Brier {_fmt(validation, 'brier')}, accuracy "
-        f"{_fmt(validation, 'accuracy_at_threshold')} on {validation.get('rows', '?')} held-out rides")
+        f"{_fmt(validation, 'accuracy_at_threshold')} on {validation.get('rows', '?')} held-out rides"
+    )
     report_dir = settings.state_dir / "report"
     plots = sorted(str(p.relative_to(ROOT)) for p in report_dir.glob("*.png")) if report_dir.exists() else []
     if (report_dir / "report.md").exists():
@@ -483,10 +626,23 @@ def demo(settings: Settings) -> int:
     say(f"total time             {total:.1f} s")
     say("try it yourself:")
     say("  " + curl_command(url, key, SAMPLE_PAYLOAD))
-    say(f"stop everything:       make demo-down{'' if settings.port == DEFAULT_PORT else f' DEMO_PORT={settings.port}'}")
-    (settings.state_dir / "last-run.json").write_text(json.dumps(
-        {"total_s": total, "stages_s": settings.timings, "rides": counts.__dict__, "answer": answer,
-         "invoke_url": url, "bucket": bucket, "model_version": metadata.get("model_version")}, indent=2))
+    say(
+        f"stop everything:       make demo-down{'' if settings.port == DEFAULT_PORT else f' DEMO_PORT={settings.port}'}"
+    )
+    (settings.state_dir / "last-run.json").write_text(
+        json.dumps(
+            {
+                "total_s": total,
+                "stages_s": settings.timings,
+                "rides": counts.__dict__,
+                "answer": answer,
+                "invoke_url": url,
+                "bucket": bucket,
+                "model_version": metadata.get("model_version"),
+            },
+            indent=2,
+        )
+    )
     say(json.dumps(answer, separators=(",", ":")))
     return 0
 
@@ -499,19 +655,30 @@ def _fmt(values: dict, name: str) -> str:
 def emulator_state_dirs(settings: Settings) -> list[Path]:
     """Per-port state the demo's targets create: emulator state (wildrydes_dev/emulators.py) and Terraform state
     (wildrydes_dev/tf_local.py), both keyed by the LocalStack port."""
-    return [ROOT / "build" / "localstack" / str(settings.port), ROOT / "build" / "tf-local" / str(settings.port)]
+    return [
+        ROOT / "build" / "localstack" / str(settings.port),
+        ROOT / "build" / "tf-local" / str(settings.port),
+    ]
 
 
 def down(settings: Settings) -> int:
     """Stop the emulators the demo started (make localstack-down kills by PID) and remove all demo state."""
     if not settings.started_marker.exists() and emulators_running(settings):
-        say(f"the emulators on {settings.port}/{settings.moto_port} were not started by the demo: leaving them "
-            f"running (stop them with `make localstack-down LOCALSTACK_PORT={settings.port}`)")
+        say(
+            f"the emulators on {settings.port}/{settings.moto_port} were not started by the demo: leaving them "
+            f"running (stop them with `make localstack-down LOCALSTACK_PORT={settings.port}`)"
+        )
         shutil.rmtree(settings.state_dir, ignore_errors=True)
         return 0
     say(f"stopping LocalStack {settings.endpoint} + moto {settings.moto_endpoint} and removing demo state")
-    proc = subprocess.run(["make", "--no-print-directory", "localstack-down", *settings.make_vars], cwd=ROOT,
-                          env=settings.aws_env(), capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        ["make", "--no-print-directory", "localstack-down", *settings.make_vars],
+        cwd=ROOT,
+        env=settings.aws_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     say("      " + (proc.stdout.strip().splitlines() or [""])[-1])
     if proc.returncode != 0:
         print(proc.stderr.strip(), file=sys.stderr)
@@ -526,16 +693,26 @@ def down(settings: Settings) -> int:
 
 def parse_args(argv: list[str] | None) -> Settings:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--port", type=int, default=int(os.environ.get("DEMO_PORT", DEFAULT_PORT)),
-                   help="LocalStack port (env DEMO_PORT; moto uses port+1)")
+    p.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("DEMO_PORT", DEFAULT_PORT)),
+        help="LocalStack port (env DEMO_PORT; moto uses port+1)",
+    )
     p.add_argument("--rides", type=int, default=int(os.environ.get("DEMO_RIDES", DEFAULT_RIDES)))
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
     p.add_argument("--no-progress-bar", action="store_true", help="print progress lines instead of a bar")
     p.add_argument("--down", action="store_true", help="stop the demo's emulators and remove its state")
     a = p.parse_args(argv)
     state = ROOT / "build" / "demo" / str(a.port)
-    s = Settings(port=a.port, moto_port=a.port + 1, rides=a.rides, seed=a.seed, state_dir=state,
-                 quiet_progress=a.no_progress_bar)
+    s = Settings(
+        port=a.port,
+        moto_port=a.port + 1,
+        rides=a.rides,
+        seed=a.seed,
+        state_dir=state,
+        quiet_progress=a.no_progress_bar,
+    )
     s.down = a.down  # type: ignore[attr-defined]
     return s
 

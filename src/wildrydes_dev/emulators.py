@@ -229,16 +229,22 @@ def check_prerequisites() -> None:
     else:
         site = list(LOCALSTACK_VENV.glob("lib/python3.13/site-packages"))
         if not site:
-            problems.append(f"{LOCALSTACK_VENV} is not a Python 3.13 venv (LocalStack 4.14.0 needs 3.13): "
-                            "delete it and run `make localstack-venv`")
+            problems.append(
+                f"{LOCALSTACK_VENV} is not a Python 3.13 venv (LocalStack 4.14.0 needs 3.13): "
+                "delete it and run `make localstack-venv`"
+            )
         elif not list(site[0].glob(f"{EXECUTOR_DIST}-*.dist-info")) and not list(
             site[0].glob(f"__editable__*{EXECUTOR_DIST}*")
         ):
-            problems.append(f"the '{EXECUTOR_NAME}' Lambda executor package (localstack/executor) is not installed "
-                            f"in {LOCALSTACK_VENV}: run `make localstack-venv`")
+            problems.append(
+                f"the '{EXECUTOR_NAME}' Lambda executor package (localstack/executor) is not installed "
+                f"in {LOCALSTACK_VENV}: run `make localstack-venv`"
+            )
     if not lambda_runtime_python().exists():
-        problems.append(f"Lambda runtime venv missing ({LAMBDA_RUNTIME_VENV}, Python 3.13 + boto3): "
-                        "run `make lambda-runtime`")
+        problems.append(
+            f"Lambda runtime venv missing ({LAMBDA_RUNTIME_VENV}, Python 3.13 + boto3): "
+            "run `make lambda-runtime`"
+        )
     try:
         import moto.server  # noqa: F401
     except ImportError:
@@ -276,14 +282,21 @@ def running(instance: Instance) -> bool:
 def _spawn(args: list[str], env: dict[str, str], log: Path, pid_file: Path) -> subprocess.Popen:
     with open(log, "ab") as log_file:
         process = subprocess.Popen(
-            args, env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+            args,
+            env=env,
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C in the terminal must not kill a background emulator
         )
     pid_file.write_text(str(process.pid))
     return process
 
 
-def _wait_ready(instance: Instance, process: subprocess.Popen, moto: subprocess.Popen | None, deadline: float):
+def _wait_ready(
+    instance: Instance, process: subprocess.Popen, moto: subprocess.Popen | None, deadline: float
+):
     """Poll real API calls until both emulators answer (or one of them exits)."""
     from botocore.config import Config
 
@@ -292,23 +305,34 @@ def _wait_ready(instance: Instance, process: subprocess.Popen, moto: subprocess.
     pending = ["s3", "sqs", "lambda"] + (["athena"] if moto else [])
     while pending and time.monotonic() < deadline:
         if process.poll() is not None:
-            raise EmulatorError(f"LocalStack exited with code {process.returncode} during start-up; "
-                                f"log {instance.localstack_log}:\n{_tail(instance.localstack_log)}")
+            raise EmulatorError(
+                f"LocalStack exited with code {process.returncode} during start-up; "
+                f"log {instance.localstack_log}:\n{_tail(instance.localstack_log)}"
+            )
         if moto is not None and moto.poll() is not None:
-            raise EmulatorError(f"moto server exited with code {moto.returncode}; log {instance.moto_log}:\n"
-                                f"{_tail(instance.moto_log)}")
+            raise EmulatorError(
+                f"moto server exited with code {moto.returncode}; log {instance.moto_log}:\n"
+                f"{_tail(instance.moto_log)}"
+            )
         service = pending[0]
         try:
             client = instance.client(service, **quick)
-            {"s3": lambda: client.list_buckets(), "sqs": lambda: client.list_queues(),
-             "lambda": lambda: client.list_functions(), "athena": lambda: client.list_work_groups()}[service]()
+            probe = {
+                "s3": "list_buckets",
+                "sqs": "list_queues",
+                "lambda": "list_functions",
+                "athena": "list_work_groups",
+            }[service]
+            getattr(client, probe)()
             pending.pop(0)
         except Exception as exc:  # not up yet (connection refused, 500 while services load)
             last_error = exc
             time.sleep(POLL_SECONDS)
     if pending:
-        raise EmulatorError(f"emulators not ready after {START_TIMEOUT_SECONDS}s ({', '.join(pending)} failing: "
-                            f"{last_error}); log {instance.localstack_log}:\n{_tail(instance.localstack_log)}")
+        raise EmulatorError(
+            f"emulators not ready after {START_TIMEOUT_SECONDS}s ({', '.join(pending)} failing: "
+            f"{last_error}); log {instance.localstack_log}:\n{_tail(instance.localstack_log)}"
+        )
 
 
 def verify_executor(instance: Instance, wait_seconds: float = 2.0) -> dict:
@@ -318,7 +342,11 @@ def verify_executor(instance: Instance, wait_seconds: float = 2.0) -> dict:
         time.sleep(POLL_SECONDS)
     log = instance.localstack_log.read_text(errors="replace") if instance.localstack_log.exists() else ""
     if not instance.marker.exists():
-        hints = [line for line in log.splitlines() if "runtime executor" in line or "Invalid specified plugin" in line]
+        hints = [
+            line
+            for line in log.splitlines()
+            if "runtime executor" in line or "Invalid specified plugin" in line
+        ]
         raise EmulatorError(
             f"LocalStack on port {instance.port} is up but the '{EXECUTOR_NAME}' Lambda runtime executor is NOT "
             f"active (no marker {instance.marker}): Lambda functions would need Docker. Check that "
@@ -331,17 +359,26 @@ def verify_executor(instance: Instance, wait_seconds: float = 2.0) -> dict:
     return status
 
 
-def start(port: int | None = None, moto_port: int | None = None, *, executor: str = EXECUTOR_NAME,
-          with_moto: bool = True) -> Instance:
+def start(
+    port: int | None = None,
+    moto_port: int | None = None,
+    *,
+    executor: str = EXECUTOR_NAME,
+    with_moto: bool = True,
+) -> Instance:
     """Start LocalStack (+ moto) in the background, wait until they answer, verify the executor."""
     instance = Instance(port or localaws.localstack_port(), moto_port or localaws.moto_port())
     check_prerequisites()
     if running(instance):
-        raise EmulatorError(f"LocalStack already running on port {instance.port} "
-                            f"(pid file {instance.localstack_pid_file}); `make localstack-down` first")
+        raise EmulatorError(
+            f"LocalStack already running on port {instance.port} "
+            f"(pid file {instance.localstack_pid_file}); `make localstack-down` first"
+        )
     busy = [p for p in ([instance.port] + ([instance.moto_port] if with_moto else [])) if port_in_use(p)]
     if busy:
-        raise EmulatorError(f"port(s) {busy} already in use by another process; choose LOCALSTACK_PORT/MOTO_PORT")
+        raise EmulatorError(
+            f"port(s) {busy} already in use by another process; choose LOCALSTACK_PORT/MOTO_PORT"
+        )
     for folder in (instance.tmp_dir, instance.volume_dir, instance.executor_dir):
         folder.mkdir(parents=True, exist_ok=True)
     instance.marker.unlink(missing_ok=True)
@@ -349,13 +386,21 @@ def start(port: int | None = None, moto_port: int | None = None, *, executor: st
         log.write_text("")
 
     began = time.monotonic()
-    process = _spawn([str(localstack_python()), "-m", "localstack.runtime.main"],
-                     localstack_environment(instance, executor), instance.localstack_log, instance.localstack_pid_file)
+    process = _spawn(
+        [str(localstack_python()), "-m", "localstack.runtime.main"],
+        localstack_environment(instance, executor),
+        instance.localstack_log,
+        instance.localstack_pid_file,
+    )
     moto = None
     if with_moto:
         moto_env = {**os.environ, "MOTO_ACCOUNT_ID": localaws.ACCOUNT_ID, **localaws.credentials_env()}
-        moto = _spawn([sys.executable, "-m", "moto.server", "-H", localaws.HOST, "-p", str(instance.moto_port)],
-                      moto_env, instance.moto_log, instance.moto_pid_file)
+        moto = _spawn(
+            [sys.executable, "-m", "moto.server", "-H", localaws.HOST, "-p", str(instance.moto_port)],
+            moto_env,
+            instance.moto_log,
+            instance.moto_pid_file,
+        )
     try:
         _wait_ready(instance, process, moto, began + START_TIMEOUT_SECONDS)
         verify_executor(instance)
@@ -391,7 +436,9 @@ def stop(instance: Instance) -> list[str]:
 
 # ----------------------------------------------------------------------------- CLI
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("action", choices=["up", "down", "status"])
     parser.add_argument("--port", type=int, default=localaws.localstack_port())
     parser.add_argument("--moto-port", type=int, default=localaws.moto_port())
@@ -401,16 +448,23 @@ def main(argv: list[str] | None = None) -> int:
         if args.action == "up":
             began = time.monotonic()
             start(instance.port, instance.moto_port)
-            print(f"LocalStack ready at {instance.endpoint_url}, moto at {instance.moto_endpoint_url} "
-                  f"(process executor active; {time.monotonic() - began:.1f}s). State: {instance.state_dir}")
+            print(
+                f"LocalStack ready at {instance.endpoint_url}, moto at {instance.moto_endpoint_url} "
+                f"(process executor active; {time.monotonic() - began:.1f}s). State: {instance.state_dir}"
+            )
             print(f"export LOCALSTACK_PORT={instance.port} MOTO_PORT={instance.moto_port}")
         elif args.action == "down":
             stopped = stop(instance)
-            print("stopped " + (", ".join(stopped) if stopped else f"nothing (no emulator recorded on {instance.port})"))
+            print(
+                "stopped "
+                + (", ".join(stopped) if stopped else f"nothing (no emulator recorded on {instance.port})")
+            )
         else:
             if running(instance):
-                print(f"running: LocalStack {instance.endpoint_url}, moto {instance.moto_endpoint_url}; "
-                      f"workers {instance.worker_pids()}")
+                print(
+                    f"running: LocalStack {instance.endpoint_url}, moto {instance.moto_endpoint_url}; "
+                    f"workers {instance.worker_pids()}"
+                )
             else:
                 print(f"not running on port {instance.port}")
                 return 1

@@ -24,7 +24,10 @@ def _resolve(candidate: str, version: str) -> str | None:
     try:
         out = subprocess.run(
             [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2], sys.executable)"],
-            capture_output=True, text=True, timeout=20, check=False,
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -45,8 +48,11 @@ def _pyenv_candidates(version: str) -> list[str]:
     for root in filter(None, roots):
         # Newest patch release first (3.13.10 sorts after 3.13.9 by numeric parts).
         paths = glob.glob(os.path.join(root, "versions", f"{version}.*", "bin", f"python{version}"))
-        found += sorted(paths, key=lambda p: [int(x) if x.isdigit() else 0 for x in p.split("/")[-3].split(".")],
-                        reverse=True)
+        found += sorted(
+            paths,
+            key=lambda p: [int(x) if x.isdigit() else 0 for x in p.split("/")[-3].split(".")],
+            reverse=True,
+        )
     return found
 
 

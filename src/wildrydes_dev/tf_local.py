@@ -69,8 +69,13 @@ provider "aws" {{
 class TfLocal:
     """One working directory per LocalStack port; every method runs terraform there."""
 
-    def __init__(self, localstack_port: int | None = None, moto_port: int | None = None,
-                 variables: dict[str, str] | None = None, quiet: bool = False):
+    def __init__(
+        self,
+        localstack_port: int | None = None,
+        moto_port: int | None = None,
+        variables: dict[str, str] | None = None,
+        quiet: bool = False,
+    ):
         self.localstack_port = localstack_port or localaws.localstack_port()
         self.moto_port = moto_port or localaws.moto_port()
         self.work_dir = WORK_ROOT / str(self.localstack_port)
@@ -125,13 +130,21 @@ class TfLocal:
     def terraform(self, *args: str, capture: bool = False) -> str:
         command = ["terraform", *args]
         result = subprocess.run(
-            command, check=False, cwd=self.work_dir, env=self.environment(), text=True,
+            command,
+            check=False,
+            cwd=self.work_dir,
+            env=self.environment(),
+            text=True,
             stdout=subprocess.PIPE if capture or self.quiet else None,
             stderr=subprocess.PIPE if capture or self.quiet else None,
         )
         if result.returncode != 0:
-            detail = (result.stderr or "")[-4000:] + (result.stdout or "")[-2000:] if capture or self.quiet else ""
-            raise TerraformError(f"`{' '.join(command)}` failed in {self.work_dir} (exit {result.returncode})\n{detail}")
+            detail = (
+                (result.stderr or "")[-4000:] + (result.stdout or "")[-2000:] if capture or self.quiet else ""
+            )
+            raise TerraformError(
+                f"`{' '.join(command)}` failed in {self.work_dir} (exit {result.returncode})\n{detail}"
+            )
         return result.stdout or ""
 
     def var_args(self) -> list[str]:
@@ -160,7 +173,9 @@ class TfLocal:
 
     def outputs(self) -> dict:
         if not (self.work_dir / "terraform.tfstate").exists():
-            raise TerraformError(f"nothing applied on port {self.localstack_port} yet: run `make local-apply`")
+            raise TerraformError(
+                f"nothing applied on port {self.localstack_port} yet: run `make local-apply`"
+            )
         return json.loads(self.terraform("output", "-json", "-no-color", capture=True) or "{}")
 
     def output(self, name: str):
@@ -172,14 +187,18 @@ class TfLocal:
             return
         self.init()
         listed = self.terraform("state", "list", capture=True).split()
-        forget = [address for address in listed if any(f"{kind}." in address for kind in FORGET_BEFORE_DESTROY)]
+        forget = [
+            address for address in listed if any(f"{kind}." in address for kind in FORGET_BEFORE_DESTROY)
+        ]
         if forget:
             self.terraform("state", "rm", "-no-color", *forget, capture=True)
         self.terraform("destroy", "-input=false", "-auto-approve", "-no-color", *self.var_args())
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("action", choices=["apply", "outputs", "destroy", "plan", "init"])
     parser.add_argument("--port", type=int, default=localaws.localstack_port())
     parser.add_argument("--moto-port", type=int, default=localaws.moto_port())
@@ -190,8 +209,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.action == "apply":
             tf.apply()
-            print(f"applied to LocalStack :{tf.localstack_port} / moto :{tf.moto_port} in "
-                  f"{tf.last_apply_seconds:.1f}s (state: {tf.work_dir})")
+            print(
+                f"applied to LocalStack :{tf.localstack_port} / moto :{tf.moto_port} in "
+                f"{tf.last_apply_seconds:.1f}s (state: {tf.work_dir})"
+            )
         elif args.action == "outputs":
             print(json.dumps(tf.outputs(), indent=2, sort_keys=True))
         elif args.action == "destroy":

@@ -21,10 +21,14 @@ import zipfile
 import pytest
 
 RUNTIME = "python3.13"
-TRUST_POLICY = json.dumps({
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-})
+TRUST_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
 POLL_SECONDS = 0.2
 
 
@@ -55,24 +59,37 @@ def unique(prefix: str) -> str:
 
 def ensure_role(iam) -> str:
     try:
-        return iam.create_role(RoleName="executor-tests", AssumeRolePolicyDocument=TRUST_POLICY)["Role"]["Arn"]
+        return iam.create_role(RoleName="executor-tests", AssumeRolePolicyDocument=TRUST_POLICY)["Role"][
+            "Arn"
+        ]
     except iam.exceptions.EntityAlreadyExistsException:
         return iam.get_role(RoleName="executor-tests")["Role"]["Arn"]
 
 
-def deploy(lam, role_arn: str, name: str, code: dict[str, str], handler: str = "handler.main", **extra) -> str:
+def deploy(
+    lam, role_arn: str, name: str, code: dict[str, str], handler: str = "handler.main", **extra
+) -> str:
     """Create a python3.13 function and wait until it is Active; returns its ARN."""
     response = lam.create_function(
-        FunctionName=name, Runtime=extra.pop("Runtime", RUNTIME), Role=role_arn, Handler=handler,
-        Code={"ZipFile": make_zip(code)}, Timeout=extra.pop("Timeout", 10), **extra,
+        FunctionName=name,
+        Runtime=extra.pop("Runtime", RUNTIME),
+        Role=role_arn,
+        Handler=handler,
+        Code={"ZipFile": make_zip(code)},
+        Timeout=extra.pop("Timeout", 10),
+        **extra,
     )
     wait_updated(lam, name)
     return response["FunctionArn"]
 
 
 def wait_updated(lam, name: str) -> None:
-    lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100})
-    lam.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100})
+    lam.get_waiter("function_active_v2").wait(
+        FunctionName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100}
+    )
+    lam.get_waiter("function_updated_v2").wait(
+        FunctionName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100}
+    )
 
 
 def invoke(lam, name: str, event=None) -> tuple[dict | list | str | None, str | None, str]:

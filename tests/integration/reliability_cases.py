@@ -7,6 +7,7 @@ library), so a change in the pipeline's behaviour makes the suite fail.
 Every ride of a run is named ``rel.<run>.<case>.<n>``: a processed CSV row is attributed to its case by
 that name, so cases can share one deployment and one wait, and runs on a reused emulator never mix.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -108,10 +109,8 @@ def large_file_chunks(run: str, n_rides: int) -> Iterator[bytes]:
     written = 0
     n = 0
     while written < n_rides:
-        if n % LARGE_BAD_EVERY == LARGE_BAD_EVERY - 1:
-            record = rides.ride(n, Distance=-1)
-        else:
-            record = rides.ride(n)
+        bad = n % LARGE_BAD_EVERY == LARGE_BAD_EVERY - 1
+        record = rides.ride(n, Distance=-1) if bad else rides.ride(n)
         batch.append(json.dumps(record))
         written += 1
         if n % LARGE_DUP_EVERY == LARGE_DUP_EVERY - 1 and written < n_rides:
@@ -156,181 +155,475 @@ def bad_input_cases(run: str) -> list[Case]:
 
     # -- controls: the accepted shapes
     c = r("control")
-    add("control", "valid file (control): {\"travel_data\": [3 rides]}", "all processed",
-        _doc({"travel_data": [c.ride(i) for i in range(3)]}), 3, Expect(valid=3))
+    add(
+        "control",
+        'valid file (control): {"travel_data": [3 rides]}',
+        "all processed",
+        _doc({"travel_data": [c.ride(i) for i in range(3)]}),
+        3,
+        Expect(valid=3),
+    )
     c = r("barelist")
-    add("barelist", "bare list [ride, ...] instead of an object", "accepted shape: all processed",
-        _doc([c.ride(i) for i in range(2)]), 2, Expect(valid=2))
+    add(
+        "barelist",
+        "bare list [ride, ...] instead of an object",
+        "accepted shape: all processed",
+        _doc([c.ride(i) for i in range(2)]),
+        2,
+        Expect(valid=2),
+    )
 
     # -- whole-file rejects
-    add("notjson", "not JSON (plain text)", "whole file quarantined: NOT_JSON",
-        b"this is not json {", 0, Expect(file_reason="NOT_JSON"))
+    add(
+        "notjson",
+        "not JSON (plain text)",
+        "whole file quarantined: NOT_JSON",
+        b"this is not json {",
+        0,
+        Expect(file_reason="NOT_JSON"),
+    )
     c = r("truncated")
-    add("truncated", "truncated JSON (upload cut off mid-ride)", "whole file quarantined: NOT_JSON",
-        _doc({"travel_data": [c.ride(i) for i in range(3)]})[:-12], 3, Expect(file_reason="NOT_JSON"))
+    add(
+        "truncated",
+        "truncated JSON (upload cut off mid-ride)",
+        "whole file quarantined: NOT_JSON",
+        _doc({"travel_data": [c.ride(i) for i in range(3)]})[:-12],
+        3,
+        Expect(file_reason="NOT_JSON"),
+    )
     add("empty", "empty file (0 bytes)", "quarantined: EMPTY_FILE", b"", 0, Expect(file_reason="EMPTY_FILE"))
-    add("whitespace", "whitespace-only file", "quarantined: EMPTY_FILE", b" \n\t\r\n ", 0,
-        Expect(file_reason="EMPTY_FILE"))
+    add(
+        "whitespace",
+        "whitespace-only file",
+        "quarantined: EMPTY_FILE",
+        b" \n\t\r\n ",
+        0,
+        Expect(file_reason="EMPTY_FILE"),
+    )
     c = r("notravel")
-    add("notravel", "object without travel_data ({\"rides\": [...]})", "whole file quarantined: WRONG_SHAPE",
-        _doc({"rides": [c.ride(i) for i in range(2)]}), 2, Expect(file_reason="WRONG_SHAPE"))
-    add("number", "a number as the whole file (42)", "quarantined: WRONG_SHAPE", b"42", 0,
-        Expect(file_reason="WRONG_SHAPE"))
+    add(
+        "notravel",
+        'object without travel_data ({"rides": [...]})',
+        "whole file quarantined: WRONG_SHAPE",
+        _doc({"rides": [c.ride(i) for i in range(2)]}),
+        2,
+        Expect(file_reason="WRONG_SHAPE"),
+    )
+    add(
+        "number",
+        "a number as the whole file (42)",
+        "quarantined: WRONG_SHAPE",
+        b"42",
+        0,
+        Expect(file_reason="WRONG_SHAPE"),
+    )
     c = r("tdobject")
-    add("tdobject", "travel_data is an object, not a list", "whole file quarantined: WRONG_SHAPE",
-        _doc({"travel_data": c.ride(0)}), 1, Expect(file_reason="WRONG_SHAPE"))
+    add(
+        "tdobject",
+        "travel_data is an object, not a list",
+        "whole file quarantined: WRONG_SHAPE",
+        _doc({"travel_data": c.ride(0)}),
+        1,
+        Expect(file_reason="WRONG_SHAPE"),
+    )
     c = r("twotd")
-    add("twotd", "two travel_data keys (travel_data + Travel_Data)", "whole file quarantined: WRONG_SHAPE",
-        b'{"travel_data": [' + _doc(c.ride(0)) + b'], "Travel_Data": [' + _doc(c.ride(1)) + b"]}", 2,
-        Expect(file_reason="WRONG_SHAPE"))
+    add(
+        "twotd",
+        "two travel_data keys (travel_data + Travel_Data)",
+        "whole file quarantined: WRONG_SHAPE",
+        b'{"travel_data": [' + _doc(c.ride(0)) + b'], "Travel_Data": [' + _doc(c.ride(1)) + b"]}",
+        2,
+        Expect(file_reason="WRONG_SHAPE"),
+    )
     c = r("nantoken")
-    add("nantoken", "bare NaN / Infinity tokens in numbers", "whole file quarantined: NOT_JSON",
-        _doc({"travel_data": [c.ride(0), c.ride(1)]}).replace(b'"Distance": 1.0', b'"Distance": NaN', 1)
-        .replace(b'"Distance": 1.25', b'"Distance": Infinity', 1), 2, Expect(file_reason="NOT_JSON"))
+    add(
+        "nantoken",
+        "bare NaN / Infinity tokens in numbers",
+        "whole file quarantined: NOT_JSON",
+        _doc({"travel_data": [c.ride(0), c.ride(1)]})
+        .replace(b'"Distance": 1.0', b'"Distance": NaN', 1)
+        .replace(b'"Distance": 1.25', b'"Distance": Infinity', 1),
+        2,
+        Expect(file_reason="NOT_JSON"),
+    )
     c = r("hugenum")
-    add("hugenum", "number beyond double range (1e400)", "whole file quarantined: NOT_JSON",
-        _doc({"travel_data": [c.ride(0)]}).replace(b'"Distance": 1.0', b'"Distance": 1e400', 1), 1,
-        Expect(file_reason="NOT_JSON"))
+    add(
+        "hugenum",
+        "number beyond double range (1e400)",
+        "whole file quarantined: NOT_JSON",
+        _doc({"travel_data": [c.ride(0)]}).replace(b'"Distance": 1.0', b'"Distance": 1e400', 1),
+        1,
+        Expect(file_reason="NOT_JSON"),
+    )
     c = r("utf16")
-    add("utf16", "UTF-16 encoded file (with BOM)", "whole file quarantined: NOT_UTF8",
-        json.dumps({"travel_data": [c.ride(0), c.ride(1)]}).encode("utf-16"), 2, Expect(file_reason="NOT_UTF8"))
+    add(
+        "utf16",
+        "UTF-16 encoded file (with BOM)",
+        "whole file quarantined: NOT_UTF8",
+        json.dumps({"travel_data": [c.ride(0), c.ride(1)]}).encode("utf-16"),
+        2,
+        Expect(file_reason="NOT_UTF8"),
+    )
     c = r("latin1")
-    add("latin1", "non-UTF-8 bytes (Latin-1 \xe9 in a name)", "whole file quarantined: NOT_UTF8",
-        json.dumps({"travel_data": [c.ride(0, Name=c.prefix + "caf\u00e9"), c.ride(1)]},
-                   ensure_ascii=False).encode("latin-1"), 2, Expect(file_reason="NOT_UTF8"))
+    add(
+        "latin1",
+        "non-UTF-8 bytes (Latin-1 \xe9 in a name)",
+        "whole file quarantined: NOT_UTF8",
+        json.dumps(
+            {"travel_data": [c.ride(0, Name=c.prefix + "caf\u00e9"), c.ride(1)]}, ensure_ascii=False
+        ).encode("latin-1"),
+        2,
+        Expect(file_reason="NOT_UTF8"),
+    )
 
     # -- accepted encodings and shapes
     c = r("bom")
-    add("bom", "UTF-8 BOM before the JSON", "BOM skipped: all processed",
-        codecs.BOM_UTF8 + _doc({"travel_data": [c.ride(i) for i in range(2)]}), 2, Expect(valid=2))
+    add(
+        "bom",
+        "UTF-8 BOM before the JSON",
+        "BOM skipped: all processed",
+        codecs.BOM_UTF8 + _doc({"travel_data": [c.ride(i) for i in range(2)]}),
+        2,
+        Expect(valid=2),
+    )
     c = r("nested")
-    add("nested", "nested lists ([[ride, ride], [ride]])", "each inner list quarantined whole: NOT_AN_OBJECT",
-        _doc([[c.ride(0), c.ride(1)], [c.ride(2)]]), 2, Expect(reasons={"NOT_AN_OBJECT": 2}))
+    add(
+        "nested",
+        "nested lists ([[ride, ride], [ride]])",
+        "each inner list quarantined whole: NOT_AN_OBJECT",
+        _doc([[c.ride(0), c.ride(1)], [c.ride(2)]]),
+        2,
+        Expect(reasons={"NOT_AN_OBJECT": 2}),
+    )
     c = r("scalars")
-    add("scalars", "non-object rides (5, \"x\", null, true) beside a good one",
+    add(
+        "scalars",
+        'non-object rides (5, "x", null, true) beside a good one',
         "non-objects quarantined: NOT_AN_OBJECT; good ride processed",
-        _doc({"travel_data": [5, "x", None, True, c.ride(0)]}), 5,
-        Expect(valid=1, reasons={"NOT_AN_OBJECT": 4}))
+        _doc({"travel_data": [5, "x", None, True, c.ride(0)]}),
+        5,
+        Expect(valid=1, reasons={"NOT_AN_OBJECT": 4}),
+    )
 
     # -- per-ride field problems
     c = r("missing")
-    add("missing", "missing fields (each of the 7 required fields once)", "quarantined: MISSING_FIELD; good ride processed",
-        _doc({"travel_data": [c.ride(i, **{f: Rides.DROP}) for i, f in enumerate(REQUIRED)] + [c.ride(99)]}), 8,
-        Expect(valid=1, reasons={"MISSING_FIELD": 7}))
+    add(
+        "missing",
+        "missing fields (each of the 7 required fields once)",
+        "quarantined: MISSING_FIELD; good ride processed",
+        _doc({"travel_data": [c.ride(i, **{f: Rides.DROP}) for i, f in enumerate(REQUIRED)] + [c.ride(99)]}),
+        8,
+        Expect(valid=1, reasons={"MISSING_FIELD": 7}),
+    )
     c = r("nulls")
-    add("nulls", "null fields (each of the 7 required fields once)", "quarantined: NULL_FIELD; good ride processed",
-        _doc({"travel_data": [c.ride(i, **{f: None}) for i, f in enumerate(REQUIRED)] + [c.ride(99)]}), 8,
-        Expect(valid=1, reasons={"NULL_FIELD": 7}))
+    add(
+        "nulls",
+        "null fields (each of the 7 required fields once)",
+        "quarantined: NULL_FIELD; good ride processed",
+        _doc({"travel_data": [c.ride(i, **{f: None}) for i, f in enumerate(REQUIRED)] + [c.ride(99)]}),
+        8,
+        Expect(valid=1, reasons={"NULL_FIELD": 7}),
+    )
     c = r("blankname")
-    add("blankname", "empty or blank Name", "quarantined: EMPTY_FIELD; good ride processed",
-        _doc({"travel_data": [c.ride(0, Name=""), c.ride(1, Name="   "), c.ride(2)]}), 3,
-        Expect(valid=1, reasons={"EMPTY_FIELD": 2}))
+    add(
+        "blankname",
+        "empty or blank Name",
+        "quarantined: EMPTY_FIELD; good ride processed",
+        _doc({"travel_data": [c.ride(0, Name=""), c.ride(1, Name="   "), c.ride(2)]}),
+        3,
+        Expect(valid=1, reasons={"EMPTY_FIELD": 2}),
+    )
     c = r("numstr")
-    add("numstr", "numbers as strings (\"40.75\", \"2.5\"; and \"2.5 miles\", \"\")",
+    add(
+        "numstr",
+        'numbers as strings ("40.75", "2.5"; and "2.5 miles", "")',
         "parseable strings accepted; others quarantined: NOT_A_NUMBER",
-        _doc({"travel_data": [
-            c.ride(0, Latitude="40.7512", Longitude="-73.9501", Distance="2.5", HealthPoints="100", MagicPoints="60"),
-            c.ride(1, Distance=" 3 ", MagicPoints="1e2"),
-            c.ride(2, Distance="2.5 miles"),
-            c.ride(3, HealthPoints=""),
-        ]}), 4, Expect(valid=2, reasons={"NOT_A_NUMBER": 2}))
+        _doc(
+            {
+                "travel_data": [
+                    c.ride(
+                        0,
+                        Latitude="40.7512",
+                        Longitude="-73.9501",
+                        Distance="2.5",
+                        HealthPoints="100",
+                        MagicPoints="60",
+                    ),
+                    c.ride(1, Distance=" 3 ", MagicPoints="1e2"),
+                    c.ride(2, Distance="2.5 miles"),
+                    c.ride(3, HealthPoints=""),
+                ]
+            }
+        ),
+        4,
+        Expect(valid=2, reasons={"NOT_A_NUMBER": 2}),
+    )
     c = r("nanstr")
-    add("nanstr", "NaN / Infinity as strings (\"NaN\", \"Infinity\", \"-inf\")", "quarantined: NON_FINITE",
-        _doc({"travel_data": [c.ride(0, Distance="NaN"), c.ride(1, Latitude="Infinity"),
-                              c.ride(2, MagicPoints="-inf"), c.ride(3)]}), 4,
-        Expect(valid=1, reasons={"NON_FINITE": 3}))
+    add(
+        "nanstr",
+        'NaN / Infinity as strings ("NaN", "Infinity", "-inf")',
+        "quarantined: NON_FINITE",
+        _doc(
+            {
+                "travel_data": [
+                    c.ride(0, Distance="NaN"),
+                    c.ride(1, Latitude="Infinity"),
+                    c.ride(2, MagicPoints="-inf"),
+                    c.ride(3),
+                ]
+            }
+        ),
+        4,
+        Expect(valid=1, reasons={"NON_FINITE": 3}),
+    )
     c = r("wrongtype")
-    add("wrongtype", "wrong JSON types (true, [40.7], {...}, 12345 as Name)", "quarantined: WRONG_TYPE",
-        _doc({"travel_data": [c.ride(0, Distance=True), c.ride(1, Latitude=[40.7]),
-                              c.ride(2, Name={"first": "x"}), c.ride(3, Name=12345), c.ride(4)]}), 5,
-        Expect(valid=1, reasons={"WRONG_TYPE": 4}))
+    add(
+        "wrongtype",
+        "wrong JSON types (true, [40.7], {...}, 12345 as Name)",
+        "quarantined: WRONG_TYPE",
+        _doc(
+            {
+                "travel_data": [
+                    c.ride(0, Distance=True),
+                    c.ride(1, Latitude=[40.7]),
+                    c.ride(2, Name={"first": "x"}),
+                    c.ride(3, Name=12345),
+                    c.ride(4),
+                ]
+            }
+        ),
+        5,
+        Expect(valid=1, reasons={"WRONG_TYPE": 4}),
+    )
     c = r("distance")
-    add("distance", "zero or negative distance (0, -1.5, \"-0\")", "quarantined: NON_POSITIVE_DISTANCE",
-        _doc({"travel_data": [c.ride(0, Distance=0), c.ride(1, Distance=-1.5), c.ride(2, Distance="-0"),
-                              c.ride(3)]}), 4, Expect(valid=1, reasons={"NON_POSITIVE_DISTANCE": 3}))
+    add(
+        "distance",
+        'zero or negative distance (0, -1.5, "-0")',
+        "quarantined: NON_POSITIVE_DISTANCE",
+        _doc(
+            {
+                "travel_data": [
+                    c.ride(0, Distance=0),
+                    c.ride(1, Distance=-1.5),
+                    c.ride(2, Distance="-0"),
+                    c.ride(3),
+                ]
+            }
+        ),
+        4,
+        Expect(valid=1, reasons={"NON_POSITIVE_DISTANCE": 3}),
+    )
     c = r("negpoints")
-    add("negpoints", "negative HealthPoints / MagicPoints", "quarantined: NEGATIVE_POINTS",
-        _doc({"travel_data": [c.ride(0, HealthPoints=-1), c.ride(1, MagicPoints=-5), c.ride(2)]}), 3,
-        Expect(valid=1, reasons={"NEGATIVE_POINTS": 2}))
+    add(
+        "negpoints",
+        "negative HealthPoints / MagicPoints",
+        "quarantined: NEGATIVE_POINTS",
+        _doc({"travel_data": [c.ride(0, HealthPoints=-1), c.ride(1, MagicPoints=-5), c.ride(2)]}),
+        3,
+        Expect(valid=1, reasons={"NEGATIVE_POINTS": 2}),
+    )
     c = r("latlon")
-    add("latlon", "latitude/longitude out of range (95, -91; 200, -181) or outside NYC (10,10), (0,0)",
+    add(
+        "latlon",
+        "latitude/longitude out of range (95, -91; 200, -181) or outside NYC (10,10), (0,0)",
         "quarantined: LAT_OUT_OF_RANGE / LON_OUT_OF_RANGE / OUTSIDE_SERVICE_AREA",
-        _doc({"travel_data": [c.ride(0, Latitude=95), c.ride(1, Latitude=-91), c.ride(2, Longitude=200),
-                              c.ride(3, Longitude=-181), c.ride(4, Latitude=10, Longitude=10),
-                              c.ride(5, Latitude=0, Longitude=0), c.ride(6)]}), 7,
-        Expect(valid=1, reasons={"LAT_OUT_OF_RANGE": 2, "LON_OUT_OF_RANGE": 2, "OUTSIDE_SERVICE_AREA": 2}))
+        _doc(
+            {
+                "travel_data": [
+                    c.ride(0, Latitude=95),
+                    c.ride(1, Latitude=-91),
+                    c.ride(2, Longitude=200),
+                    c.ride(3, Longitude=-181),
+                    c.ride(4, Latitude=10, Longitude=10),
+                    c.ride(5, Latitude=0, Longitude=0),
+                    c.ride(6),
+                ]
+            }
+        ),
+        7,
+        Expect(valid=1, reasons={"LAT_OUT_OF_RANGE": 2, "LON_OUT_OF_RANGE": 2, "OUTSIDE_SERVICE_AREA": 2}),
+    )
     c = r("swapped")
-    add("swapped", "latitude and longitude swapped (-73.95, 40.75)", "quarantined: LAT_LON_SWAPPED",
-        _doc({"travel_data": [c.ride(0, Latitude=-73.95, Longitude=40.75), c.ride(1)]}), 2,
-        Expect(valid=1, reasons={"LAT_LON_SWAPPED": 1}))
+    add(
+        "swapped",
+        "latitude and longitude swapped (-73.95, 40.75)",
+        "quarantined: LAT_LON_SWAPPED",
+        _doc({"travel_data": [c.ride(0, Latitude=-73.95, Longitude=40.75), c.ride(1)]}),
+        2,
+        Expect(valid=1, reasons={"LAT_LON_SWAPPED": 1}),
+    )
     c = r("badtime")
-    add("badtime", "unparseable timestamps (\"yesterday\", 2017/05/01, no seconds, \"\", epoch number)",
+    add(
+        "badtime",
+        'unparseable timestamps ("yesterday", 2017/05/01, no seconds, "", epoch number)',
         "quarantined: BAD_TIMESTAMP (WRONG_TYPE for a number)",
-        _doc({"travel_data": [c.ride(0, StatusTime="yesterday"), c.ride(1, StatusTime="2017/05/01 10:00:00"),
-                              c.ride(2, StatusTime="2017-05-01 10:00"), c.ride(3, StatusTime=""),
-                              c.ride(4, StatusTime=1494000000), c.ride(5)]}), 6,
-        Expect(valid=1, reasons={"BAD_TIMESTAMP": 4, "WRONG_TYPE": 1}))
+        _doc(
+            {
+                "travel_data": [
+                    c.ride(0, StatusTime="yesterday"),
+                    c.ride(1, StatusTime="2017/05/01 10:00:00"),
+                    c.ride(2, StatusTime="2017-05-01 10:00"),
+                    c.ride(3, StatusTime=""),
+                    c.ride(4, StatusTime=1494000000),
+                    c.ride(5),
+                ]
+            }
+        ),
+        6,
+        Expect(valid=1, reasons={"BAD_TIMESTAMP": 4, "WRONG_TYPE": 1}),
+    )
     c = r("impossible")
-    add("impossible", "impossible timestamps (Feb 30, 25:00, month 13; years 1999, 2100) + accepted variants "
+    add(
+        "impossible",
+        "impossible timestamps (Feb 30, 25:00, month 13; years 1999, 2100) + accepted variants "
         "(T separator, 6 fraction digits)",
         "quarantined: IMPOSSIBLE_TIMESTAMP / TIMESTAMP_OUT_OF_RANGE; variants processed (canonicalized)",
-        _doc({"travel_data": [
-            c.ride(0, StatusTime="2017-02-30 10:00:00.000"), c.ride(1, StatusTime="2017-05-01 25:00:00"),
-            c.ride(2, StatusTime="2017-13-01 00:00:00"), c.ride(3, StatusTime="1999-12-31 23:59:59.999"),
-            c.ride(4, StatusTime="2100-01-01 00:00:00"), c.ride(5, StatusTime="2024-03-01T10:00:00"),
-            c.ride(6, StatusTime="2024-03-01 10:00:01.123456"),
-        ]}), 7, Expect(valid=2, reasons={"IMPOSSIBLE_TIMESTAMP": 3, "TIMESTAMP_OUT_OF_RANGE": 2}))
+        _doc(
+            {
+                "travel_data": [
+                    c.ride(0, StatusTime="2017-02-30 10:00:00.000"),
+                    c.ride(1, StatusTime="2017-05-01 25:00:00"),
+                    c.ride(2, StatusTime="2017-13-01 00:00:00"),
+                    c.ride(3, StatusTime="1999-12-31 23:59:59.999"),
+                    c.ride(4, StatusTime="2100-01-01 00:00:00"),
+                    c.ride(5, StatusTime="2024-03-01T10:00:00"),
+                    c.ride(6, StatusTime="2024-03-01 10:00:01.123456"),
+                ]
+            }
+        ),
+        7,
+        Expect(valid=2, reasons={"IMPOSSIBLE_TIMESTAMP": 3, "TIMESTAMP_OUT_OF_RANGE": 2}),
+    )
 
     # -- identity
     c = r("dupes")
-    add("dupes", "duplicate rides (same identity 3x, 2x; one repeat with another Distance; one with "
-        "numbers as strings)", "processed once; repeats dropped and counted as duplicates",
-        _doc({"travel_data": [
-            c.ride(0), c.ride(0), c.ride(1), c.ride(0), c.ride(1), c.ride(2),
-            c.ride(2, Distance=9.5),  # same identity (name|time|lat|lon): the first one wins
-            c.ride(1, Latitude=str(c.ride(1)["Latitude"]), Longitude=str(c.ride(1)["Longitude"])),
-        ]}), 8, Expect(valid=3, duplicates=5))
+    add(
+        "dupes",
+        "duplicate rides (same identity 3x, 2x; one repeat with another Distance; one with "
+        "numbers as strings)",
+        "processed once; repeats dropped and counted as duplicates",
+        _doc(
+            {
+                "travel_data": [
+                    c.ride(0),
+                    c.ride(0),
+                    c.ride(1),
+                    c.ride(0),
+                    c.ride(1),
+                    c.ride(2),
+                    c.ride(2, Distance=9.5),  # same identity (name|time|lat|lon): the first one wins
+                    c.ride(1, Latitude=str(c.ride(1)["Latitude"]), Longitude=str(c.ride(1)["Longitude"])),
+                ]
+            }
+        ),
+        8,
+        Expect(valid=3, duplicates=5),
+    )
     c = r("samets")
     same_time = c.ride(0)["StatusTime"]
-    add("samets", "duplicate timestamps with different rides (names or positions differ)", "all kept",
-        _doc({"travel_data": [c.ride(0), c.ride(1, StatusTime=same_time), c.ride(2, StatusTime=same_time),
-                              c.ride(3, Name=c.ride(0)["Name"], StatusTime=same_time)]}), 4, Expect(valid=4))
+    add(
+        "samets",
+        "duplicate timestamps with different rides (names or positions differ)",
+        "all kept",
+        _doc(
+            {
+                "travel_data": [
+                    c.ride(0),
+                    c.ride(1, StatusTime=same_time),
+                    c.ride(2, StatusTime=same_time),
+                    c.ride(3, Name=c.ride(0)["Name"], StatusTime=same_time),
+                ]
+            }
+        ),
+        4,
+        Expect(valid=4),
+    )
 
     # -- keys
     c = r("mixedcase")
-    mixed = [{k.upper() if i % 2 else k.lower(): v for i, (k, v) in enumerate(c.ride(n).items())} for n in range(2)]
-    add("mixedcase", "mixed-case keys (NAME, statustime, ...; TRAVEL_DATA)", "keys matched case-insensitively: processed",
-        _doc({"TRAVEL_DATA": mixed}), 2, Expect(valid=2))
+    mixed = [
+        {k.upper() if i % 2 else k.lower(): v for i, (k, v) in enumerate(c.ride(n).items())} for n in range(2)
+    ]
+    add(
+        "mixedcase",
+        "mixed-case keys (NAME, statustime, ...; TRAVEL_DATA)",
+        "keys matched case-insensitively: processed",
+        _doc({"TRAVEL_DATA": mixed}),
+        2,
+        Expect(valid=2),
+    )
     c = r("ambiguous")
     ambiguous = {**c.ride(0), "name": c.prefix + "other"}
     same_twice = {**c.ride(1), "NAME": c.ride(1)["Name"]}
-    add("ambiguous", "keys equal up to case (Name vs name) with different / equal values",
+    add(
+        "ambiguous",
+        "keys equal up to case (Name vs name) with different / equal values",
         "different values quarantined: AMBIGUOUS_KEY; equal values accepted",
-        _doc({"travel_data": [ambiguous, same_twice, c.ride(2)]}), 3,
-        Expect(valid=2, reasons={"AMBIGUOUS_KEY": 1}))
+        _doc({"travel_data": [ambiguous, same_twice, c.ride(2)]}),
+        3,
+        Expect(valid=2, reasons={"AMBIGUOUS_KEY": 1}),
+    )
     c = r("extra")
-    add("extra", "extra unknown fields (strings, objects, lists; top-level too)",
+    add(
+        "extra",
+        "extra unknown fields (strings, objects, lists; top-level too)",
         "ignored (dropped from the CSV, kept in raw/): processed",
-        _doc({"note": "top-level extras are ignored", "travel_data": [
-            {**c.ride(0), "Color": "pink", "Unicorn": {"horn": 1}},
-            {**c.ride(1), "Tags": [1, 2, 3], "ride_id": "forged"},
-        ]}), 2, Expect(valid=2))
+        _doc(
+            {
+                "note": "top-level extras are ignored",
+                "travel_data": [
+                    {**c.ride(0), "Color": "pink", "Unicorn": {"horn": 1}},
+                    {**c.ride(1), "Tags": [1, 2, 3], "ride_id": "forged"},
+                ],
+            }
+        ),
+        2,
+        Expect(valid=2),
+    )
     c = r("long")
     name_256 = (c.prefix + "x" * 256)[:256]
-    add("long", "very long strings (Name 257 / 100k chars, 100-digit number string; Name of exactly 256)",
+    add(
+        "long",
+        "very long strings (Name 257 / 100k chars, 100-digit number string; Name of exactly 256)",
         "quarantined: STRING_TOO_LONG; the 256-char name processed",
-        _doc({"travel_data": [c.ride(0, Name=c.prefix + "y" * 257), c.ride(1, Name=c.prefix + "z" * 100_000),
-                              c.ride(2, Distance="1" + "0" * 99), c.ride(3, Name=name_256), c.ride(4)]}), 5,
-        Expect(valid=2, reasons={"STRING_TOO_LONG": 3}))
+        _doc(
+            {
+                "travel_data": [
+                    c.ride(0, Name=c.prefix + "y" * 257),
+                    c.ride(1, Name=c.prefix + "z" * 100_000),
+                    c.ride(2, Distance="1" + "0" * 99),
+                    c.ride(3, Name=name_256),
+                    c.ride(4),
+                ]
+            }
+        ),
+        5,
+        Expect(valid=2, reasons={"STRING_TOO_LONG": 3}),
+    )
 
     # -- objects the pipeline must ignore
     c = r("outside")
-    add("outside", ".json upload outside raw/ (incoming/...)", "ignored: no manifest, nothing processed or quarantined",
-        _doc({"travel_data": [c.ride(0)]}), 0, Expect(), prefix="incoming/", ingested=False)
-    c = r("csvsuffix")
-    add("csvsuffix", "raw/ upload without the .json suffix (raw/....csv)",
+    add(
+        "outside",
+        ".json upload outside raw/ (incoming/...)",
         "ignored: no manifest, nothing processed or quarantined",
-        _doc({"travel_data": [c.ride(0)]}), 0, Expect(), suffix=".csv", ingested=False)
+        _doc({"travel_data": [c.ride(0)]}),
+        0,
+        Expect(),
+        prefix="incoming/",
+        ingested=False,
+    )
+    c = r("csvsuffix")
+    add(
+        "csvsuffix",
+        "raw/ upload without the .json suffix (raw/....csv)",
+        "ignored: no manifest, nothing processed or quarantined",
+        _doc({"travel_data": [c.ride(0)]}),
+        0,
+        Expect(),
+        suffix=".csv",
+        ingested=False,
+    )
     return cases
 
 
@@ -338,9 +631,20 @@ def two_file_cases(run: str) -> list[Case]:
     """Two files delivered in ONE S3 notification (ingest invoked with a two-record event)."""
     a, b = Rides(run, "twofiles_a"), Rides(run, "twofiles_b")
     return [
-        Case("twofiles_a", "two files in one notification (file A)", "both files ingested by one invocation",
-             _doc({"travel_data": [a.ride(0), a.ride(1)]}), 2, Expect(valid=2)),
-        Case("twofiles_b", "two files in one notification (file B)", "both files ingested by one invocation",
-             _doc({"travel_data": [b.ride(0), b.ride(1, Distance=0)]}), 2,
-             Expect(valid=1, reasons={"NON_POSITIVE_DISTANCE": 1})),
+        Case(
+            "twofiles_a",
+            "two files in one notification (file A)",
+            "both files ingested by one invocation",
+            _doc({"travel_data": [a.ride(0), a.ride(1)]}),
+            2,
+            Expect(valid=2),
+        ),
+        Case(
+            "twofiles_b",
+            "two files in one notification (file B)",
+            "both files ingested by one invocation",
+            _doc({"travel_data": [b.ride(0), b.ride(1, Distance=0)]}),
+            2,
+            Expect(valid=1, reasons={"NON_POSITIVE_DISTANCE": 1}),
+        ),
     ]

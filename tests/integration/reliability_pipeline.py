@@ -8,6 +8,7 @@
   Everything else is forwarded unchanged, and every PUT is counted per key.
 - :class:`Results` collects one row per case for build/reliability/results.json (wildrydes_dev/reliability_report.py).
 """
+
 from __future__ import annotations
 
 import csv
@@ -33,8 +34,18 @@ PROCESSED_PREFIX = "processed/"
 QUARANTINE_PREFIX = "quarantine/"
 MANIFEST_PREFIX = "manifests/"
 # Column order of processed/ CSVs (docs/design.md "Outputs in the bucket"); written here on purpose, not imported.
-CSV_HEADER = ["ride_id", "name", "statustime", "latitude", "longitude", "distance", "healthpoints",
-              "magicpoints", "groundstation", "heavy_utilization"]
+CSV_HEADER = [
+    "ride_id",
+    "name",
+    "statustime",
+    "latitude",
+    "longitude",
+    "distance",
+    "healthpoints",
+    "magicpoints",
+    "groundstation",
+    "heavy_utilization",
+]
 GROUND_STATION_IDS = {"US1NYNY0074", "USW00014732", "USW00094728", "USW00094789"}
 _RIDE_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 
@@ -101,7 +112,11 @@ class Outputs:
             case = attribute(cells[1]) if len(cells) == len(CSV_HEADER) else None
             if case is None:
                 continue
-            if not _RIDE_ID_RE.match(cells[0]) or cells[8] not in GROUND_STATION_IDS or cells[9] not in ("0", "1"):
+            if (
+                not _RIDE_ID_RE.match(cells[0])
+                or cells[8] not in GROUND_STATION_IDS
+                or cells[9] not in ("0", "1")
+            ):
                 self.bad_rows.append(f"{key}: {cells[:1] + cells[8:]}")
             rows.append((sys.intern(case), cells[0]))
         return rows
@@ -115,7 +130,9 @@ class Outputs:
     def quarantine_lines(self, source_key: str) -> list[dict]:
         lines = []
         for obj in self._list(f"{QUARANTINE_PREFIX}{source_key_hash(source_key)}/"):
-            lines.extend(json.loads(line) for line in self.get(obj["Key"]).decode("utf-8").splitlines() if line)
+            lines.extend(
+                json.loads(line) for line in self.get(obj["Key"]).decode("utf-8").splitlines() if line
+            )
         return lines
 
     def versions(self, key: str) -> int:
@@ -141,8 +158,10 @@ class Rule:
 
 
 def _s3_error(code: str, message: str) -> bytes:
-    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}</Message>'
-            f"<RequestId>reliability-proxy</RequestId></Error>").encode()
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}</Message>'
+        f"<RequestId>reliability-proxy</RequestId></Error>"
+    ).encode()
 
 
 class S3FaultProxy:
@@ -193,8 +212,11 @@ class S3FaultProxy:
                         status, code, delay = verdict
                         if delay:
                             time.sleep(delay)
-                        self._answer(status, _s3_error(code, "injected by the reliability suite"),
-                                     [("Content-Type", "application/xml")])
+                        self._answer(
+                            status,
+                            _s3_error(code, "injected by the reliability suite"),
+                            [("Content-Type", "application/xml")],
+                        )
                         return
                 upstream = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=60)
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_HEADERS}

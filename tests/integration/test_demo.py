@@ -4,6 +4,7 @@ Unlike the other integration tests this one does not use the shared `localstack`
 demo's promise is "from nothing to a live endpoint", so it starts its own emulators on a free port pair
 (DEMO_TEST_PORT to pin one), applies the whole root module, runs every stage, and `--down` stops them.
 """
+
 from __future__ import annotations
 
 import json
@@ -66,11 +67,19 @@ def demo_run():
     port = _free_port_pair()
     cmd = [sys.executable, *DEMO, "--port", str(port), "--rides", str(TEST_RIDES), "--no-progress-bar"]
     try:
-        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=DEMO_TIMEOUT_S, check=False)
+        proc = subprocess.run(
+            cmd, cwd=ROOT, capture_output=True, text=True, timeout=DEMO_TIMEOUT_S, check=False
+        )
         yield port, proc
     finally:
-        subprocess.run([sys.executable, *DEMO, "--port", str(port), "--down"], cwd=ROOT,
-                       capture_output=True, text=True, timeout=300, check=False)
+        subprocess.run(
+            [sys.executable, *DEMO, "--port", str(port), "--down"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
 
 
 def test_demo_last_line_is_the_live_endpoints_answer(demo_run):
@@ -94,11 +103,18 @@ def test_demo_last_line_is_the_live_endpoints_answer(demo_run):
     assert status == 403, refused
     import boto3
 
-    s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
-                      aws_access_key_id="test", aws_secret_access_key="test")
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
     last_run = json.loads((ROOT / "build" / "demo" / str(port) / "last-run.json").read_text())
     bucket = last_run["bucket"]
-    metadata = json.loads(s3.get_object(Bucket=bucket, Key="models/linear-learner/latest/metadata.json")["Body"].read())
+    metadata = json.loads(
+        s3.get_object(Bucket=bucket, Key="models/linear-learner/latest/metadata.json")["Body"].read()
+    )
     assert answer.get("model_version") == metadata["model_version"]
 
 
@@ -118,7 +134,13 @@ def test_demo_accounts_for_every_ride_and_reports_model_quality(demo_run):
 
 def test_demo_down_stops_everything(demo_run):
     port, _ = demo_run
-    subprocess.run([sys.executable, *DEMO, "--port", str(port), "--down"], cwd=ROOT, capture_output=True,
-                   text=True, timeout=300, check=True)
+    subprocess.run(
+        [sys.executable, *DEMO, "--port", str(port), "--down"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     assert _port_free(port) and _port_free(port + 1)
     assert not (ROOT / "build" / "demo" / str(port)).exists()

@@ -46,8 +46,16 @@ STATIONS = {
 }
 HEAVY_MAGIC_PER_MILE = 50
 CSV_COLUMNS = [
-    "ride_id", "name", "statustime", "latitude", "longitude", "distance",
-    "healthpoints", "magicpoints", "groundstation", "heavy_utilization",
+    "ride_id",
+    "name",
+    "statustime",
+    "latitude",
+    "longitude",
+    "distance",
+    "healthpoints",
+    "magicpoints",
+    "groundstation",
+    "heavy_utilization",
 ]
 PROCESSED_KEY = re.compile(r"^processed/ride_date=(\d{4}-\d{2}-\d{2})/[0-9a-f]{64}\.csv$")
 
@@ -89,18 +97,27 @@ def expected_row(ride: dict) -> dict:
 
 
 # ------------------------------------------------------------------------------- test input files
-def ride(name: str, ts: str, lat: float, lon: float, distance: float, magic: float, health: int = 100) -> dict:
-    return {"Name": name, "StatusTime": ts, "Latitude": lat, "Longitude": lon,
-            "Distance": distance, "HealthPoints": health, "MagicPoints": magic}
+def ride(
+    name: str, ts: str, lat: float, lon: float, distance: float, magic: float, health: int = 100
+) -> dict:
+    return {
+        "Name": name,
+        "StatusTime": ts,
+        "Latitude": lat,
+        "Longitude": lon,
+        "Distance": distance,
+        "HealthPoints": health,
+        "MagicPoints": magic,
+    }
 
 
 def duplicate_timestamp_file(token: str) -> tuple[list, list[dict], int]:
     """Rides sharing timestamps (all kept) plus one exact repeat (dropped as a duplicate)."""
     ts = "2017-06-01 08:30:00.000"
     rides = [
-        ride(f"Dup-{token}-A", ts, 40.7800, -73.9600, 2.0, 150),   # heavy: 150 > 100
-        ride(f"Dup-{token}-B", ts, 40.6400, -73.7700, 3.0, 120),   # not heavy: 120 <= 150
-        ride(f"Dup-{token}-C", ts, 40.7970, -73.9340, 1.0, 50),    # exactly 50/mile: not heavy
+        ride(f"Dup-{token}-A", ts, 40.7800, -73.9600, 2.0, 150),  # heavy: 150 > 100
+        ride(f"Dup-{token}-B", ts, 40.6400, -73.7700, 3.0, 120),  # not heavy: 120 <= 150
+        ride(f"Dup-{token}-C", ts, 40.7970, -73.9340, 1.0, 50),  # exactly 50/mile: not heavy
         ride(f"Dup-{token}-D", "2017-06-02 09:00:00.000", 40.7790, -73.8800, 0.5, 26),
         ride(f"Dup-{token}-D", "2017-06-02 09:00:00.000", 40.7790, -73.8800, 0.5, 26),  # exact repeat
     ]
@@ -117,17 +134,24 @@ def mixed_validity_file(token: str) -> tuple[list, list[dict], dict[int, str]]:
     del missing_distance["Distance"]
     records = [
         valid[0],
-        missing_distance,                                                                # 1
-        ride(None, "2018-03-04 10:00:00.000", 40.75, -73.95, 1.0, 10),                   # 2
-        ride(f"Bad-{token}-3", "2018-03-04 10:00:00.000", 40.75, -73.95, -2.0, 10),      # 3
-        ride(f"Bad-{token}-4", "2018-03-04 10:00:00.000", 95.0, -73.95, 1.0, 10),        # 4
-        ride(f"Bad-{token}-5", "yesterday at noon", 40.75, -73.95, 1.0, 10),             # 5
-        42,                                                                              # 6
-        ride(f"Bad-{token}-7", "2018-03-04 10:00:00.000", -73.95, 40.75, 1.0, 10),       # 7
+        missing_distance,  # 1
+        ride(None, "2018-03-04 10:00:00.000", 40.75, -73.95, 1.0, 10),  # 2
+        ride(f"Bad-{token}-3", "2018-03-04 10:00:00.000", 40.75, -73.95, -2.0, 10),  # 3
+        ride(f"Bad-{token}-4", "2018-03-04 10:00:00.000", 95.0, -73.95, 1.0, 10),  # 4
+        ride(f"Bad-{token}-5", "yesterday at noon", 40.75, -73.95, 1.0, 10),  # 5
+        42,  # 6
+        ride(f"Bad-{token}-7", "2018-03-04 10:00:00.000", -73.95, 40.75, 1.0, 10),  # 7
         valid[1],
     ]
-    reasons = {1: "MISSING_FIELD", 2: "NULL_FIELD", 3: "NON_POSITIVE_DISTANCE", 4: "LAT_OUT_OF_RANGE",
-               5: "BAD_TIMESTAMP", 6: "NOT_AN_OBJECT", 7: "LAT_LON_SWAPPED"}
+    reasons = {
+        1: "MISSING_FIELD",
+        2: "NULL_FIELD",
+        3: "NON_POSITIVE_DISTANCE",
+        4: "LAT_OUT_OF_RANGE",
+        5: "BAD_TIMESTAMP",
+        6: "NOT_AN_OBJECT",
+        7: "LAT_LON_SWAPPED",
+    }
     return records, valid, reasons
 
 
@@ -143,11 +167,15 @@ def read_text(s3, bucket: str, key: str) -> str:
 
 def read_many(s3, bucket: str, keys: list[str]) -> dict[str, str]:
     with ThreadPoolExecutor(max_workers=8) as pool:
-        return dict(zip(keys, pool.map(lambda k: read_text(s3, bucket, k), keys)))
+        return dict(zip(keys, pool.map(lambda k: read_text(s3, bucket, k), keys), strict=True))
 
 
 def queue_backlog(sqs, url: str) -> int:
-    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"]
+    names = [
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateNumberOfMessagesDelayed",
+    ]
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
     return sum(int(attributes.get(n, 0)) for n in names)
 
@@ -208,8 +236,10 @@ def pipeline_run(localstack, tf_local, applied):
             break
         if time.monotonic() > deadline:
             backlog = {url: queue_backlog(sqs, url) for url in work_queues}
-            pytest.fail(f"pipeline not done after {PIPELINE_TIMEOUT_SECONDS}s: manifests "
-                        f"{len(manifests_present)}/{len(files)}, queue backlog {backlog}")
+            pytest.fail(
+                f"pipeline not done after {PIPELINE_TIMEOUT_SECONDS}s: manifests "
+                f"{len(manifests_present)}/{len(files)}, queue backlog {backlog}"
+            )
         time.sleep(POLL_SECONDS)
     pipeline_seconds = time.monotonic() - began
 
@@ -217,12 +247,20 @@ def pipeline_run(localstack, tf_local, applied):
     quarantine = read_many(s3, bucket, list_keys(s3, bucket, "quarantine/"))
     manifests = {k: json.loads(read_text(s3, bucket, manifest_key(k))) for k in files}
     total_rides = sum(len(f[1]) for f in files.values())
-    print(f"\nETL on LocalStack: terraform apply {apply_seconds and round(apply_seconds, 1)} s; "
-          f"{total_rides} valid rides in {len(files)} files through the pipeline in {pipeline_seconds:.1f} s")
+    print(
+        f"\nETL on LocalStack: terraform apply {apply_seconds and round(apply_seconds, 1)} s; "
+        f"{total_rides} valid rides in {len(files)} files through the pipeline in {pipeline_seconds:.1f} s"
+    )
     return {
-        "outputs": outputs, "bucket": bucket, "files": files, "manifests": manifests,
-        "processed": processed, "quarantine": quarantine, "sqs": sqs,
-        "apply_seconds": apply_seconds, "pipeline_seconds": pipeline_seconds,
+        "outputs": outputs,
+        "bucket": bucket,
+        "files": files,
+        "manifests": manifests,
+        "processed": processed,
+        "quarantine": quarantine,
+        "sqs": sqs,
+        "apply_seconds": apply_seconds,
+        "pipeline_seconds": pipeline_seconds,
     }
 
 
@@ -234,7 +272,9 @@ def processed_rows(run) -> list[dict]:
         match = PROCESSED_KEY.match(key)
         assert match, f"unexpected processed key {key}"
         for row in reader:
-            assert row["statustime"][:10] == match.group(1), f"{key}: ride of another date {row['statustime']}"
+            assert row["statustime"][:10] == match.group(1), (
+                f"{key}: ride of another date {row['statustime']}"
+            )
             rows.append(row)
     return rows
 
@@ -258,7 +298,9 @@ def test_applied_bucket_is_encrypted_versioned_private_and_tls_only(localstack, 
     block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
     assert all(block.values()) and len(block) == 4
     (statement,) = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]
-    assert statement["Effect"] == "Deny" and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert statement["Effect"] == "Deny" and statement["Condition"] == {
+        "Bool": {"aws:SecureTransport": "false"}
+    }
     (target,) = s3.get_bucket_notification_configuration(Bucket=bucket)["LambdaFunctionConfigurations"]
     filters = {r["Name"].lower(): r["Value"] for r in target["Filter"]["Key"]["FilterRules"]}
     assert filters == {"prefix": "raw/", "suffix": ".json"}
@@ -271,15 +313,23 @@ def test_applied_roles_grant_no_wildcard_actions_or_resources(localstack, applie
     for output in ("ingest_function_name", "enrich_function_name", "writer_function_name"):
         role = lam.get_function_configuration(FunctionName=applied[output])["Role"].rsplit("/", 1)[-1]
         roles.add(role)
-        assert not iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"], f"{role}: managed policies attached"
+        assert not iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"], (
+            f"{role}: managed policies attached"
+        )
         names = iam.list_role_policies(RoleName=role)["PolicyNames"]
         assert names, f"{role} has no inline policy"
         for name in names:
             document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
             document = json.loads(document) if isinstance(document, str) else document
             for statement in document["Statement"]:
-                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-                resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                actions = (
+                    statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                )
+                resources = (
+                    statement["Resource"]
+                    if isinstance(statement["Resource"], list)
+                    else [statement["Resource"]]
+                )
                 assert all("*" not in a for a in actions), (role, name, actions)
                 assert all(r != "*" for r in resources), (role, name, resources)
     assert len(roles) == 3, f"each function needs its own role: {roles}"
@@ -287,8 +337,15 @@ def test_applied_roles_grant_no_wildcard_actions_or_resources(localstack, applie
 
 def test_root_module_applied_with_etl_outputs(pipeline_run):
     outputs = pipeline_run["outputs"]
-    for name in ("data_bucket_name", "data_bucket_arn", *WORK_QUEUE_OUTPUTS, *DLQ_OUTPUTS,
-                 "ingest_function_name", "enrich_function_name", "writer_function_name"):
+    for name in (
+        "data_bucket_name",
+        "data_bucket_arn",
+        *WORK_QUEUE_OUTPUTS,
+        *DLQ_OUTPUTS,
+        "ingest_function_name",
+        "enrich_function_name",
+        "writer_function_name",
+    ):
         assert outputs.get(name), f"root output {name} is missing or empty"
     assert pipeline_run["apply_seconds"] is not None
 
@@ -303,7 +360,9 @@ def test_every_valid_ride_is_processed_exactly_once_with_station_and_label(pipel
             e = expected_row(r)
             expected[e["ride_id"]] = (key, e)
     missing = [rid for rid in expected if rid not in counts]
-    assert not missing, f"{len(missing)} of {len(expected)} valid rides never reached processed/, e.g. {missing[:3]}"
+    assert not missing, (
+        f"{len(missing)} of {len(expected)} valid rides never reached processed/, e.g. {missing[:3]}"
+    )
     repeated = {rid: n for rid, n in counts.items() if rid in expected and n != 1}
     assert not repeated, f"rides in processed/ more than once: {list(repeated.items())[:5]}"
     wrong = []
@@ -321,18 +380,33 @@ def test_sample_labels_match_the_generators_ground_truth(pipeline_run):
     with SAMPLE_TRUTH.open() as fh:
         truth = list(csv.DictReader(fh))
     assert truth, "empty truth file"
-    mismatched = [t["ride_id"] for t in truth
-                  if t["ride_id"] not in rows
-                  or (rows[t["ride_id"]]["groundstation"], rows[t["ride_id"]]["heavy_utilization"]) != (t["groundstation"], t["heavy"])]
-    assert not mismatched, f"{len(mismatched)} of {len(truth)} truth rides differ or are missing, e.g. {mismatched[:3]}"
+    mismatched = [
+        t["ride_id"]
+        for t in truth
+        if t["ride_id"] not in rows
+        or (rows[t["ride_id"]]["groundstation"], rows[t["ride_id"]]["heavy_utilization"])
+        != (t["groundstation"], t["heavy"])
+    ]
+    assert not mismatched, (
+        f"{len(mismatched)} of {len(truth)} truth rides differ or are missing, e.g. {mismatched[:3]}"
+    )
 
 
 def test_duplicate_timestamps_are_all_kept_and_exact_repeats_dropped(pipeline_run):
     key = next(k for k in pipeline_run["files"] if k.endswith("duplicate-timestamps.json"))
     manifest = pipeline_run["manifests"][key]
-    assert (manifest["rides_in"], manifest["valid"], manifest["duplicates"], manifest["quarantined"]) == (5, 4, 1, 0)
-    rows = [r for r in processed_rows(pipeline_run) if r["name"].startswith("Dup-")
-            and r["name"].split("-")[1] == key.split("/")[1].removeprefix("it-etl-")]
+    assert (manifest["rides_in"], manifest["valid"], manifest["duplicates"], manifest["quarantined"]) == (
+        5,
+        4,
+        1,
+        0,
+    )
+    rows = [
+        r
+        for r in processed_rows(pipeline_run)
+        if r["name"].startswith("Dup-")
+        and r["name"].split("-")[1] == key.split("/")[1].removeprefix("it-etl-")
+    ]
     shared = [r for r in rows if r["statustime"] == "2017-06-01 08:30:00.000"]
     assert len(shared) == 3, f"rides sharing one timestamp must all be kept: {shared}"
     assert sorted(r["heavy_utilization"] for r in shared) == ["0", "0", "1"]
@@ -349,7 +423,11 @@ def test_invalid_rides_are_quarantined_with_their_reasons(pipeline_run):
         assert line["record"] == records[line["index"]], "quarantine must keep the original record"
         assert line["detail"], f"no detail for {line['reason']}"
     manifest = pipeline_run["manifests"][key]
-    assert (manifest["rides_in"], manifest["valid"], manifest["quarantined"]) == (len(records), len(valid), len(reasons))
+    assert (manifest["rides_in"], manifest["valid"], manifest["quarantined"]) == (
+        len(records),
+        len(valid),
+        len(reasons),
+    )
 
 
 def test_a_file_that_is_not_json_is_quarantined_whole(pipeline_run):
@@ -369,7 +447,10 @@ def test_count_invariant_holds_for_every_file(pipeline_run):
         manifest = pipeline_run["manifests"][key]
         if manifest.get("file_reason"):
             continue  # whole-file rejection: checked above (one quarantine line, no rides)
-        assert manifest["rides_in"] == manifest["valid"] + manifest["quarantined"] + manifest["duplicates"], (key, manifest)
+        assert manifest["rides_in"] == manifest["valid"] + manifest["quarantined"] + manifest["duplicates"], (
+            key,
+            manifest,
+        )
         assert manifest["valid"] == len(valid) and manifest["duplicates"] == duplicates, (key, manifest)
         assert len(quarantine_lines(pipeline_run, key)) == manifest["quarantined"] == len(reasons), key
         in_processed = sum(ids_in_processed[expected_row(r)["ride_id"]] for r in valid)

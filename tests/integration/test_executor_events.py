@@ -72,16 +72,33 @@ def test_s3_notification_respects_prefix_and_suffix_filter(localstack, lam, role
     bucket, name = unique("notify"), unique("s3rec")
     s3.create_bucket(Bucket=bucket)
     function_arn = deploy(lam, role_arn, name, S3_RECORDER)
-    lam.add_permission(FunctionName=name, StatementId="s3", Action="lambda:InvokeFunction",
-                       Principal="s3.amazonaws.com", SourceArn=f"arn:aws:s3:::{bucket}")
-    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
-        "LambdaFunctionConfigurations": [{
-            "LambdaFunctionArn": function_arn, "Events": ["s3:ObjectCreated:*"],
-            "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "raw/"},
-                                               {"Name": "suffix", "Value": ".json"}]}},
-        }],
-    })
-    s3.put_object(Bucket=bucket, Key="raw/outside.txt", Body=b"{}")   # suffix does not match
+    lam.add_permission(
+        FunctionName=name,
+        StatementId="s3",
+        Action="lambda:InvokeFunction",
+        Principal="s3.amazonaws.com",
+        SourceArn=f"arn:aws:s3:::{bucket}",
+    )
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={
+            "LambdaFunctionConfigurations": [
+                {
+                    "LambdaFunctionArn": function_arn,
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {
+                        "Key": {
+                            "FilterRules": [
+                                {"Name": "prefix", "Value": "raw/"},
+                                {"Name": "suffix", "Value": ".json"},
+                            ]
+                        }
+                    },
+                }
+            ],
+        },
+    )
+    s3.put_object(Bucket=bucket, Key="raw/outside.txt", Body=b"{}")  # suffix does not match
     s3.put_object(Bucket=bucket, Key="other/outside.json", Body=b"{}")  # prefix does not match
     s3.put_object(Bucket=bucket, Key="raw/rides.json", Body=b"{}")
 
@@ -96,27 +113,50 @@ def test_sqs_partial_batch_failures_are_retried_and_poison_reaches_dlq(localstac
     bucket, name = unique("esm-results"), unique("consumer")
     s3.create_bucket(Bucket=bucket)
     dlq_url = sqs.create_queue(QueueName=unique("dlq"))["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    queue_url = sqs.create_queue(QueueName=unique("work"), Attributes={
-        "VisibilityTimeout": str(VISIBILITY_SECONDS),
-        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT}),
-    })["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    deploy(lam, role_arn, name, SQS_CONSUMER, Timeout=VISIBILITY_SECONDS,
-           Environment={"Variables": {"RESULT_BUCKET": bucket}})
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    queue_url = sqs.create_queue(
+        QueueName=unique("work"),
+        Attributes={
+            "VisibilityTimeout": str(VISIBILITY_SECONDS),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT}
+            ),
+        },
+    )["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    deploy(
+        lam,
+        role_arn,
+        name,
+        SQS_CONSUMER,
+        Timeout=VISIBILITY_SECONDS,
+        Environment={"Variables": {"RESULT_BUCKET": bucket}},
+    )
     # Send first so that all three arrive in one batch: a partial failure, not three separate invokes.
-    sqs.send_message_batch(QueueUrl=queue_url, Entries=[
-        {"Id": "a", "MessageBody": json.dumps({"id": "a"})},
-        {"Id": "p", "MessageBody": json.dumps({"id": "p", "poison": True})},
-        {"Id": "b", "MessageBody": json.dumps({"id": "b"})},
-    ])
+    sqs.send_message_batch(
+        QueueUrl=queue_url,
+        Entries=[
+            {"Id": "a", "MessageBody": json.dumps({"id": "a"})},
+            {"Id": "p", "MessageBody": json.dumps({"id": "p", "poison": True})},
+            {"Id": "b", "MessageBody": json.dumps({"id": "b"})},
+        ],
+    )
     mapping = lam.create_event_source_mapping(
-        FunctionName=name, EventSourceArn=queue_arn, BatchSize=10,
+        FunctionName=name,
+        EventSourceArn=queue_arn,
+        BatchSize=10,
         FunctionResponseTypes=["ReportBatchItemFailures"],
     )
     try:
-        dead = wait_for(lambda: sqs.receive_message(QueueUrl=dlq_url, WaitTimeSeconds=1).get("Messages"),
-                        30, "the poison message in the DLQ")
+        dead = wait_for(
+            lambda: sqs.receive_message(QueueUrl=dlq_url, WaitTimeSeconds=1).get("Messages"),
+            30,
+            "the poison message in the DLQ",
+        )
         assert [json.loads(m["Body"]) for m in dead] == [{"id": "p", "poison": True}]
         # Good messages were processed once (first receive) and deleted; only the poison one came back.
         assert _keys(s3, bucket, "done/") == ["done/a/1", "done/b/1"]
@@ -137,17 +177,29 @@ def test_rest_api_post_on_root_with_aws_proxy(localstack, lam, role_arn):
     root_id = next(r["id"] for r in apigw.get_resources(restApiId=api_id)["items"] if r["path"] == "/")
     apigw.put_method(restApiId=api_id, resourceId=root_id, httpMethod="POST", authorizationType="NONE")
     apigw.put_integration(
-        restApiId=api_id, resourceId=root_id, httpMethod="POST", type="AWS_PROXY", integrationHttpMethod="POST",
+        restApiId=api_id,
+        resourceId=root_id,
+        httpMethod="POST",
+        type="AWS_PROXY",
+        integrationHttpMethod="POST",
         uri=f"arn:aws:apigateway:{localstack.region}:lambda:path/2015-03-31/functions/{function_arn}/invocations",
     )
     apigw.create_deployment(restApiId=api_id, stageName="prod")
-    lam.add_permission(FunctionName=name, StatementId="apigw", Action="lambda:InvokeFunction",
-                       Principal="apigateway.amazonaws.com")
+    lam.add_permission(
+        FunctionName=name,
+        StatementId="apigw",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+    )
 
     url = localstack.api_url(api_id, "prod")
     assert url.startswith("http://127.0.0.1:") and url.endswith("/prod/")
-    request = urllib.request.Request(url, data=json.dumps({"distance": 2.5}).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url,
+        data=json.dumps({"distance": 2.5}).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
     no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback, never via a proxy
     with no_proxy.open(request, timeout=30) as response:
         status, body = response.status, json.loads(response.read())

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import start_localstack_or_fail
 
+from conftest import start_localstack_or_fail
 from wildrydes_dev import emulators
 
 pytestmark = pytest.mark.localstack

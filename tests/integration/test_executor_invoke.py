@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import pytest
@@ -108,7 +109,9 @@ def test_crash_is_runtime_exit_error_and_next_invoke_works(lam, multi):
 
 def test_missing_module_is_import_module_error(lam, role_arn):
     name = unique("nomodule")
-    deploy(lam, role_arn, name, {"handler.py": "import not_a_module_anywhere\ndef main(e, c):\n    return 1\n"})
+    deploy(
+        lam, role_arn, name, {"handler.py": "import not_a_module_anywhere\ndef main(e, c):\n    return 1\n"}
+    )
     try:
         result, error, _ = invoke(lam, name)
         assert error == "Unhandled"
@@ -134,19 +137,22 @@ def test_missing_handler_is_handler_not_found(lam, role_arn):
 
 def test_non_python_runtime_is_refused_clearly(lam, role_arn):
     name = unique("node")
-    lam.create_function(FunctionName=name, Runtime="nodejs20.x", Role=role_arn, Handler="index.handler",
-                        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18})
+    lam.create_function(
+        FunctionName=name,
+        Runtime="nodejs20.x",
+        Role=role_arn,
+        Handler="index.handler",
+        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+    )
     try:
         state = wait_for(lambda: _settled_state(lam, name), 20, "the function to leave Pending")
         assert state["State"] == "Failed"
         assert "'process' Lambda executor" in state["StateReason"]
         assert "nodejs20.x" in state["StateReason"]
     finally:
-        try:
+        # LocalStack 4.14 cannot delete a function whose version failed to prepare
+        with contextlib.suppress(lam.exceptions.ClientError):
             lam.delete_function(FunctionName=name)
-        except lam.exceptions.ClientError:
-            pass  # LocalStack 4.14 cannot delete a function whose version failed to prepare
-
 
 
 def _settled_state(lam, name):

@@ -7,9 +7,9 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import start_localstack_or_fail
 from executor_helpers import deploy, ensure_role, invoke, make_zip, pid_alive, unique, wait_for, wait_updated
 
+from conftest import start_localstack_or_fail
 from wildrydes_dev import emulators
 
 pytestmark = pytest.mark.localstack
@@ -51,24 +51,32 @@ def _layer_zip(files: dict[str, str]) -> bytes:
 
 
 def _publish_layer(lam, files: dict[str, str]) -> str:
-    return lam.publish_layer_version(LayerName=unique("layer"), Content={"ZipFile": _layer_zip(files)},
-                                     CompatibleRuntimes=["python3.13"])["LayerVersionArn"]
+    return lam.publish_layer_version(
+        LayerName=unique("layer"), Content={"ZipFile": _layer_zip(files)}, CompatibleRuntimes=["python3.13"]
+    )["LayerVersionArn"]
 
 
 def test_layers_merge_in_order_and_removing_one_takes_effect(lam, role_arn):
-    first = _publish_layer(lam, {
-        "python/shared.py": "VALUE = 'first'\n",
-        "python/only_first.py": "VALUE = 'only in first'\n",
-        "python/lib/python3.13/site-packages/from_site_packages.py": "VALUE = 'site-packages'\n",
-    })
+    first = _publish_layer(
+        lam,
+        {
+            "python/shared.py": "VALUE = 'first'\n",
+            "python/only_first.py": "VALUE = 'only in first'\n",
+            "python/lib/python3.13/site-packages/from_site_packages.py": "VALUE = 'site-packages'\n",
+        },
+    )
     second = _publish_layer(lam, {"python/shared.py": "VALUE = 'second'\n"})
     name = unique("layers")
     deploy(lam, role_arn, name, LAYER_PROBE, Layers=[first, second])
     try:
         result, error, _ = invoke(lam, name)
         assert error is None, result
-        assert result == {"shared": "second", "only_first": "only in first", "site": "site-packages",
-                          "task_root_first": True}
+        assert result == {
+            "shared": "second",
+            "only_first": "only in first",
+            "site": "site-packages",
+            "task_root_first": True,
+        }
 
         lam.update_function_configuration(FunctionName=name, Layers=[first])
         wait_updated(lam, name)
@@ -100,10 +108,14 @@ def test_code_and_config_updates_replace_the_worker_and_delete_stops_it(lam, rol
     wait_updated(lam, name)
     third, _, _ = invoke(lam, name)
     assert third["colour"] == "green" and third["pid"] != second["pid"]
-    wait_for(lambda: not pid_alive(second["pid"]), WORKER_EXIT_SECONDS, "the pre-config-update worker to stop")
+    wait_for(
+        lambda: not pid_alive(second["pid"]), WORKER_EXIT_SECONDS, "the pre-config-update worker to stop"
+    )
 
     lam.delete_function(FunctionName=name)
-    wait_for(lambda: not pid_alive(third["pid"]), WORKER_EXIT_SECONDS, "the deleted function's worker to stop")
+    wait_for(
+        lambda: not pid_alive(third["pid"]), WORKER_EXIT_SECONDS, "the deleted function's worker to stop"
+    )
 
 
 def test_one_worker_per_concurrent_invocation(lam, role_arn):

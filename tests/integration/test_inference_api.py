@@ -4,6 +4,7 @@ A model published to the bucket answers the workshop's curl payload with the sco
 no key -> 403; bad payloads -> 4xx JSON; publishing a new model changes the answer with no redeploy (the
 function re-checks the model's ETag every MODEL_RECHECK_SECONDS, so the test polls for that long).
 """
+
 from __future__ import annotations
 
 import json
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+
 from wildrydes_lambda.model_format import linear_learner as ll
 
 pytestmark = [pytest.mark.localstack, pytest.mark.slow]
@@ -45,11 +47,13 @@ class Api:
 
 
 def _split(uri: str) -> tuple[str, str]:
-    bucket, _, key = uri[len("s3://"):].partition("/")
+    bucket, _, key = uri[len("s3://") :].partition("/")
     return bucket, key
 
 
-AWS_INVOKE_URL = re.compile(r"^https://(?P<api>[a-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com/(?P<stage>[^/]+)/?$")
+AWS_INVOKE_URL = re.compile(
+    r"^https://(?P<api>[a-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com/(?P<stage>[^/]+)/?$"
+)
 
 
 def local_url(localstack, invoke_url: str) -> str:
@@ -64,19 +68,33 @@ def local_url(localstack, invoke_url: str) -> str:
 @pytest.fixture(scope="module")
 def api(localstack, tf_local) -> Api:
     outputs = tf_local.apply()
-    value = lambda name: outputs[name]["value"]
+
+    def value(name: str):
+        return outputs[name]["value"]
+
     bucket, model_key = _split(value("model_s3_uri"))
     metadata_key = model_key.rsplit("/", 1)[0] + "/metadata.json"
     lambda_client = localstack.client("lambda")
-    function_name = next(f["FunctionName"] for f in lambda_client.list_functions()["Functions"]
-                         if f.get("Environment", {}).get("Variables", {}).get("MODEL_S3_BUCKET") == bucket)
+    function_name = next(
+        f["FunctionName"]
+        for f in lambda_client.list_functions()["Functions"]
+        if f.get("Environment", {}).get("Variables", {}).get("MODEL_S3_BUCKET") == bucket
+    )
     env = lambda_client.get_function_configuration(FunctionName=function_name)["Environment"]["Variables"]
     assert env["METADATA_S3_KEY"] == metadata_key, "the function reads metadata from another key than assumed"
     if env.get("INFERENCE_ENGINE", "mxnet") == "mxnet":  # the default: scoring must go through the layer
         assert lambda_client.get_function_configuration(FunctionName=function_name).get("Layers")
-    return Api(local_url(localstack, value("inference_invoke_url")), value("inference_api_key"), bucket, model_key,
-               metadata_key,
-               function_name, float(env.get("MODEL_RECHECK_SECONDS", "60")), localstack.client("s3"), lambda_client)
+    return Api(
+        local_url(localstack, value("inference_invoke_url")),
+        value("inference_api_key"),
+        bucket,
+        model_key,
+        metadata_key,
+        function_name,
+        float(env.get("MODEL_RECHECK_SECONDS", "60")),
+        localstack.client("s3"),
+        lambda_client,
+    )
 
 
 def publish(api: Api, model: ll.LinearModel, version: str) -> None:
@@ -85,9 +103,19 @@ def publish(api: Api, model: ll.LinearModel, version: str) -> None:
     api.s3.put_object(Bucket=api.bucket, Key=api.metadata_key, Body=json.dumps(metadata).encode())
 
 
-def call(api: Api, body: Any = WORKSHOP, *, key: str | None = "default", method: str = "POST",
-         content_type: str = "application/json") -> tuple[int, Any]:
-    data = body if isinstance(body, (bytes, type(None))) else (body if isinstance(body, str) else json.dumps(body)).encode()
+def call(
+    api: Api,
+    body: Any = WORKSHOP,
+    *,
+    key: str | None = "default",
+    method: str = "POST",
+    content_type: str = "application/json",
+) -> tuple[int, Any]:
+    data = (
+        body
+        if isinstance(body, (bytes, type(None)))
+        else (body if isinstance(body, str) else json.dumps(body)).encode()
+    )
     headers = {"Content-Type": content_type}
     if key is not None:
         headers["x-api-key"] = api.key if key == "default" else key
@@ -112,7 +140,9 @@ def wait_for_version(api: Api, version: str) -> dict:
         if status == 200 and body.get("model_version") == version:
             return body
         time.sleep(POLL_INTERVAL_S)
-    pytest.fail(f"model {version} not served within {api.recheck_seconds + POLL_MARGIN_S:.0f} s; last answer {last}")
+    pytest.fail(
+        f"model {version} not served within {api.recheck_seconds + POLL_MARGIN_S:.0f} s; last answer {last}"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -132,9 +162,13 @@ def test_batches_and_human_units_through_the_api(api, model_a):
     rows = [WORKSHOP_ROW, [2.5, -50, 20, 0]]
     status, body = call(api, {"instances": [{"features": r} for r in rows]})
     assert status == 200
-    assert [p["score"] for p in body["predictions"]] == pytest.approx(MODEL_A.as_float32().score(rows), abs=SCORE_ATOL)
+    assert [p["score"] for p in body["predictions"]] == pytest.approx(
+        MODEL_A.as_float32().score(rows), abs=SCORE_ATOL
+    )
     status, body = call(api, {"distance_miles": 30, "tmax_c": 33.3, "tmin_c": 30, "prcp_mm": 10})
-    assert status == 200 and body["predictions"][0]["score"] == pytest.approx(model_a["predictions"][0]["score"], abs=1e-5)
+    assert status == 200 and body["predictions"][0]["score"] == pytest.approx(
+        model_a["predictions"][0]["score"], abs=1e-5
+    )
 
 
 @pytest.mark.parametrize("key", [None, "not-the-key"], ids=["no-key", "wrong-key"])

@@ -17,6 +17,7 @@ For the fault test the ground-station queue's visibility timeout is lowered for 
 (SetQueueAttributes, restored afterwards; the root module derives it as 6x the writer timeout = 180 s, and
 no root variable can lower it below 6x), so each retry takes seconds. maxReceiveCount is the deployed one.
 """
+
 from __future__ import annotations
 
 import io
@@ -41,10 +42,11 @@ from reliability_cases import (
     two_file_cases,
 )
 from reliability_pipeline import Outputs, Results, Rule, S3FaultProxy, wait_until
+
 from wildrydes_lambda import aws as etl_aws
+from wildrydes_lambda.contracts.envelope import Source, encode_message
 from wildrydes_lambda.etl.enrichment import enrich_ride
 from wildrydes_lambda.etl.ingestion import ingest_file
-from wildrydes_lambda.contracts.envelope import Source, encode_message
 from wildrydes_lambda.etl.quarantine import QuarantineWriter
 from wildrydes_lambda.etl.rides import validate_ride
 
@@ -96,8 +98,14 @@ def pipeline(localstack, tf_local):
 
 @pytest.fixture(scope="module")
 def results():
-    collected = Results({"run": RUN, "large_rides": LARGE_RIDES, "started": time.strftime("%Y-%m-%d %H:%M:%S"),
-                         "fault_visibility_seconds": FAULT_VISIBILITY_S})
+    collected = Results(
+        {
+            "run": RUN,
+            "large_rides": LARGE_RIDES,
+            "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "fault_visibility_seconds": FAULT_VISIBILITY_S,
+        }
+    )
     yield collected
     collected.meta["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
     collected.write()
@@ -117,9 +125,13 @@ def alarm_canary(pipeline):
 def queue_busy(p, *urls) -> int:
     total = 0
     for url in urls:
-        attrs = p.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
-            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
-        total += int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+        attrs = p.sqs.get_queue_attributes(
+            QueueUrl=url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        total += int(attrs["ApproximateNumberOfMessages"]) + int(
+            attrs["ApproximateNumberOfMessagesNotVisible"]
+        )
     return total
 
 
@@ -132,12 +144,15 @@ def peek(p, url: str) -> list[dict]:
     """Messages of this run in a DLQ, without taking them (visibility 0), deduplicated by id."""
     seen = {}
     for _ in range(5):
-        for message in p.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0,
-                                             AttributeNames=["All"]).get("Messages", []):
+        for message in p.sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0, AttributeNames=["All"]
+        ).get("Messages", []):
             if RUN in message["Body"]:
                 seen[message["MessageId"]] = message
                 count = int(message["Attributes"]["ApproximateReceiveCount"])
-                FIRST_SEEN_RECEIVES[message["Body"]] = min(count, FIRST_SEEN_RECEIVES.get(message["Body"], count))
+                FIRST_SEEN_RECEIVES[message["Body"]] = min(
+                    count, FIRST_SEEN_RECEIVES.get(message["Body"], count)
+                )
     return list(seen.values())
 
 
@@ -147,15 +162,28 @@ def large_case(tmp_path: Path) -> tuple[Case, Path]:
     with path.open("wb") as out:
         for chunk in large_file_chunks(RUN, LARGE_RIDES):
             out.write(chunk)
-    case = Case("large", f"a large file: {LARGE_RIDES:,} records (every {1000}th bad, every 500th repeated)",
-                "processed in memory-flat streaming; bad rides quarantined, repeats dropped", b"", LARGE_RIDES,
-                large_expect(LARGE_RIDES))
+    case = Case(
+        "large",
+        f"a large file: {LARGE_RIDES:,} records (every {1000}th bad, every 500th repeated)",
+        "processed in memory-flat streaming; bad rides quarantined, repeats dropped",
+        b"",
+        LARGE_RIDES,
+        large_expect(LARGE_RIDES),
+    )
     return case, path
 
 
 def s3_event(bucket: str, keys: list[str]) -> dict:
-    return {"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
-                         "s3": {"bucket": {"name": bucket}, "object": {"key": key}}} for key in keys]}
+    return {
+        "Records": [
+            {
+                "eventSource": "aws:s3",
+                "eventName": "ObjectCreated:Put",
+                "s3": {"bucket": {"name": bucket}, "object": {"key": key}},
+            }
+            for key in keys
+        ]
+    }
 
 
 def check_case(case: Case, key: str, out: Outputs, rows: list[tuple[str, str]]) -> tuple[dict, list[str]]:
@@ -168,7 +196,9 @@ def check_case(case: Case, key: str, out: Outputs, rows: list[tuple[str, str]]) 
     whole_file = expect.file_reason is not None
     if not case.ingested:
         if manifest is not None or lines or rows:
-            problems.append(f"ignored object was ingested: manifest={manifest} lines={len(lines)} rows={len(rows)}")
+            problems.append(
+                f"ignored object was ingested: manifest={manifest} lines={len(lines)} rows={len(rows)}"
+            )
         if not out.exists(key):
             problems.append("the uploaded object is gone")
         observed = "ignored" if not problems else "INGESTED"
@@ -176,20 +206,35 @@ def check_case(case: Case, key: str, out: Outputs, rows: list[tuple[str, str]]) 
         problems.append("no manifest")
         observed = "no manifest"
     else:
-        got = (manifest["valid"], manifest["duplicates"], manifest["reasons"], manifest["file_reason"],
-               manifest["quarantined"])
+        got = (
+            manifest["valid"],
+            manifest["duplicates"],
+            manifest["reasons"],
+            manifest["file_reason"],
+            manifest["quarantined"],
+        )
         want = (expect.valid, expect.duplicates, expect.reasons, expect.file_reason, expect.quarantined)
         if got != want:
-            problems.append(f"manifest (valid, duplicates, reasons, file_reason, quarantined) {got} != {want}")
+            problems.append(
+                f"manifest (valid, duplicates, reasons, file_reason, quarantined) {got} != {want}"
+            )
         if manifest["rides_in"] != manifest["valid"] + manifest["quarantined"] + manifest["duplicates"]:
             problems.append(f"manifest breaks rides_in = valid + quarantined + duplicates: {manifest}")
         if not whole_file and manifest["rides_in"] != case.rides_in:
-            problems.append(f"manifest rides_in {manifest['rides_in']} != {case.rides_in} records in the file")
+            problems.append(
+                f"manifest rides_in {manifest['rides_in']} != {case.rides_in} records in the file"
+            )
         if whole_file:
-            ok = (len(lines) == 1 and lines[0]["reason"] == expect.file_reason and lines[0]["record"] is None
-                  and lines[0].get("raw_object") == key)
+            ok = (
+                len(lines) == 1
+                and lines[0]["reason"] == expect.file_reason
+                and lines[0]["record"] is None
+                and lines[0].get("raw_object") == key
+            )
             if not ok:
-                problems.append(f"expected one file-level quarantine line {expect.file_reason}, got {lines[:2]}")
+                problems.append(
+                    f"expected one file-level quarantine line {expect.file_reason}, got {lines[:2]}"
+                )
             if not out.exists(key):
                 problems.append("rejected file no longer in raw/ (its rides would be lost)")
             observed = f"file quarantined: {manifest['file_reason']}"
@@ -202,9 +247,11 @@ def check_case(case: Case, key: str, out: Outputs, rows: list[tuple[str, str]]) 
             indexes = [line["index"] for line in lines]
             if len(set(indexes)) != len(indexes) or not all(isinstance(i, int) for i in indexes):
                 problems.append(f"quarantine indexes not distinct ints: {indexes[:10]}")
-            observed = ", ".join([f"{manifest['valid']} processed"]
-                                 + [f"{n} {code}" for code, n in sorted(manifest["reasons"].items())]
-                                 + ([f"{manifest['duplicates']} duplicates dropped"] if manifest["duplicates"] else []))
+            observed = ", ".join(
+                [f"{manifest['valid']} processed"]
+                + [f"{n} {code}" for code, n in sorted(manifest["reasons"].items())]
+                + ([f"{manifest['duplicates']} duplicates dropped"] if manifest["duplicates"] else [])
+            )
     if len(rows) != expect.valid:
         problems.append(f"{len(rows)} processed rows, expected {expect.valid}")
     doubled = len(ride_ids) - len(set(ride_ids))
@@ -216,10 +263,21 @@ def check_case(case: Case, key: str, out: Outputs, rows: list[tuple[str, str]]) 
     lost = case.rides_in - processed - quarantined - duplicates
     if lost:
         problems.append(f"lost {lost} ride(s)")
-    row = {"id": case.id, "input": case.kind, "outcome": case.outcome, "observed": observed,
-           "rides_in": case.rides_in, "processed": processed, "quarantined": quarantined,
-           "whole_file": whole_file, "duplicates": duplicates, "doubled": doubled, "lost": lost,
-           "passed": not problems, "problems": problems}
+    row = {
+        "id": case.id,
+        "input": case.kind,
+        "outcome": case.outcome,
+        "observed": observed,
+        "rides_in": case.rides_in,
+        "processed": processed,
+        "quarantined": quarantined,
+        "whole_file": whole_file,
+        "duplicates": duplicates,
+        "doubled": doubled,
+        "lost": lost,
+        "passed": not problems,
+        "problems": problems,
+    }
     return row, problems
 
 
@@ -268,7 +326,9 @@ def test_bad_inputs_are_processed_or_quarantined_never_lost(pipeline, results, t
         row, problems = check_case(case, case.key(RUN), out, rows.get(case.id, []))
         results.add("bad_input", row)
         failures.extend(f"{case.id}: {problem}" for problem in problems)
-    results.meta.update(bad_input_upload_seconds=round(upload_s, 1), bad_input_pipeline_seconds=round(pipeline_s, 1))
+    results.meta.update(
+        bad_input_upload_seconds=round(upload_s, 1), bad_input_pipeline_seconds=round(pipeline_s, 1)
+    )
     stray = [m["Body"][:200] for url in (p.ingest_dlq, p.gs_dlq, p.events_dlq) for m in peek(p, url)]
     assert not stray, f"messages of this run in a DLQ: {stray}"
     assert not out.bad_rows, f"malformed processed rows: {out.bad_rows[:5]}"
@@ -281,15 +341,17 @@ def test_bad_inputs_are_processed_or_quarantined_never_lost(pipeline, results, t
 def envelope(p, case_id: str, date: str, numbers: range, enrich: bool = True) -> str:
     """A ground-station-queue message (the writer's input) of rides of one case and date."""
     rides = Rides(RUN, case_id)
-    normalized = [validate_ride(rides.ride(n, StatusTime=f"{date} 10:{n // 60 % 60:02d}:{n % 60:02d}.000"))
-                  for n in numbers]
+    normalized = [
+        validate_ride(rides.ride(n, StatusTime=f"{date} 10:{n // 60 % 60:02d}:{n % 60:02d}.000"))
+        for n in numbers
+    ]
     body = [enrich_ride(r) for r in normalized] if enrich else normalized
     return encode_message(Source(p.bucket, f"raw/reliability/{RUN}/{case_id}.json"), numbers[0], body)
 
 
 def send(p, url: str, bodies: list[str]) -> None:
     for start in range(0, len(bodies), 10):
-        entries = [{"Id": str(i), "MessageBody": b} for i, b in enumerate(bodies[start:start + 10])]
+        entries = [{"Id": str(i), "MessageBody": b} for i, b in enumerate(bodies[start : start + 10])]
         assert not p.sqs.send_message_batch(QueueUrl=url, Entries=entries).get("Failed")
 
 
@@ -309,12 +371,36 @@ def update_writer(p, **config) -> None:
         time.sleep(0.5)
 
 
-def fault_row(results, fid: str, fault: str, outcome: str, observed: str, rides_in: int, processed: int,
-              dlq: int, problems: list[str], doubled: int = 0) -> None:
-    results.add("faults", {"id": fid, "input": fault, "outcome": outcome, "observed": observed,
-                           "rides_in": rides_in, "processed": processed, "quarantined": dlq, "whole_file": False,
-                           "duplicates": 0, "doubled": doubled, "lost": rides_in - processed - dlq,
-                           "passed": not problems, "problems": problems})
+def fault_row(
+    results,
+    fid: str,
+    fault: str,
+    outcome: str,
+    observed: str,
+    rides_in: int,
+    processed: int,
+    dlq: int,
+    problems: list[str],
+    doubled: int = 0,
+) -> None:
+    results.add(
+        "faults",
+        {
+            "id": fid,
+            "input": fault,
+            "outcome": outcome,
+            "observed": observed,
+            "rides_in": rides_in,
+            "processed": processed,
+            "quarantined": dlq,
+            "whole_file": False,
+            "duplicates": 0,
+            "doubled": doubled,
+            "lost": rides_in - processed - dlq,
+            "passed": not problems,
+            "problems": problems,
+        },
+    )
 
 
 def test_faults_retry_only_what_failed_and_lose_nothing(pipeline, results, localstack):
@@ -328,14 +414,22 @@ def test_faults_retry_only_what_failed_and_lose_nothing(pipeline, results, local
     results.meta["max_receive_count"] = max_receive
 
     # Redelivery through the whole pipeline: a normal file first (processed before the faults start).
-    redeliver = Case("redeliver", "", "", json.dumps({"travel_data": [Rides(RUN, "redeliver").ride(i) for i in range(3)]})
-                     .encode(), 3, Expect(valid=3))
+    redeliver = Case(
+        "redeliver",
+        "",
+        "",
+        json.dumps({"travel_data": [Rides(RUN, "redeliver").ride(i) for i in range(3)]}).encode(),
+        3,
+        Expect(valid=3),
+    )
     p.s3.put_object(Bucket=p.bucket, Key=redeliver.key(RUN), Body=redeliver.body)
 
     proxy = S3FaultProxy(localstack.port).start()
     try:
         update_writer(p, Environment={"Variables": {**original_env, "AWS_ENDPOINT_URL_S3": proxy.url}})
-        p.sqs.set_queue_attributes(QueueUrl=p.gs_queue, Attributes={"VisibilityTimeout": str(FAULT_VISIBILITY_S)})
+        p.sqs.set_queue_attributes(
+            QueueUrl=p.gs_queue, Attributes={"VisibilityTimeout": str(FAULT_VISIBILITY_S)}
+        )
 
         # ---- phase A: S3 throttling; one batch with good messages, poison and a denied prefix
         proxy.rules[DATE_THROTTLE] = Rule("throttle", count=WRITER_SDK_ATTEMPTS)
@@ -350,8 +444,14 @@ def test_faults_retry_only_what_failed_and_lose_nothing(pipeline, results, local
         denied = [envelope(p, "denied", DATE_DENY, range(2)), envelope(p, "denied", DATE_DENY, range(2, 4))]
         send(p, p.gs_queue, [good[0], poison_text, good[1], poison_unwritable, good[2], *denied])
 
-        wait_until(lambda: len(rows_of(p, "throttle")) >= 2 and len(rows_of(p, "partial")) >= 6
-                   and len(peek(p, p.gs_dlq)) >= 4, deadline)
+        wait_until(
+            lambda: (
+                len(rows_of(p, "throttle")) >= 2
+                and len(rows_of(p, "partial")) >= 6
+                and len(peek(p, p.gs_dlq)) >= 4
+            ),
+            deadline,
+        )
         dead = peek(p, p.gs_dlq)
         dead_bodies = {m["Body"] for m in dead}
         # Deliveries from the source queue before the move (the first peek itself is one more receive).
@@ -361,30 +461,50 @@ def test_faults_retry_only_what_failed_and_lose_nothing(pipeline, results, local
         partial_versions = [out.versions(k) for k in partial_keys]
         problems = []
         if len(rows_of(p, "partial")) != 6 or len(partial_keys) != 3:
-            problems.append(f"good messages: {len(rows_of(p, 'partial'))} rows in {len(partial_keys)} objects, want 6 in 3")
+            problems.append(
+                f"good messages: {len(rows_of(p, 'partial'))} rows in {len(partial_keys)} objects, want 6 in 3"
+            )
         if partial_versions != [1, 1, 1]:
-            problems.append(f"good messages were written {partial_versions} times: more than the failed item was retried")
+            problems.append(
+                f"good messages were written {partial_versions} times: more than the failed item was retried"
+            )
         if {poison_text, poison_unwritable} - dead_bodies:
             problems.append("the failing messages are not in the DLQ")
-        fault_row(results, "partial_batch", "writer failure for part of a batch (2 of 5 messages fail "
-                  "deterministically: not an envelope / rides without groundstation)",
-                  "only the failed items retried; good items written once; failed ones -> DLQ",
-                  f"good objects written {partial_versions} times; failing messages in DLQ", 6 + 2,
-                  len({r for r, _ in rows_of(p, 'partial')}), 2 * (poison_unwritable in dead_bodies), problems)
+        fault_row(
+            results,
+            "partial_batch",
+            "writer failure for part of a batch (2 of 5 messages fail "
+            "deterministically: not an envelope / rides without groundstation)",
+            "only the failed items retried; good items written once; failed ones -> DLQ",
+            f"good objects written {partial_versions} times; failing messages in DLQ",
+            6 + 2,
+            len({r for r, _ in rows_of(p, "partial")}),
+            2 * (poison_unwritable in dead_bodies),
+            problems,
+        )
         failures += [f"partial_batch: {x}" for x in problems]
 
         problems = []
         throttle_keys = keys_of(p, "throttle")
         attempts = [proxy.put_attempts[k] for k in throttle_keys]
         if len(rows_of(p, "throttle")) != 2 or [out.versions(k) for k in throttle_keys] != [1]:
-            problems.append(f"throttled: rows {len(rows_of(p, 'throttle'))}, versions {[out.versions(k) for k in throttle_keys]}")
+            problems.append(
+                f"throttled: rows {len(rows_of(p, 'throttle'))}, versions {[out.versions(k) for k in throttle_keys]}"
+            )
         if any(a <= WRITER_SDK_ATTEMPTS for a in attempts):
             problems.append(f"throttled PUT attempts {attempts}: the SQS retry never happened")
-        fault_row(results, "s3_throttling", f"S3 throttling: 503 SlowDown for the first {WRITER_SDK_ATTEMPTS} "
-                  "PUTs of each object (all SDK retries of the first delivery)",
-                  "SDK retries, then SQS redelivers; each object lands once",
-                  f"PUT attempts per object {attempts}; written once each", 2, len({r for r, _ in rows_of(p, 'throttle')}),
-                  0, problems)
+        fault_row(
+            results,
+            "s3_throttling",
+            f"S3 throttling: 503 SlowDown for the first {WRITER_SDK_ATTEMPTS} "
+            "PUTs of each object (all SDK retries of the first delivery)",
+            "SDK retries, then SQS redelivers; each object lands once",
+            f"PUT attempts per object {attempts}; written once each",
+            2,
+            len({r for r, _ in rows_of(p, "throttle")}),
+            0,
+            problems,
+        )
         failures += [f"s3_throttling: {x}" for x in problems]
 
         problems = []
@@ -392,9 +512,17 @@ def test_faults_retry_only_what_failed_and_lose_nothing(pipeline, results, local
             problems.append("poison message not in the DLQ")
         elif deliveries < max_receive:
             problems.append(f"poison moved after {deliveries} deliveries < maxReceiveCount {max_receive}")
-        fault_row(results, "poison", "poison message (body not JSON) on the ground-station queue",
-                  f"retried maxReceiveCount={max_receive} times, then in the DLQ",
-                  f"in DLQ after {deliveries} deliveries", 0, 0, 0, problems)
+        fault_row(
+            results,
+            "poison",
+            "poison message (body not JSON) on the ground-station queue",
+            f"retried maxReceiveCount={max_receive} times, then in the DLQ",
+            f"in DLQ after {deliveries} deliveries",
+            0,
+            0,
+            0,
+            problems,
+        )
         failures += [f"poison: {x}" for x in problems]
 
         # ---- phase B: the function dies mid-batch (timeout kills it while one PUT hangs)
@@ -410,57 +538,94 @@ def test_faults_retry_only_what_failed_and_lose_nothing(pipeline, results, local
         if not proxy.held:
             problems.append("no PUT was held: the crash was not injected")
         if len(rows_of(p, "crash")) != 6 or len(crash_keys) != 3:
-            problems.append(f"crash: {len(rows_of(p, 'crash'))} rows in {len(crash_keys)} objects, want 6 in 3")
+            problems.append(
+                f"crash: {len(rows_of(p, 'crash'))} rows in {len(crash_keys)} objects, want 6 in 3"
+            )
         if max(written, default=0) < 2:
             problems.append(f"objects written {written} times: the batch was not redelivered after the crash")
-        fault_row(results, "crash_mid_batch", f"Lambda dies mid-batch (a PUT hangs past the {CRASH_TIMEOUT_S} s "
-                  "timeout; the runtime is killed after part of the batch was written)",
-                  "whole batch redelivered; rewritten objects are identical (same keys), no duplicate rows",
-                  f"objects written {written} times; {len(rows_of(p, 'crash'))} rows", 6,
-                  len({r for r, _ in rows_of(p, 'crash')}), 0, problems,
-                  doubled=len(rows_of(p, 'crash')) - len({r for r, _ in rows_of(p, 'crash')}))
+        fault_row(
+            results,
+            "crash_mid_batch",
+            f"Lambda dies mid-batch (a PUT hangs past the {CRASH_TIMEOUT_S} s "
+            "timeout; the runtime is killed after part of the batch was written)",
+            "whole batch redelivered; rewritten objects are identical (same keys), no duplicate rows",
+            f"objects written {written} times; {len(rows_of(p, 'crash'))} rows",
+            6,
+            len({r for r, _ in rows_of(p, "crash")}),
+            0,
+            problems,
+            doubled=len(rows_of(p, "crash")) - len({r for r, _ in rows_of(p, "crash")}),
+        )
         failures += [f"crash_mid_batch: {x}" for x in problems]
 
         # ---- phase C: restore the denied prefix, replay the DLQ with `wildrydes redrive`
         denied_before = len(rows_of(p, "denied"))
         denied_in_dlq = sum(1 for body in denied if body in dead_bodies)
         proxy.rules[DATE_DENY].active = False
-        redrive = subprocess.run([str(CLI), "redrive", "--dlq", p.gs_dlq], check=False, env={**os.environ, **localstack.env},
-                                 capture_output=True, text=True, timeout=120)
+        redrive = subprocess.run(
+            [str(CLI), "redrive", "--dlq", p.gs_dlq],
+            check=False,
+            env={**os.environ, **localstack.env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         deadline = time.monotonic() + FAULT_PHASE_WAIT_S
-        wait_until(lambda: len(rows_of(p, "denied")) >= 4 and {poison_text, poison_unwritable}
-                   <= {m["Body"] for m in peek(p, p.gs_dlq)}, deadline)
+        wait_until(
+            lambda: (
+                len(rows_of(p, "denied")) >= 4
+                and {poison_text, poison_unwritable} <= {m["Body"] for m in peek(p, p.gs_dlq)}
+            ),
+            deadline,
+        )
         denied_keys = keys_of(p, "denied")
         problems = []
         if redrive.returncode != 0:
             problems.append(f"wildrydes redrive exit {redrive.returncode}: {redrive.stderr.strip()[-300:]}")
         if denied_before or denied_in_dlq != 2:
-            problems.append(f"denied prefix: {denied_before} rows before restore, {denied_in_dlq}/2 messages in DLQ")
+            problems.append(
+                f"denied prefix: {denied_before} rows before restore, {denied_in_dlq}/2 messages in DLQ"
+            )
         if len(rows_of(p, "denied")) != 4 or [out.versions(k) for k in denied_keys] != [1, 1]:
-            problems.append(f"after redrive: {len(rows_of(p, 'denied'))} rows, versions {[out.versions(k) for k in denied_keys]}")
+            problems.append(
+                f"after redrive: {len(rows_of(p, 'denied'))} rows, versions {[out.versions(k) for k in denied_keys]}"
+            )
         back = {m["Body"] for m in peek(p, p.gs_dlq)}
         if {poison_text, poison_unwritable} - back or set(denied) & back:
             problems.append("after redrive the DLQ should hold exactly the poison messages of this run")
-        fault_row(results, "denied_then_redrive", "S3 errors: processed/ partition denied (403 AccessDenied) until "
-                  "fixed; then `wildrydes redrive` replays the DLQ",
-                  "messages reach the DLQ after maxReceiveCount; after the fix and redrive each lands once; "
-                  "poison goes back to the DLQ",
-                  f"{denied_in_dlq} messages in DLQ during the outage; `wildrydes redrive` "
-                  f"{' '.join(redrive.stdout.split()[1:4])}; landed once", 4,
-                  len({r for r, _ in rows_of(p, 'denied')}), 0, problems)
+        fault_row(
+            results,
+            "denied_then_redrive",
+            "S3 errors: processed/ partition denied (403 AccessDenied) until "
+            "fixed; then `wildrydes redrive` replays the DLQ",
+            "messages reach the DLQ after maxReceiveCount; after the fix and redrive each lands once; "
+            "poison goes back to the DLQ",
+            f"{denied_in_dlq} messages in DLQ during the outage; `wildrydes redrive` "
+            f"{' '.join(redrive.stdout.split()[1:4])}; landed once",
+            4,
+            len({r for r, _ in rows_of(p, "denied")}),
+            0,
+            problems,
+        )
         failures += [f"denied_then_redrive: {x}" for x in problems]
 
         # ---- phase D: redelivery of already-processed batches (writer input, ingest output, S3 event)
         before = {k: out.versions(k) for k in partial_keys}
         send(p, p.gs_queue, good)
         bodies: list[str] = []
-        ingest_file(Source(p.bucket, redeliver.key(RUN)), lambda: io.BytesIO(redeliver.body),
-                    bodies.append, QuarantineWriter(lambda k, b: None, "quarantine/", Source(p.bucket, redeliver.key(RUN))))
+        ingest_file(
+            Source(p.bucket, redeliver.key(RUN)),
+            lambda: io.BytesIO(redeliver.body),
+            bodies.append,
+            QuarantineWriter(lambda k, b: None, "quarantine/", Source(p.bucket, redeliver.key(RUN))),
+        )
         redeliver_keys = keys_of(p, "redeliver")
         redeliver_before = {k: out.versions(k) for k in redeliver_keys}
         send(p, p.ingest_queue, bodies)
         deadline = time.monotonic() + FAULT_PHASE_WAIT_S
-        wait_until(lambda: all(out.versions(k) > v for k, v in {**before, **redeliver_before}.items()), deadline)
+        wait_until(
+            lambda: all(out.versions(k) > v for k, v in {**before, **redeliver_before}.items()), deadline
+        )
         problems = []
         if not redeliver_keys:
             problems.append("the redelivery file was never processed")
@@ -470,10 +635,19 @@ def test_faults_retry_only_what_failed_and_lose_nothing(pipeline, results, local
         doubled = len(rows) - len({r for r, _ in rows})
         if doubled or len(rows) != 6 + 3:
             problems.append(f"after redelivery: {len(rows)} rows, {doubled} doubled")
-        fault_row(results, "redelivery", "redelivery of already-processed batches (3 writer messages, the "
-                  "ingest messages of a processed file)", "objects overwritten with identical content: no duplicate rows",
-                  f"objects rewritten; {len(rows)} rows, {doubled} doubled", 9, len({r for r, _ in rows}), 0, problems,
-                  doubled=doubled)
+        fault_row(
+            results,
+            "redelivery",
+            "redelivery of already-processed batches (3 writer messages, the "
+            "ingest messages of a processed file)",
+            "objects overwritten with identical content: no duplicate rows",
+            f"objects rewritten; {len(rows)} rows, {doubled} doubled",
+            9,
+            len({r for r, _ in rows}),
+            0,
+            problems,
+            doubled=doubled,
+        )
         failures += [f"redelivery: {x}" for x in problems]
     finally:
         update_writer(p, Environment={"Variables": original_env}, Timeout=writer["Timeout"])
@@ -482,8 +656,11 @@ def test_faults_retry_only_what_failed_and_lose_nothing(pipeline, results, local
 
     # ---- phase E: the DLQ alarm
     dlq_name = p.gs_dlq.rstrip("/").rsplit("/", 1)[-1]
-    alarms = [a for a in p.cloudwatch.describe_alarms()["MetricAlarms"]
-              if {"Name": "QueueName", "Value": dlq_name} in a.get("Dimensions", [])]
+    alarms = [
+        a
+        for a in p.cloudwatch.describe_alarms()["MetricAlarms"]
+        if {"Name": "QueueName", "Value": dlq_name} in a.get("Dimensions", [])
+    ]
     problems = []
     if len(alarms) != 1:
         problems.append(f"{len(alarms)} alarms watch {dlq_name}")
@@ -491,20 +668,33 @@ def test_faults_retry_only_what_failed_and_lose_nothing(pipeline, results, local
     else:
         alarm = alarms[0]
         shape = (alarm["Namespace"], alarm["MetricName"], alarm["ComparisonOperator"], alarm["Threshold"])
-        if shape[:3] != ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "GreaterThanThreshold") or shape[3] >= 1:
+        if (
+            shape[:3] != ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "GreaterThanThreshold")
+            or shape[3] >= 1
+        ):
             problems.append(f"alarm does not fire on one message: {shape}")
 
         def alarm_state():
             found = p.cloudwatch.describe_alarms(AlarmNames=[alarm["AlarmName"]])["MetricAlarms"][0]
             return found["StateValue"] if found["StateValue"] == "ALARM" else None
 
-        state = wait_until(alarm_state, p.dlq_not_empty_since + ALARM_WAIT_S, interval=5) or \
-            p.cloudwatch.describe_alarms(AlarmNames=[alarm["AlarmName"]])["MetricAlarms"][0]["StateValue"]
+        state = (
+            wait_until(alarm_state, p.dlq_not_empty_since + ALARM_WAIT_S, interval=5)
+            or p.cloudwatch.describe_alarms(AlarmNames=[alarm["AlarmName"]])["MetricAlarms"][0]["StateValue"]
+        )
         if state != "ALARM":
             problems.append(f"alarm state {state} {ALARM_WAIT_S} s after the DLQ got its first message")
     results.meta["alarm_seconds_after_dlq_not_empty"] = round(time.monotonic() - p.dlq_not_empty_since, 1)
-    fault_row(results, "dlq_alarm", f"DLQ alarm on {dlq_name} (ApproximateNumberOfMessagesVisible > 0)",
-              "alarm goes to ALARM while messages sit in the DLQ (LocalStack evaluates it once a minute)",
-              f"state {state}", 0, 0, 0, problems)
+    fault_row(
+        results,
+        "dlq_alarm",
+        f"DLQ alarm on {dlq_name} (ApproximateNumberOfMessagesVisible > 0)",
+        "alarm goes to ALARM while messages sit in the DLQ (LocalStack evaluates it once a minute)",
+        f"state {state}",
+        0,
+        0,
+        0,
+        problems,
+    )
     failures += [f"dlq_alarm: {x}" for x in problems]
     assert not failures, "\n".join(failures)

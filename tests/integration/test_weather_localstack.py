@@ -1,6 +1,7 @@
 """Weather stage on LocalStack: the generated GHCN-D sample in S3 (Parquet and CSV layouts) is reduced with
 DuckDB by `wildrydes weather reduce` and lands in nygroundstationdata/, checked against an independent
 pandas computation of the same reduction."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,10 +10,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from wildrydes_lambda.etl.stations import GROUND_STATIONS
 
 from wildrydes import weather
 from wildrydes.cli import weather as weather_cli
+from wildrydes_lambda.etl.stations import GROUND_STATIONS
 
 pytestmark = pytest.mark.localstack
 
@@ -28,18 +29,24 @@ def expected_reduction() -> pd.DataFrame:
     raw = pd.concat(
         pd.read_csv(GHCN / "csv" / "by_year" / f"{y}.csv", dtype=str, keep_default_na=False) for y in YEARS
     )
-    keep = raw["ID"].isin(GROUND_STATIONS) & (raw["Q_FLAG"] == "") & raw["ELEMENT"].isin(["TMIN", "TMAX", "PRCP"])
+    keep = (
+        raw["ID"].isin(GROUND_STATIONS)
+        & (raw["Q_FLAG"] == "")
+        & raw["ELEMENT"].isin(["TMIN", "TMAX", "PRCP"])
+    )
     clean = raw[keep].assign(value=lambda d: d["DATA_VALUE"].astype(int))
     wide = clean.pivot(index=["ID", "DATE"], columns="ELEMENT", values="value").reindex(
         columns=["TMIN", "TMAX", "PRCP"]
     )
-    out = pd.DataFrame({
-        "station_id": [i for i, _ in wide.index],
-        "date": [f"{d[:4]}-{d[4:6]}-{d[6:]}" for _, d in wide.index],
-        "tmin": wide["TMIN"].astype("Int64").to_numpy(),
-        "tmax": wide["TMAX"].astype("Int64").to_numpy(),
-        "prcp": wide["PRCP"].astype("Int64").to_numpy(),
-    })
+    out = pd.DataFrame(
+        {
+            "station_id": [i for i, _ in wide.index],
+            "date": [f"{d[:4]}-{d[4:6]}-{d[6:]}" for _, d in wide.index],
+            "tmin": wide["TMIN"].astype("Int64").to_numpy(),
+            "tmax": wide["TMAX"].astype("Int64").to_numpy(),
+            "prcp": wide["PRCP"].astype("Int64").to_numpy(),
+        }
+    )
     return out.sort_values(["station_id", "date"]).reset_index(drop=True)
 
 
@@ -70,17 +77,34 @@ def test_reduce_from_localstack_s3_into_nygroundstationdata(localstack, s3_with_
     parser = argparse.ArgumentParser()
     weather_cli.register(parser.add_subparsers())
     out_prefix = f"nygroundstationdata/{layout}/"
-    args = parser.parse_args([
-        "weather", "reduce", "--engine", "duckdb", "--layout", layout,
-        "--source", f"s3://{BUCKET}/{SOURCE_PREFIX}", "--out", f"s3://{BUCKET}/{out_prefix}",
-        "--endpoint-url", localstack.endpoint_url, "--years", *map(str, YEARS),
-    ])
+    args = parser.parse_args(
+        [
+            "weather",
+            "reduce",
+            "--engine",
+            "duckdb",
+            "--layout",
+            layout,
+            "--source",
+            f"s3://{BUCKET}/{SOURCE_PREFIX}",
+            "--out",
+            f"s3://{BUCKET}/{out_prefix}",
+            "--endpoint-url",
+            localstack.endpoint_url,
+            "--years",
+            *map(str, YEARS),
+        ]
+    )
     assert args.func(args) == 0
     log = capsys.readouterr().err
     # Parquet: only YEAR x {TMIN,TMAX,PRCP} partitions are fetched (6 objects); CSV: the two year files.
     assert ("copied 6 object(s)" if layout == "parquet" else "copied 2 object(s)") in log
 
-    body = s3_with_ghcn.get_object(Bucket=BUCKET, Key=out_prefix + weather.OUTPUT_FILE_NAME)["Body"].read().decode()
+    body = (
+        s3_with_ghcn.get_object(Bucket=BUCKET, Key=out_prefix + weather.OUTPUT_FILE_NAME)["Body"]
+        .read()
+        .decode()
+    )
     assert body.splitlines()[0] == "station_id,date,tmin,tmax,prcp"
     got = pd.read_csv(io.StringIO(body), dtype={"station_id": str, "date": str}).astype(
         {"tmin": "Int64", "tmax": "Int64", "prcp": "Int64"}
@@ -91,24 +115,45 @@ def test_reduce_from_localstack_s3_into_nygroundstationdata(localstack, s3_with_
 def test_both_layouts_write_identical_objects(localstack, s3_with_ghcn):
     bodies = set()
     for layout in ("parquet", "csv"):
-        run = weather.reduce_duckdb(f"s3://{BUCKET}/{SOURCE_PREFIX}/", layout, sorted(GROUND_STATIONS), YEARS,
-                                    endpoint_url=localstack.endpoint_url)
-        key = weather.write_text(weather.format_output(weather.normalize_rows(run.rows)),
-                                 f"s3://{BUCKET}/nygroundstationdata/", weather.OUTPUT_FILE_NAME,
-                                 endpoint_url=localstack.endpoint_url)
+        run = weather.reduce_duckdb(
+            f"s3://{BUCKET}/{SOURCE_PREFIX}/",
+            layout,
+            sorted(GROUND_STATIONS),
+            YEARS,
+            endpoint_url=localstack.endpoint_url,
+        )
+        key = weather.write_text(
+            weather.format_output(weather.normalize_rows(run.rows)),
+            f"s3://{BUCKET}/nygroundstationdata/",
+            weather.OUTPUT_FILE_NAME,
+            endpoint_url=localstack.endpoint_url,
+        )
         assert key == f"s3://{BUCKET}/nygroundstationdata/{weather.OUTPUT_FILE_NAME}"
-        bodies.add(s3_with_ghcn.get_object(Bucket=BUCKET, Key=f"nygroundstationdata/{weather.OUTPUT_FILE_NAME}")
-                   ["Body"].read())
+        bodies.add(
+            s3_with_ghcn.get_object(Bucket=BUCKET, Key=f"nygroundstationdata/{weather.OUTPUT_FILE_NAME}")[
+                "Body"
+            ].read()
+        )
     assert len(bodies) == 1
 
 
 def test_missing_year_in_s3_fails_clearly(localstack, s3_with_ghcn):
     with pytest.raises(weather.WeatherError, match="2016"):
-        weather.reduce_duckdb(f"s3://{BUCKET}/{SOURCE_PREFIX}", "csv", sorted(GROUND_STATIONS), [2016],
-                              endpoint_url=localstack.endpoint_url)
+        weather.reduce_duckdb(
+            f"s3://{BUCKET}/{SOURCE_PREFIX}",
+            "csv",
+            sorted(GROUND_STATIONS),
+            [2016],
+            endpoint_url=localstack.endpoint_url,
+        )
     with pytest.raises(weather.WeatherError, match="no GHCN-D parquet objects"):
-        weather.reduce_duckdb(f"s3://{BUCKET}/{SOURCE_PREFIX}", "parquet", sorted(GROUND_STATIONS), [2016],
-                              endpoint_url=localstack.endpoint_url)
+        weather.reduce_duckdb(
+            f"s3://{BUCKET}/{SOURCE_PREFIX}",
+            "parquet",
+            sorted(GROUND_STATIONS),
+            [2016],
+            endpoint_url=localstack.endpoint_url,
+        )
 
 
 def test_years_from_processed_partitions_in_s3(localstack, s3_with_ghcn):
@@ -120,12 +165,23 @@ def test_years_from_processed_partitions_in_s3(localstack, s3_with_ghcn):
 def test_athena_path_against_the_moto_server(localstack):
     """The Athena calls as a server sees them: the query is recorded verbatim in the workgroup/database."""
     athena = localstack.client("athena")
-    athena.create_work_group(Name="wildrydes-weather-it", Configuration={
-        "ResultConfiguration": {"OutputLocation": f"s3://{BUCKET}/athena-results/"}})
-    run = weather.reduce_athena(athena, "parquet", sorted(GROUND_STATIONS), YEARS, database="wildrydes",
-                                workgroup="wildrydes-weather-it", sleep=lambda s: None)
+    athena.create_work_group(
+        Name="wildrydes-weather-it",
+        Configuration={"ResultConfiguration": {"OutputLocation": f"s3://{BUCKET}/athena-results/"}},
+    )
+    run = weather.reduce_athena(
+        athena,
+        "parquet",
+        sorted(GROUND_STATIONS),
+        YEARS,
+        database="wildrydes",
+        workgroup="wildrydes-weather-it",
+        sleep=lambda s: None,
+    )
     execution = athena.get_query_execution(QueryExecutionId=run.query_execution_id)["QueryExecution"]
-    assert execution["Query"] == weather.reduce_sql("parquet", "wildrydes.ghcn_parquet", sorted(GROUND_STATIONS), YEARS)
+    assert execution["Query"] == weather.reduce_sql(
+        "parquet", "wildrydes.ghcn_parquet", sorted(GROUND_STATIONS), YEARS
+    )
     assert execution["WorkGroup"] == "wildrydes-weather-it"
     assert execution["QueryExecutionContext"]["Database"] == "wildrydes"
     assert execution["Status"]["State"] == "SUCCEEDED"

@@ -52,5 +52,10 @@ def root(tmp_path_factory, terraform_bin) -> tftest.TerraformTest:
 def root_plan(root) -> tftest.TerraformPlanOutput:
     """One root plan shared by the composition and the contract tests."""
     return root.plan(
-        output=True, tf_vars={"name_prefix": "wr-root", "data_bucket_name": ROOT_TEST_BUCKET, "enrich_timeout_seconds": 40}
+        output=True,
+        tf_vars={
+            "name_prefix": "wr-root",
+            "data_bucket_name": ROOT_TEST_BUCKET,
+            "enrich_timeout_seconds": 40,
+        },
     )

@@ -13,8 +13,18 @@ BUCKET = "wildrydes-data-test"
 # The module runs from a temporary copy, so point it at the repository's shared SQL explicitly.
 SQL_DIR = str(tfhelpers.REPO_ROOT / "sql")
 # Column order of processed/ride_date=*/<hash>.csv (docs/design.md).
-RIDE_COLUMNS = ["ride_id", "name", "statustime", "latitude", "longitude", "distance", "healthpoints",
-                "magicpoints", "groundstation", "heavy_utilization"]
+RIDE_COLUMNS = [
+    "ride_id",
+    "name",
+    "statustime",
+    "latitude",
+    "longitude",
+    "distance",
+    "healthpoints",
+    "magicpoints",
+    "groundstation",
+    "heavy_utilization",
+]
 GHCN_CSV_COLUMNS = ["id", "date", "element", "data_value", "m_flag", "q_flag", "s_flag", "obs_time"]
 TEN_GIB = 10 * 1024**3
 ATHENA_MIN_CUTOFF = 10 * 1024**2
@@ -62,7 +72,8 @@ def test_ghcn_parquet_table_projects_year_and_element(default_plan):
     assert params["projection.element.type"] == "enum"
     assert {"TMIN", "TMAX", "PRCP"} <= set(params["projection.element.values"].split(","))
     assert params["storage.location.template"] == (
-        "s3://noaa-ghcn-pds/parquet/by_year/YEAR=${year}/ELEMENT=${element}/")
+        "s3://noaa-ghcn-pds/parquet/by_year/YEAR=${year}/ELEMENT=${element}/"
+    )
     assert [k["name"] for k in table["partition_keys"]] == ["year", "element"]
     # ELEMENT/YEAR exist only in the path, never as file columns.
     file_columns = [c["name"] for c in table["storage_descriptor"][0]["columns"]]
@@ -78,8 +89,11 @@ def test_ghcn_csv_fallback_table(default_plan):
 
 
 def test_named_queries_render_the_shared_sql(default_plan):
-    queries = {addr: res["values"] for addr, res in default_plan.resources.items()
-               if addr.startswith("aws_athena_named_query.")}
+    queries = {
+        addr: res["values"]
+        for addr, res in default_plan.resources.items()
+        if addr.startswith("aws_athena_named_query.")
+    }
     names = {v["name"] for v in queries.values()}
     assert names == {"wildrydes-reduce-ghcn-parquet", "wildrydes-reduce-ghcn-csv", "wildrydes-training-join"}
     for q in queries.values():
@@ -95,20 +109,31 @@ def test_named_queries_render_the_shared_sql(default_plan):
 
 
 def test_source_bucket_prefixes_cutoff_and_years_are_variables(tf):
-    p = plan(tf, layout=LAYOUT, data_bucket_name=BUCKET, sql_dir=SQL_DIR, ghcn_source_bucket="my-ghcn-mirror",
-             ghcn_parquet_prefix="ghcn/parquet/", ghcn_csv_prefix="ghcn/csv/",
-             bytes_scanned_cutoff_per_query=ATHENA_MIN_CUTOFF, years=json.dumps([2016, 2017]),
-             ride_date_range="2017-01-01,2017-12-31")
+    p = plan(
+        tf,
+        layout=LAYOUT,
+        data_bucket_name=BUCKET,
+        sql_dir=SQL_DIR,
+        ghcn_source_bucket="my-ghcn-mirror",
+        ghcn_parquet_prefix="ghcn/parquet/",
+        ghcn_csv_prefix="ghcn/csv/",
+        bytes_scanned_cutoff_per_query=ATHENA_MIN_CUTOFF,
+        years=json.dumps([2016, 2017]),
+        ride_date_range="2017-01-01,2017-12-31",
+    )
     assert values(p, "aws_glue_catalog_table.ghcn_parquet")["parameters"]["storage.location.template"] == (
-        "s3://my-ghcn-mirror/ghcn/parquet/YEAR=${year}/ELEMENT=${element}/")
+        "s3://my-ghcn-mirror/ghcn/parquet/YEAR=${year}/ELEMENT=${element}/"
+    )
     assert values(p, "aws_glue_catalog_table.ghcn_csv")["storage_descriptor"][0]["location"] == (
-        "s3://my-ghcn-mirror/ghcn/csv/")
+        "s3://my-ghcn-mirror/ghcn/csv/"
+    )
     wg = values(p, "aws_athena_workgroup.this")["configuration"][0]
     assert wg["bytes_scanned_cutoff_per_query"] == ATHENA_MIN_CUTOFF
     query = values(p, 'aws_athena_named_query.this["reduce_ghcn_parquet"]')["query"]
     assert re.search(r"year IN \('2016', '2017'\)", query)
     assert values(p, "aws_glue_catalog_table.rides")["parameters"]["projection.ride_date.range"] == (
-        "2017-01-01,2017-12-31")
+        "2017-01-01,2017-12-31"
+    )
 
 
 def test_named_queries_can_be_switched_off_for_moto(tf):
@@ -119,9 +144,17 @@ def test_named_queries_can_be_switched_off_for_moto(tf):
 
 def test_sse_kms_uses_the_given_key(tf):
     key = "arn:aws:kms:us-east-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-    p = plan(tf, layout=LAYOUT, data_bucket_name=BUCKET, sql_dir=SQL_DIR, results_encryption="SSE_KMS", results_kms_key_arn=key)
+    p = plan(
+        tf,
+        layout=LAYOUT,
+        data_bucket_name=BUCKET,
+        sql_dir=SQL_DIR,
+        results_encryption="SSE_KMS",
+        results_kms_key_arn=key,
+    )
     enc = values(p, "aws_athena_workgroup.this")["configuration"][0]["result_configuration"][0][
-        "encryption_configuration"][0]
+        "encryption_configuration"
+    ][0]
     assert enc == {"encryption_option": "SSE_KMS", "kms_key_arn": key}
 
 

@@ -12,6 +12,7 @@ import re
 
 import pytest
 import tfhelpers
+
 from wildrydes_lambda.contracts import csv_schema, features, layout
 from wildrydes_lambda.etl.config import EnrichConfig, IngestConfig, WriterConfig
 from wildrydes_lambda.serving import service
@@ -34,8 +35,14 @@ def policy_resources(policy_json: str) -> set[str]:
 @pytest.fixture(scope="module")
 def storage_plan(tmp_path_factory, terraform_bin):
     storage = tfhelpers.offline_module(tmp_path_factory.mktemp("storage-contract"), "storage")
-    return storage.plan(output=True, tf_vars={"name_prefix": "wr-test", "bucket_name": "wr-test-data",
-                                              "ingest_notification_enabled": "false"})
+    return storage.plan(
+        output=True,
+        tf_vars={
+            "name_prefix": "wr-test",
+            "bucket_name": "wr-test-data",
+            "ingest_notification_enabled": "false",
+        },
+    )
 
 
 def test_storage_layout_output_equals_the_python_layout(storage_plan):
@@ -53,42 +60,74 @@ def etl_plan(tmp_path_factory, terraform_bin):
     environment maps and policies, are only known after apply)."""
     folder = tmp_path_factory.mktemp("etl-contract")
     zip_path = str(tfhelpers.make_fake_lambda_zip(folder / "fn.zip"))
-    queue = {k: {"arn": f"arn:aws:sqs:us-east-1:000000000000:{k}", "url": f"https://sqs.example/{k}", "name": k,
-                 "dlq_arn": f"arn:aws:sqs:us-east-1:000000000000:{k}-dlq", "dlq_name": f"{k}-dlq"}
-             for k in ("ingest", "groundstation")}
-    queue["ingest_events"] = {"arn": "arn:aws:sqs:us-east-1:000000000000:events", "url": "https://sqs.example/e",
-                              "name": "events"}
+    queue = {
+        k: {
+            "arn": f"arn:aws:sqs:us-east-1:000000000000:{k}",
+            "url": f"https://sqs.example/{k}",
+            "name": k,
+            "dlq_arn": f"arn:aws:sqs:us-east-1:000000000000:{k}-dlq",
+            "dlq_name": f"{k}-dlq",
+        }
+        for k in ("ingest", "groundstation")
+    }
+    queue["ingest_events"] = {
+        "arn": "arn:aws:sqs:us-east-1:000000000000:events",
+        "url": "https://sqs.example/e",
+        "name": "events",
+    }
     etl = tfhelpers.offline_module(folder / "module", "etl_functions")
-    return etl.plan(output=True, tf_vars={
-        "name_prefix": "wr-test", "data_bucket_name": tfhelpers.ROOT_TEST_BUCKET, "data_bucket_arn": BUCKET_ARN,
-        "functions": {n: {"zip_path": zip_path} for n in ("ingest", "enrich", "writer")},
-        "queues": queue, "layout": tfhelpers.LAYOUT,
-    })
+    return etl.plan(
+        output=True,
+        tf_vars={
+            "name_prefix": "wr-test",
+            "data_bucket_name": tfhelpers.ROOT_TEST_BUCKET,
+            "data_bucket_arn": BUCKET_ARN,
+            "functions": {n: {"zip_path": zip_path} for n in ("ingest", "enrich", "writer")},
+            "queues": queue,
+            "layout": tfhelpers.LAYOUT,
+        },
+    )
 
 
 def test_etl_environment_and_python_defaults_agree_with_the_layout(etl_plan):
     etl = etl_plan.resources
-    env = {n: etl[f'aws_lambda_function.function["{n}"]']["values"]["environment"][0]["variables"]
-           for n in ("ingest", "enrich", "writer")}
+    env = {
+        n: etl[f'aws_lambda_function.function["{n}"]']["values"]["environment"][0]["variables"]
+        for n in ("ingest", "enrich", "writer")
+    }
     assert env["ingest"]["RAW_PREFIX"] == layout.Prefix.RAW
     assert env["ingest"]["MANIFEST_PREFIX"] == layout.Prefix.MANIFESTS
-    assert env["ingest"]["QUARANTINE_PREFIX"] == env["enrich"]["QUARANTINE_PREFIX"] == layout.Prefix.QUARANTINE
+    assert (
+        env["ingest"]["QUARANTINE_PREFIX"] == env["enrich"]["QUARANTINE_PREFIX"] == layout.Prefix.QUARANTINE
+    )
     assert env["writer"]["PROCESSED_PREFIX"] == layout.Prefix.PROCESSED
     # The functions' own defaults (no *_PREFIX set) are the same layout.
     ingest = IngestConfig.from_env({"DATA_BUCKET": "b", "INGEST_QUEUE_URL": "q"})
     assert (ingest.raw_prefix, ingest.manifest_prefix, ingest.quarantine_prefix) == (
-        layout.Prefix.RAW, layout.Prefix.MANIFESTS, layout.Prefix.QUARANTINE)
-    assert EnrichConfig.from_env({"DATA_BUCKET": "b", "OUTPUT_QUEUE_URL": "q"}).quarantine_prefix == layout.Prefix.QUARANTINE
+        layout.Prefix.RAW,
+        layout.Prefix.MANIFESTS,
+        layout.Prefix.QUARANTINE,
+    )
+    assert (
+        EnrichConfig.from_env({"DATA_BUCKET": "b", "OUTPUT_QUEUE_URL": "q"}).quarantine_prefix
+        == layout.Prefix.QUARANTINE
+    )
     assert WriterConfig.from_env({"DATA_BUCKET": "b"}).processed_prefix == layout.Prefix.PROCESSED
 
 
 def test_etl_iam_is_scoped_to_the_layout_prefixes(etl_plan):
     etl = etl_plan.resources
-    granted = {n: policy_resources(etl[f'aws_iam_role_policy.function["{n}"]']["values"]["policy"])
-               for n in ("ingest", "enrich", "writer")}
+    granted = {
+        n: policy_resources(etl[f'aws_iam_role_policy.function["{n}"]']["values"]["policy"])
+        for n in ("ingest", "enrich", "writer")
+    }
     s3 = {n: {r for r in rs if r.startswith(BUCKET_ARN)} for n, rs in granted.items()}
     objects = {p: f"{BUCKET_ARN}/{p.value}*" for p in layout.Prefix}
-    assert s3["ingest"] == {objects[layout.Prefix.RAW], objects[layout.Prefix.QUARANTINE], objects[layout.Prefix.MANIFESTS]}
+    assert s3["ingest"] == {
+        objects[layout.Prefix.RAW],
+        objects[layout.Prefix.QUARANTINE],
+        objects[layout.Prefix.MANIFESTS],
+    }
     assert s3["enrich"] == {objects[layout.Prefix.QUARANTINE]}
     assert s3["writer"] == {objects[layout.Prefix.PROCESSED]}
 
@@ -98,16 +137,22 @@ def module_plan(tmp_path_factory, module: str, **tf_vars):
     policy, location and environment that names it) is only known after apply."""
     folder = tmp_path_factory.mktemp(f"{module}-contract")
     tf = tfhelpers.offline_module(folder / "module", module)
-    return tf.plan(output=True, tf_vars={"data_bucket_name": tfhelpers.ROOT_TEST_BUCKET, "layout": tfhelpers.LAYOUT,
-                                         **tf_vars})
+    return tf.plan(
+        output=True,
+        tf_vars={"data_bucket_name": tfhelpers.ROOT_TEST_BUCKET, "layout": tfhelpers.LAYOUT, **tf_vars},
+    )
 
 
 @pytest.fixture(scope="module")
 def inference_plan(tmp_path_factory, terraform_bin):
     folder = tmp_path_factory.mktemp("inference-zips")
-    return module_plan(tmp_path_factory, "inference_api", account_id=tfhelpers.TEST_ACCOUNT_ID,
-                       function_zip_path=str(tfhelpers.make_fake_lambda_zip(folder / "fn.zip")),
-                       layer_zip_path=str(tfhelpers.make_fake_lambda_zip(folder / "layer.zip")))
+    return module_plan(
+        tmp_path_factory,
+        "inference_api",
+        account_id=tfhelpers.TEST_ACCOUNT_ID,
+        function_zip_path=str(tfhelpers.make_fake_lambda_zip(folder / "fn.zip")),
+        layer_zip_path=str(tfhelpers.make_fake_lambda_zip(folder / "layer.zip")),
+    )
 
 
 def test_inference_serves_the_python_model_keys_and_reads_only_models(inference_plan):
@@ -116,8 +161,11 @@ def test_inference_serves_the_python_model_keys_and_reads_only_models(inference_
     assert env["MODEL_S3_KEY"] == layout.MODEL_KEY == service.DEFAULT_MODEL_KEY
     assert env["METADATA_S3_KEY"] == layout.METADATA_KEY == service.default_metadata_key(layout.MODEL_KEY)
     assert inference_plan.outputs["model_s3_uri"] == f"s3://{tfhelpers.ROOT_TEST_BUCKET}/{layout.MODEL_KEY}"
-    reads = {r for r in policy_resources(inference["aws_iam_role_policy.function"]["values"]["policy"])
-             if r.startswith(BUCKET_ARN)}
+    reads = {
+        r
+        for r in policy_resources(inference["aws_iam_role_policy.function"]["values"]["policy"])
+        if r.startswith(BUCKET_ARN)
+    }
     assert reads == {f"{BUCKET_ARN}/{layout.Prefix.MODELS}*"}
 
 
@@ -130,11 +178,17 @@ def test_training_role_reads_training_and_writes_models(tmp_path_factory, terraf
 
 def test_glue_rides_table_columns_are_the_processed_csv_columns(tmp_path_factory, terraform_bin):
     athena = module_plan(tmp_path_factory, "athena", sql_dir=str(tfhelpers.REPO_ROOT / "sql")).resources
-    rides = next(r["values"] for a, r in athena.items()
-                 if r["type"] == "aws_glue_catalog_table" and r["values"]["name"] == "rides")
+    rides = next(
+        r["values"]
+        for a, r in athena.items()
+        if r["type"] == "aws_glue_catalog_table" and r["values"]["name"] == "rides"
+    )
     columns = [c["name"] for c in rides["storage_descriptor"][0]["columns"]]
     assert tuple(columns) == csv_schema.CSV_COLUMNS
-    assert rides["storage_descriptor"][0]["location"] == f"s3://{tfhelpers.ROOT_TEST_BUCKET}/{layout.Prefix.PROCESSED}"
+    assert (
+        rides["storage_descriptor"][0]["location"]
+        == f"s3://{tfhelpers.ROOT_TEST_BUCKET}/{layout.Prefix.PROCESSED}"
+    )
 
 
 def test_api_docs_name_the_model_features_in_order():

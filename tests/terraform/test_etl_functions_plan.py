@@ -10,8 +10,14 @@ from tfhelpers import LAYOUT, TEST_ACCOUNT_ID, base64_sha256, make_fake_lambda_z
 ACCOUNT = TEST_ACCOUNT_ID
 BUCKET = "wr-test-data"
 BUCKET_ARN = f"arn:aws:s3:::{BUCKET}"
-QUEUE_ARN = {name: f"arn:aws:sqs:us-east-1:{ACCOUNT}:wr-test-{name}" for name in ("ingest", "groundstation", "ingest-events-dlq")}
-QUEUE_URL = {name: f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT}/wr-test-{name}" for name in ("ingest", "groundstation")}
+QUEUE_ARN = {
+    name: f"arn:aws:sqs:us-east-1:{ACCOUNT}:wr-test-{name}"
+    for name in ("ingest", "groundstation", "ingest-events-dlq")
+}
+QUEUE_URL = {
+    name: f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT}/wr-test-{name}"
+    for name in ("ingest", "groundstation")
+}
 FUNCTIONS = ("ingest", "enrich", "writer")
 
 # What each function's code calls (lambda_src/README.md), written out independently of the module.
@@ -43,7 +49,12 @@ EXPECTED_GRANTS = {
 def zips(tmp_path_factory):
     folder = tmp_path_factory.mktemp("zips")
     # Different content per function so a mix-up of paths shows in source_code_hash.
-    return {f: make_fake_lambda_zip(folder / f"{f}.zip", f"NAME = {f!r}\ndef lambda_handler(e, c):\n    return NAME\n") for f in FUNCTIONS}
+    return {
+        f: make_fake_lambda_zip(
+            folder / f"{f}.zip", f"NAME = {f!r}\ndef lambda_handler(e, c):\n    return NAME\n"
+        )
+        for f in FUNCTIONS
+    }
 
 
 @pytest.fixture(scope="module")
@@ -60,13 +71,25 @@ def base_vars(zips):
         "layout": LAYOUT,
         # The queues module's `queues` output, as etl_functions takes it.
         "queues": {
-            "ingest": {"arn": QUEUE_ARN["ingest"], "url": QUEUE_URL["ingest"], "name": "wr-test-ingest",
-                       "dlq_arn": f"{QUEUE_ARN['ingest']}-dlq", "dlq_name": "wr-test-ingest-dlq"},
-            "groundstation": {"arn": QUEUE_ARN["groundstation"], "url": QUEUE_URL["groundstation"],
-                              "name": "wr-test-groundstation", "dlq_arn": f"{QUEUE_ARN['groundstation']}-dlq",
-                              "dlq_name": "wr-test-groundstation-dlq"},
-            "ingest_events": {"arn": QUEUE_ARN["ingest-events-dlq"], "url": "https://sqs.example/ingest-events-dlq",
-                              "name": "wr-test-ingest-events-dlq"},
+            "ingest": {
+                "arn": QUEUE_ARN["ingest"],
+                "url": QUEUE_URL["ingest"],
+                "name": "wr-test-ingest",
+                "dlq_arn": f"{QUEUE_ARN['ingest']}-dlq",
+                "dlq_name": "wr-test-ingest-dlq",
+            },
+            "groundstation": {
+                "arn": QUEUE_ARN["groundstation"],
+                "url": QUEUE_URL["groundstation"],
+                "name": "wr-test-groundstation",
+                "dlq_arn": f"{QUEUE_ARN['groundstation']}-dlq",
+                "dlq_name": "wr-test-groundstation-dlq",
+            },
+            "ingest_events": {
+                "arn": QUEUE_ARN["ingest-events-dlq"],
+                "url": "https://sqs.example/ingest-events-dlq",
+                "name": "wr-test-ingest-events-dlq",
+            },
         },
         "rides_per_message": 50,
         "sqs_batch_size": 5,
@@ -136,7 +159,9 @@ def grants(plan, name):
     for statement in policy["Statement"]:
         assert statement["Effect"] == "Allow"
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        resources = (
+            statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        )
         pairs |= {(a, r) for a in actions for r in resources}
     return pairs
 
@@ -150,7 +175,10 @@ def test_no_wildcard_actions_or_resources(plan):
     for name in FUNCTIONS:
         for action, resource in grants(plan, name):
             assert "*" not in action, (name, action)
-            assert resource != "*" and not resource.endswith(":*") and resource.count("*") <= 1, (name, resource)
+            assert resource != "*" and not resource.endswith(":*") and resource.count("*") <= 1, (
+                name,
+                resource,
+            )
 
 
 def test_one_role_and_one_logs_policy_per_function(plan):
@@ -172,7 +200,10 @@ def test_kms_key_grant_appears_only_with_sse_kms(etl, base_vars):
     key = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/abc"
     plan = etl.plan(output=True, tf_vars={**base_vars, "data_bucket_kms_key_arn": key})
     for name in FUNCTIONS:
-        assert grants(plan, name) - EXPECTED_GRANTS[name] == {("kms:Decrypt", key), ("kms:GenerateDataKey", key)}
+        assert grants(plan, name) - EXPECTED_GRANTS[name] == {
+            ("kms:Decrypt", key),
+            ("kms:GenerateDataKey", key),
+        }
 
 
 def test_log_groups_have_retention(plan):
@@ -183,7 +214,9 @@ def test_log_groups_have_retention(plan):
 
 
 def test_sqs_consumers_report_partial_batch_failures(plan):
-    mappings = {k: r["values"] for k, r in plan.resources.items() if r["type"] == "aws_lambda_event_source_mapping"}
+    mappings = {
+        k: r["values"] for k, r in plan.resources.items() if r["type"] == "aws_lambda_event_source_mapping"
+    }
     sources = {k.split('"')[1]: v["event_source_arn"] for k, v in mappings.items()}
     assert sources == {"enrich": QUEUE_ARN["ingest"], "writer": QUEUE_ARN["groundstation"]}
     for mapping in mappings.values():
@@ -209,8 +242,11 @@ def test_dashboard_shows_invocations_errors_depth_and_age(plan):
 
 
 def test_every_dlq_has_an_alarm(plan):
-    alarms = {r["values"]["dimensions"]["QueueName"]: r["values"] for r in plan.resources.values()
-              if r["type"] == "aws_cloudwatch_metric_alarm"}
+    alarms = {
+        r["values"]["dimensions"]["QueueName"]: r["values"]
+        for r in plan.resources.values()
+        if r["type"] == "aws_cloudwatch_metric_alarm"
+    }
     assert set(alarms) == {"wr-test-ingest-dlq", "wr-test-groundstation-dlq", "wr-test-ingest-events-dlq"}
     for alarm in alarms.values():
         assert alarm["metric_name"] == "ApproximateNumberOfMessagesVisible"

@@ -5,13 +5,30 @@ from __future__ import annotations
 import json
 
 import pytest
-from tfhelpers import LAYOUT, plan, plan_error, values
-from tfhelpers import TEST_ACCOUNT_ID, base64_sha256, make_fake_lambda_zip, offline_module
+from tfhelpers import (
+    LAYOUT,
+    TEST_ACCOUNT_ID,
+    base64_sha256,
+    make_fake_lambda_zip,
+    offline_module,
+    plan,
+    plan_error,
+    values,
+)
 
 BUCKET = "wildrydes-data-test"
 FUNCTION = "wildrydes-inference"
-EXPECTED_ENV_KEYS = {"MODEL_S3_BUCKET", "MODEL_S3_KEY", "METADATA_S3_KEY", "INFERENCE_ENGINE",
-                     "MODEL_RECHECK_SECONDS", "MAX_BATCH", "MAX_BODY_BYTES", "POWERTOOLS_SERVICE_NAME", "LOG_LEVEL"}
+EXPECTED_ENV_KEYS = {
+    "MODEL_S3_BUCKET",
+    "MODEL_S3_KEY",
+    "METADATA_S3_KEY",
+    "INFERENCE_ENGINE",
+    "MODEL_RECHECK_SECONDS",
+    "MAX_BATCH",
+    "MAX_BODY_BYTES",
+    "POWERTOOLS_SERVICE_NAME",
+    "LOG_LEVEL",
+}
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +46,14 @@ def tf(tmp_path_factory):
 
 def base_vars(zips, **extra):
     function_zip, layer_zip = zips
-    return {"data_bucket_name": BUCKET, "layout": LAYOUT, "function_zip_path": str(function_zip),
-            "layer_zip_path": str(layer_zip), "account_id": TEST_ACCOUNT_ID, **extra}
+    return {
+        "data_bucket_name": BUCKET,
+        "layout": LAYOUT,
+        "function_zip_path": str(function_zip),
+        "layer_zip_path": str(layer_zip),
+        "account_id": TEST_ACCOUNT_ID,
+        **extra,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +92,11 @@ def test_role_reads_models_only_and_writes_its_own_logs(default_plan):
     assert by_sid["ReadPublishedModel"]["Action"] == "s3:GetObject"
     assert by_sid["ReadPublishedModel"]["Resource"] == f"arn:aws:s3:::{BUCKET}/models/*"
     assert by_sid["OwnLogs"]["Resource"] == (
-        f"arn:aws:logs:us-east-1:{TEST_ACCOUNT_ID}:log-group:/aws/lambda/{FUNCTION}:*")
-    actions = [a for st in statements for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])]
+        f"arn:aws:logs:us-east-1:{TEST_ACCOUNT_ID}:log-group:/aws/lambda/{FUNCTION}:*"
+    )
+    actions = [
+        a for st in statements for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])
+    ]
     assert all("*" not in a for a in actions)
     assert not [a for a in actions if a.startswith("s3:") and a != "s3:GetObject"]
 
@@ -96,10 +122,21 @@ def test_stage_usage_plan_and_logs(default_plan):
 
 
 def test_numpy_engine_needs_no_layer_and_variables_flow_through(tf, zips):
-    p = plan(tf, **base_vars(zips, inference_engine="numpy", memory_mb=256, throttle_rate_limit=5,
-                             throttle_burst_limit=10, quota_limit=1000, quota_period="WEEK",
-                             log_retention_days=30, local_endpoint="http://localhost:4574",
-                             reserved_concurrency=5))
+    p = plan(
+        tf,
+        **base_vars(
+            zips,
+            inference_engine="numpy",
+            memory_mb=256,
+            throttle_rate_limit=5,
+            throttle_burst_limit=10,
+            quota_limit=1000,
+            quota_period="WEEK",
+            log_retention_days=30,
+            local_endpoint="http://localhost:4574",
+            reserved_concurrency=5,
+        ),
+    )
     assert not [a for a in p.resources if "layer" in a]
     fn = values(p, "aws_lambda_function.inference")
     assert fn["layers"] in (None, [])

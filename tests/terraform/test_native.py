@@ -27,5 +27,11 @@ def test_native_terraform_tests_pass(module, tmp_path, terraform_bin):
     assert proc.returncode == 0, output
     summary = re.search(r"Success! (\d+) passed, 0 failed", output)
     assert summary and int(summary.group(1)) > 0, output
-    runs = len(re.findall(r'^\s*run "', "".join(p.read_text() for p in (workdir / "tests").glob("*.tftest.hcl")), re.MULTILINE))
+    runs = len(
+        re.findall(
+            r'^\s*run "',
+            "".join(p.read_text() for p in (workdir / "tests").glob("*.tftest.hcl")),
+            re.MULTILINE,
+        )
+    )
     assert int(summary.group(1)) == runs, f"{runs} run blocks but {summary.group(1)} passed:\n{output}"

@@ -12,7 +12,10 @@ BASE_VARS = {
 }
 WORK_QUEUES = {"ingest": "wr-test-ingest", "groundstation": "wr-test-groundstation"}
 ALL_QUEUE_NAMES = {
-    "wr-test-ingest", "wr-test-ingest-dlq", "wr-test-groundstation", "wr-test-groundstation-dlq",
+    "wr-test-ingest",
+    "wr-test-ingest-dlq",
+    "wr-test-groundstation",
+    "wr-test-groundstation-dlq",
     "wr-test-ingest-events-dlq",
 }
 
@@ -35,7 +38,9 @@ def test_two_work_queues_each_with_a_dlq_and_an_ingest_events_dlq(default_plan):
     queues = planned_queues(default_plan)
     assert set(queues) == ALL_QUEUE_NAMES
     # No redrive-allow policy resource: its destroy hangs on LocalStack.
-    assert not [r for r in default_plan.resources.values() if r["type"] == "aws_sqs_queue_redrive_allow_policy"]
+    assert not [
+        r for r in default_plan.resources.values() if r["type"] == "aws_sqs_queue_redrive_allow_policy"
+    ]
 
 
 def test_every_queue_is_encrypted_with_sse_sqs_by_default(default_plan):
@@ -75,7 +80,9 @@ def test_work_queues_have_a_redrive_policy_naming_their_dlq(default_plan):
     # (modules/queues/tests/queues.tftest.hcl) checks the rendered policy with a mock provider.
     changes = default_plan.resource_changes
     for key in WORK_QUEUES:
-        assert changes[f'aws_sqs_queue.work["{key}"]']["change"]["after_unknown"].get("redrive_policy") is True, key
+        assert (
+            changes[f'aws_sqs_queue.work["{key}"]']["change"]["after_unknown"].get("redrive_policy") is True
+        ), key
     config = {r["address"]: r for r in default_plan.configuration["root_module"]["resources"]}
     references = config["aws_sqs_queue.work"]["expressions"]["redrive_policy"]["references"]
     assert "aws_sqs_queue.dlq" in references
@@ -84,8 +91,13 @@ def test_work_queues_have_a_redrive_policy_naming_their_dlq(default_plan):
 
 
 def test_visibility_over_the_sqs_maximum_is_rejected(queues):
-    error = plan_error(queues, {**BASE_VARS, "ingest_consumer_timeout_seconds": 900, "visibility_timeout_multiplier": 60})
-    assert "Visibility timeout of wr-test-ingest (consumer timeout x multiplier) exceeds the SQS maximum" in error
+    error = plan_error(
+        queues, {**BASE_VARS, "ingest_consumer_timeout_seconds": 900, "visibility_timeout_multiplier": 60}
+    )
+    assert (
+        "Visibility timeout of wr-test-ingest (consumer timeout x multiplier) exceeds the SQS maximum"
+        in error
+    )
 
 
 def test_multiplier_below_six_is_rejected(queues):

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
-import tftest
 from tfhelpers import ROOT_TEST_BUCKET as BUCKET
 from tfhelpers import plan_error
 
 ETL_OUTPUTS = (
-    "data_bucket_name", "data_bucket_arn", "ingest_queue_url", "groundstation_queue_url", "ingest_dlq_url",
-    "groundstation_dlq_url", "ingest_function_name", "enrich_function_name", "writer_function_name",
+    "data_bucket_name",
+    "data_bucket_arn",
+    "ingest_queue_url",
+    "groundstation_queue_url",
+    "ingest_dlq_url",
+    "groundstation_dlq_url",
+    "ingest_function_name",
+    "enrich_function_name",
+    "writer_function_name",
 )
 ALL_MODULES = ("storage", "queues", "etl_functions", "athena", "sagemaker", "inference_api")
 
@@ -42,7 +46,9 @@ def test_modules_are_wired_to_each_other(plan):
     # The ingest queue's consumer is enrich: its visibility follows enrich's timeout.
     assert queues['aws_sqs_queue.work["ingest"]']["values"]["visibility_timeout_seconds"] == 6 * 40
     storage = plan.modules["module.storage"].resources
-    assert storage["aws_lambda_permission.s3_invokes_ingest[0]"]["values"]["function_name"] == "wr-root-ingest"
+    assert (
+        storage["aws_lambda_permission.s3_invokes_ingest[0]"]["values"]["function_name"] == "wr-root-ingest"
+    )
 
 
 def test_default_tags_reach_every_taggable_resource(plan):

@@ -62,9 +62,12 @@ def test_training_policy_is_least_privilege(default_plan):
     assert by_sid["ListOnlyOurPrefixes"]["Condition"]["StringLike"]["s3:prefix"] == ["training/*", "models/*"]
     assert as_list(by_sid["ReadTrainingChannels"]["Action"]) == ["s3:GetObject"]  # never writes its input
     assert by_sid["PullLinearLearnerImage"]["Resource"] == (
-        "arn:aws:ecr:us-east-1:382416733822:repository/linear-learner")
-    assert f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/sagemaker/TrainingJobs" in (
-        by_sid["TrainingJobLogs"]["Resource"])
+        "arn:aws:ecr:us-east-1:382416733822:repository/linear-learner"
+    )
+    assert (
+        f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/sagemaker/TrainingJobs"
+        in (by_sid["TrainingJobLogs"]["Resource"])
+    )
 
 
 def test_no_managed_full_access_policies(default_plan):
@@ -81,27 +84,47 @@ def test_notebook_is_off_by_default(default_plan):
 
 
 def test_enabled_notebook_gets_our_notebook_and_no_root(tf):
-    p = plan(tf, layout=LAYOUT, data_bucket_name=BUCKET, account_id=ACCOUNT, enable_notebook=tf_bool(True),
-             notebook_source_path=NOTEBOOK)
+    p = plan(
+        tf,
+        layout=LAYOUT,
+        data_bucket_name=BUCKET,
+        account_id=ACCOUNT,
+        enable_notebook=tf_bool(True),
+        notebook_source_path=NOTEBOOK,
+    )
     instance = values(p, "aws_sagemaker_notebook_instance.notebook[0]")
     assert instance["root_access"] == "Disabled"
     assert instance["direct_internet_access"] == "Enabled"  # no subnet given: the only way it can reach S3
-    script = base64.b64decode(values(p, "aws_sagemaker_notebook_instance_lifecycle_configuration.notebook[0]")
-                              ["on_start"]).decode()
+    script = base64.b64decode(
+        values(p, "aws_sagemaker_notebook_instance_lifecycle_configuration.notebook[0]")["on_start"]
+    ).decode()
     assert f"s3://{BUCKET}/notebooks/linear_learner.ipynb" in script
     assert "/home/ec2-user/SageMaker/linear_learner.ipynb" in script
     uploaded = values(p, "aws_s3_object.notebook[0]")
-    assert (uploaded["key"], uploaded["server_side_encryption"]) == ("notebooks/linear_learner.ipynb", "AES256")
-    pass_role = next(st for st in policy_statements(p, "aws_iam_role_policy.notebook[0]")
-                     if st["Sid"] == "HandTrainingRoleToSageMaker")
+    assert (uploaded["key"], uploaded["server_side_encryption"]) == (
+        "notebooks/linear_learner.ipynb",
+        "AES256",
+    )
+    pass_role = next(
+        st
+        for st in policy_statements(p, "aws_iam_role_policy.notebook[0]")
+        if st["Sid"] == "HandTrainingRoleToSageMaker"
+    )
     assert pass_role["Resource"] == f"arn:aws:iam::{ACCOUNT}:role/wildrydes-sagemaker-training"
     assert pass_role["Condition"]["StringEquals"]["iam:PassedToService"] == "sagemaker.amazonaws.com"
 
 
 def test_notebook_in_a_subnet_has_no_direct_internet(tf):
-    p = plan(tf, layout=LAYOUT, data_bucket_name=BUCKET, account_id=ACCOUNT, enable_notebook=tf_bool(True),
-             notebook_source_path=NOTEBOOK, notebook_subnet_id="subnet-0abc123",
-             notebook_security_group_ids=json.dumps(["sg-0abc123"]))
+    p = plan(
+        tf,
+        layout=LAYOUT,
+        data_bucket_name=BUCKET,
+        account_id=ACCOUNT,
+        enable_notebook=tf_bool(True),
+        notebook_source_path=NOTEBOOK,
+        notebook_subnet_id="subnet-0abc123",
+        notebook_security_group_ids=json.dumps(["sg-0abc123"]),
+    )
     assert values(p, "aws_sagemaker_notebook_instance.notebook[0]")["direct_internet_access"] == "Disabled"
 
 
@@ -109,8 +132,14 @@ def test_notebook_in_a_subnet_has_no_direct_internet(tf):
     ("bad_vars", "message"),
     [
         ({"notebook_subnet_id": "vpc-123"}, "must be null or a subnet id"),
-        ({"enable_notebook": "true", "notebook_source_path": NOTEBOOK, "notebook_subnet_id": "subnet-0abc"},
-         "must name at least one security group"),
+        (
+            {
+                "enable_notebook": "true",
+                "notebook_source_path": NOTEBOOK,
+                "notebook_subnet_id": "subnet-0abc",
+            },
+            "must name at least one security group",
+        ),
         ({"account_id": "12345"}, "12-digit AWS account id"),
     ],
 )

@@ -16,7 +16,11 @@ ROOT_TF_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf")
 def test_fmt_is_clean(terraform_bin):
     proc = subprocess.run(
         ["terraform", "fmt", "-check", "-recursive", "-diff", "-no-color"],
-        cwd=REPO_ROOT, env=terraform_env(), capture_output=True, text=True, check=False,
+        cwd=REPO_ROOT,
+        env=terraform_env(),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, f"terraform fmt would change:\n{proc.stdout}{proc.stderr}"
 
@@ -60,7 +64,11 @@ def test_checkov_reports_zero_failed_checks():
     assert CHECKOV.is_file(), f"checkov not installed in the project venv ({CHECKOV}); run `make venv`"
     proc = subprocess.run(
         [str(CHECKOV), "--config-file", ".checkov.yaml", "--output", "json"],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600, check=False,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert proc.stdout.strip(), f"checkov printed nothing:\n{proc.stderr[-3000:]}"
     reports = json.loads(proc.stdout)
@@ -78,4 +86,6 @@ def test_checkov_reports_zero_failed_checks():
     for report in reports:
         for check in report["results"].get("skipped_checks", []):
             reason = (check.get("check_result") or {}).get("suppress_comment", "")
-            assert len(reason.strip()) >= 20, f"skip of {check['check_id']} on {check['resource']} has no real reason"
+            assert len(reason.strip()) >= 20, (
+                f"skip of {check['check_id']} on {check['resource']} has no real reason"
+            )

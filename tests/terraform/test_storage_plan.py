@@ -64,7 +64,10 @@ def test_sse_kms_when_a_key_is_given(storage):
     key = f"arn:aws:kms:us-east-1:{TEST_ACCOUNT_ID}:key/11111111-2222-3333-4444-555555555555"
     plan = storage.plan(output=True, tf_vars={**BASE_VARS, "kms_key_arn": key})
     rule = values(plan, "aws_s3_bucket_server_side_encryption_configuration.data")["rule"][0]
-    assert rule["apply_server_side_encryption_by_default"][0] == {"sse_algorithm": "aws:kms", "kms_master_key_id": key}
+    assert rule["apply_server_side_encryption_by_default"][0] == {
+        "sse_algorithm": "aws:kms",
+        "kms_master_key_id": key,
+    }
     assert rule["bucket_key_enabled"] is True
 
 
@@ -85,11 +88,18 @@ def lifecycle_rules(plan):
 def test_lifecycle_expires_the_disposable_prefixes(storage):
     plan = storage.plan(
         output=True,
-        tf_vars={**BASE_VARS, "quarantine_expiration_days": 45, "tmp_expiration_days": 2, "athena_results_expiration_days": 9},
+        tf_vars={
+            **BASE_VARS,
+            "quarantine_expiration_days": 45,
+            "tmp_expiration_days": 2,
+            "athena_results_expiration_days": 9,
+        },
     )
     rules = lifecycle_rules(plan)
     expected = {"quarantine/": 45, "tmp/": 2, "athena-results/": 9}
-    expiring = {r["filter"][0]["prefix"]: r["expiration"][0]["days"] for r in rules.values() if r.get("expiration")}
+    expiring = {
+        r["filter"][0]["prefix"]: r["expiration"][0]["days"] for r in rules.values() if r.get("expiration")
+    }
     assert expiring == expected
     # Nothing else expires: raw/ and processed/ are kept (only old versions go).
     assert all(r["status"] == "Enabled" for r in rules.values())

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import tftest
+
 from wildrydes_lambda.contracts import layout as layout_contract
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -92,12 +93,16 @@ def run_terraform(workdir: Path, *args: str, check: bool = True) -> subprocess.C
 def copy_tree(src: Path, dest: Path) -> Path:
     """Copy Terraform sources without local state, caches or lock files of earlier runs."""
     shutil.copytree(
-        src, dest, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl", "*_override.tf")
+        src,
+        dest,
+        ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl", "*_override.tf"),
     )
     return dest
 
 
-def make_fake_lambda_zip(path: Path, body: str = "def lambda_handler(event, context):\n    return None\n") -> Path:
+def make_fake_lambda_zip(
+    path: Path, body: str = "def lambda_handler(event, context):\n    return None\n"
+) -> Path:
     """A tiny valid function package: enough for filebase64sha256 at plan time."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w") as zf:

@@ -18,8 +18,15 @@ import types
 import numpy as _np
 
 # NEP 52 (numpy 2.0) removed these aliases; mxnet/numpy/utils.py and mxnet/numpy/fallback.py bind them at import.
-_CONSTANTS = {"PZERO": 0.0, "NZERO": -0.0, "PINF": math.inf, "NINF": -math.inf, "NAN": math.nan, "NaN": math.nan,
-              "Inf": math.inf}
+_CONSTANTS = {
+    "PZERO": 0.0,
+    "NZERO": -0.0,
+    "PINF": math.inf,
+    "NINF": -math.inf,
+    "NAN": math.nan,
+    "NaN": math.nan,
+    "Inf": math.inf,
+}
 _FUNCTIONS = {
     "alltrue": _np.all,
     "sometrue": _np.any,
@@ -27,7 +34,8 @@ _FUNCTIONS = {
     "round_": _np.round,
     "trapz": getattr(_np, "trapezoid", None),  # removed in numpy 2.4; trapezoid is the same function
     "in1d": lambda ar1, ar2, assume_unique=False, invert=False: _np.isin(  # removed in numpy 2.4
-        ar1, ar2, assume_unique=assume_unique, invert=invert).ravel(),
+        ar1, ar2, assume_unique=assume_unique, invert=invert
+    ).ravel(),
     "msort": lambda a: _np.sort(a, axis=0),  # removed in numpy 2.0
 }
 # NEP 32 (numpy 1.20) moved the financial functions to numpy_financial; numpy < 2 still answered these names
@@ -58,13 +66,17 @@ class _Version:
 
     def __init__(self, vstring: str) -> None:
         self.vstring = str(vstring)
-        self.version = tuple(int(part) if part.isdigit() else part for part in re.findall(r"\d+|[a-z]+", self.vstring.lower()))
+        self.version = tuple(
+            int(part) if part.isdigit() else part for part in re.findall(r"\d+|[a-z]+", self.vstring.lower())
+        )
 
     def _key(self, other):
         other = other if isinstance(other, _Version) else type(self)(other)
         # Numbers sort before strings at the same position (1.17 < 1.17rc1 is not needed by mxnet).
-        return ([(0, p) if isinstance(p, int) else (1, p) for p in self.version],
-                [(0, p) if isinstance(p, int) else (1, p) for p in other.version])
+        return (
+            [(0, p) if isinstance(p, int) else (1, p) for p in self.version],
+            [(0, p) if isinstance(p, int) else (1, p) for p in other.version],
+        )
 
     def __eq__(self, other):
         a, b = self._key(other)

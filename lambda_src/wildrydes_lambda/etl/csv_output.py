@@ -1,4 +1,5 @@
 """Processed CSV: the rendering of enriched rides (docs/design.md "Outputs")."""
+
 from __future__ import annotations
 
 import csv
@@ -51,7 +52,7 @@ def plan_csv_objects(rides: Iterable[dict], prefix: str, per_ride: bool = False)
     by_date: dict[str, list[dict]] = defaultdict(list)
     for ride in rides:
         by_date[ride["statustime"][:10]].append(ride)
-    objects = []
+    objects: list[tuple[str, bytes]] = []
     for date in sorted(by_date):
         group = sorted(by_date[date], key=lambda r: r["ride_id"])
         if per_ride:

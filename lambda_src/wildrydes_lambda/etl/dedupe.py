@@ -5,6 +5,7 @@ function. Here each id is reduced to its first 64 bits and kept in an open-addre
 by ``array('Q')``: 8 bytes per slot at a load factor <= 1/2, i.e. ~16 MB for 1M rides. Two different
 rides share a 64-bit prefix with probability ~n^2 / 2^65 (3e-8 for a million rides), accepted.
 """
+
 from __future__ import annotations
 
 from array import array

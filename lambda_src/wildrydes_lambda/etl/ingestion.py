@@ -3,6 +3,7 @@
 No AWS here: the caller passes a way to open the file, a message sink and a quarantine writer, so the
 whole flow is unit-tested in memory (and the 1M-ride memory test runs without S3).
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -10,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import BinaryIO
 
+from wildrydes_lambda.contracts.envelope import Source
 from wildrydes_lambda.etl import quarantine as q
 from wildrydes_lambda.etl.dedupe import RideIdSet
-from wildrydes_lambda.contracts.envelope import Source
 from wildrydes_lambda.etl.grouping import DEFAULT_RIDES_PER_MESSAGE, MessageGrouper
 from wildrydes_lambda.etl.rides import InvalidRide, validate_ride
 from wildrydes_lambda.etl.streaming import BadFile, iter_rides, scan_file

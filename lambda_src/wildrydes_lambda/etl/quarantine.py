@@ -5,6 +5,7 @@ Layout (docs/design.md "Outputs"): ``quarantine/<source-key-hash>/<name>.jsonl``
 line with ``record: null`` and ``raw_object: <key>``. Object names are numbered in the order rides
 appear, so re-ingesting the same file overwrites the same objects instead of adding new ones.
 """
+
 from __future__ import annotations
 
 import hashlib

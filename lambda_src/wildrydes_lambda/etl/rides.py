@@ -4,6 +4,7 @@ Pure functions, stdlib only. ``validate_ride`` turns one raw record from an inpu
 ride (see docs/design.md "Ride data") or raises :class:`InvalidRide` carrying a reason code from
 :data:`REASONS`, so every rejected ride can be quarantined with a machine-readable cause.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -58,9 +59,7 @@ REASONS = {
 }
 
 # Date and time, separated by a space or 'T', optional fraction of 1-6 digits, no zone.
-_TIMESTAMP_RE = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?$", re.ASCII
-)
+_TIMESTAMP_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?$", re.ASCII)
 # Strings accepted as numbers: optional sign, digits with optional fraction and exponent, or the
 # non-finite spellings Python accepts (rejected later as NON_FINITE with a precise reason).
 _NUMBER_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$", re.ASCII)

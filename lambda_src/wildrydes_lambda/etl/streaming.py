@@ -10,6 +10,7 @@ Accepted shapes: a bare list ``[ride, ...]`` or an object with a ``travel_data``
 case-insensitively; other top-level keys ignored). A leading UTF-8 BOM is skipped. Memory use is flat in
 the file size: the parser reads fixed-size buffers and only one ride is alive at a time.
 """
+
 from __future__ import annotations
 
 import codecs

@@ -11,6 +11,7 @@ Layout (see ../shared/design/linear-learner-and-ghcn.md): ``model.tar.gz`` holds
 The inference Lambda's numpy engine must run without the MXNet layer (and possibly without numpy), so
 everything here is stdlib; numpy is used only for conversions when it is importable.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -25,6 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
+_np: Any
 try:  # optional: only for ParamArray.to_numpy / numpy inputs to write_params
     import numpy as _np
 except ImportError:  # pragma: no cover - exercised in the Lambda without the layer
@@ -155,7 +157,7 @@ def read_params(data: bytes) -> dict[str, ParamArray]:
         names = [str(i) for i in range(count)]
     elif name_count != count:
         raise ArtifactError(f"params file has {count} arrays but {name_count} names")
-    return dict(zip(names, arrays))
+    return dict(zip(names, arrays, strict=True))
 
 
 def _flatten(values: Any) -> list:
@@ -248,8 +250,10 @@ class LinearModel:
         out = []
         for number, row in enumerate(rows):
             if len(row) != self.feature_dim:
-                raise ValueError(f"row {number} has {len(row)} features, the model expects {self.feature_dim}")
-            out.append(math.fsum(float(x) * w for x, w in zip(row, self.weights)) + self.bias)
+                raise ValueError(
+                    f"row {number} has {len(row)} features, the model expects {self.feature_dim}"
+                )
+            out.append(math.fsum(float(x) * w for x, w in zip(row, self.weights, strict=True)) + self.bias)
         return out
 
     def score(self, rows: Iterable[Sequence[float]]) -> list[float]:
@@ -347,7 +351,10 @@ def read_artifact_files(model_tar_gz_path: str | Path) -> dict[str, bytes]:
                 raise ArtifactError(f"{model_tar_gz_path}: no regular file {ARTIFACT_MEMBER} in the archive")
             if member.size > MAX_MEMBER_BYTES:
                 raise ArtifactError(f"{ARTIFACT_MEMBER} is larger than {MAX_MEMBER_BYTES} bytes")
-            zip_bytes = tar.extractfile(member).read()
+            extracted = tar.extractfile(member)
+            if extracted is None:
+                raise ArtifactError(f"{model_tar_gz_path}: {ARTIFACT_MEMBER} cannot be read from the archive")
+            zip_bytes = extracted.read()
     except (tarfile.TarError, OSError, EOFError) as exc:
         if isinstance(exc, FileNotFoundError):
             raise
@@ -409,22 +416,29 @@ def build_symbol_json(feature_dim: int, predictor_type: str = BINARY_CLASSIFIER)
 
 def additional_params_json(model: LinearModel) -> str:
     metrics_params = {"positive_example_weight_mult": 1.0, "threshold": model.threshold, "f_beta": 1.0}
-    return json.dumps({
-        "threshold": model.threshold,
-        "loss_type": LOSS_BY_PREDICTOR[model.predictor_type],
-        "metrics_params": metrics_params,
-        "predictor_type": model.predictor_type,
-    })
+    return json.dumps(
+        {
+            "threshold": model.threshold,
+            "loss_type": LOSS_BY_PREDICTOR[model.predictor_type],
+            "metrics_params": metrics_params,
+            "predictor_type": model.predictor_type,
+        }
+    )
 
 
 def model_files(model: LinearModel, *, symbol_json_text: str | None = None) -> dict[str, bytes]:
     """The four module files for ``model`` (weights stored as float32, bias first like SageMaker)."""
-    params = write_params({
-        BIAS_KEY: ((1, 1), "float32", [model.bias]),
-        WEIGHT_KEY: ((model.feature_dim, 1), "float32", list(model.weights)),
-    })
-    symbol = symbol_json_text if symbol_json_text is not None else build_symbol_json(
-        model.feature_dim, model.predictor_type)
+    params = write_params(
+        {
+            BIAS_KEY: ((1, 1), "float32", [model.bias]),
+            WEIGHT_KEY: ((model.feature_dim, 1), "float32", list(model.weights)),
+        }
+    )
+    symbol = (
+        symbol_json_text
+        if symbol_json_text is not None
+        else build_symbol_json(model.feature_dim, model.predictor_type)
+    )
     return {
         ADDITIONAL_PARAMS_FILE: additional_params_json(model).encode(),
         SYMBOL_FILE: symbol.encode(),

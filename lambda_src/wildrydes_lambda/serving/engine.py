@@ -11,6 +11,7 @@
 Both return the score SageMaker returns (probability for a binary classifier); they agree to ~1e-6
 (MXNet computes in float32, the numpy engine in float64 on the same float32 weights).
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -73,7 +74,9 @@ class NumpyEngine:
             return self.model.score(rows)
         for number, row in enumerate(rows):  # the same message as the pure-Python path
             if len(row) != self.feature_dim:
-                raise ValueError(f"row {number} has {len(row)} features, the model expects {self.feature_dim}")
+                raise ValueError(
+                    f"row {number} has {len(row)} features, the model expects {self.feature_dim}"
+                )
         linear = np.asarray(rows, dtype=np.float64) @ self._weights + self.model.bias
         if self.model.predictor_type != linear_learner.BINARY_CLASSIFIER:
             return [float(v) for v in linear]
@@ -94,7 +97,8 @@ class MxnetEngine:
         self.feature_dim = feature_dim
         self._prefix = str(Path(model_dir) / linear_learner.MODULE_PREFIX)
         self._by_batch_size: OrderedDict[int, object] = OrderedDict(
-            {INITIAL_BATCH_SIZE: self._bound_module(INITIAL_BATCH_SIZE)})
+            {INITIAL_BATCH_SIZE: self._bound_module(INITIAL_BATCH_SIZE)}
+        )
 
     def _bound_module(self, batch_size: int):
         # label_names=None: we only predict, so the graph's label input (out_label) is not bound.
@@ -127,7 +131,9 @@ class MxnetEngine:
             return []
         for number, row in enumerate(rows):
             if len(row) != self.feature_dim:
-                raise ValueError(f"row {number} has {len(row)} features, the model expects {self.feature_dim}")
+                raise ValueError(
+                    f"row {number} has {len(row)} features, the model expects {self.feature_dim}"
+                )
         module = self._module_for(len(rows))
         module.forward(self._mx.io.DataBatch(data=[self._mx.nd.array(rows, dtype="float32")]), is_train=False)
         return [float(v) for v in module.get_outputs()[0].asnumpy().reshape(-1)]

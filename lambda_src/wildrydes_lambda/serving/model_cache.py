@@ -10,6 +10,7 @@ Failures: if no model can be loaded at all the cache raises ``ModelUnavailable``
 a re-check or a reload fails (S3 hiccup, a half-published model whose metadata does not match), the model
 already loaded keeps serving and the next re-check tries again.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -58,8 +59,14 @@ def _s3_error_code(exc: Exception) -> str | None:
     return None
 
 
-def build_loaded_model(model_dir: Path, metadata: dict[str, Any], engine_name: str, *, model_etag: str = "",
-                       metadata_etag: str | None = None) -> LoadedModel:
+def build_loaded_model(
+    model_dir: Path,
+    metadata: dict[str, Any],
+    engine_name: str,
+    *,
+    model_etag: str = "",
+    metadata_etag: str | None = None,
+) -> LoadedModel:
     """Engine + schema for an extracted model directory and its metadata (also used by `wildrydes predict`)."""
     try:
         model = linear_learner.load_model_dir(model_dir)
@@ -67,8 +74,10 @@ def build_loaded_model(model_dir: Path, metadata: dict[str, Any], engine_name: s
     except (ValueError, OSError) as exc:
         raise ModelUnavailable(f"model unreadable: {exc}") from exc
     if len(schema.features) != model.feature_dim:
-        raise ModelUnavailable(f"metadata lists {len(schema.features)} features but the model has "
-                               f"{model.feature_dim} weights (model and metadata from different versions?)")
+        raise ModelUnavailable(
+            f"metadata lists {len(schema.features)} features but the model has "
+            f"{model.feature_dim} weights (model and metadata from different versions?)"
+        )
     if model.predictor_type == linear_learner.BINARY_CLASSIFIER:
         # metadata.json records the threshold the publisher chose; the artifact's own is the fallback.
         threshold: float | None = float(metadata.get("threshold", model.threshold))
@@ -82,9 +91,18 @@ def build_loaded_model(model_dir: Path, metadata: dict[str, Any], engine_name: s
 class ModelCache:
     """One per Lambda execution environment (module level in the handler)."""
 
-    def __init__(self, s3_client: Any, bucket: str, model_key: str, metadata_key: str, engine_name: str,
-                 recheck_seconds: float, *, work_dir: Path | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        s3_client: Any,
+        bucket: str,
+        model_key: str,
+        metadata_key: str,
+        engine_name: str,
+        recheck_seconds: float,
+        *,
+        work_dir: Path | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if engine_name not in inference_engine.ENGINES:
             raise ValueError(f"unknown inference engine {engine_name!r}")
         self._s3 = s3_client
@@ -168,7 +186,9 @@ class ModelCache:
         metadata_response = self._get_object(self.metadata_key)
         raw_metadata = metadata_response["Body"].read(MAX_METADATA_BYTES + 1)
         if len(raw_metadata) > MAX_METADATA_BYTES:
-            raise ModelUnavailable(f"s3://{self.bucket}/{self.metadata_key} is larger than {MAX_METADATA_BYTES} bytes")
+            raise ModelUnavailable(
+                f"s3://{self.bucket}/{self.metadata_key} is larger than {MAX_METADATA_BYTES} bytes"
+            )
         try:
             metadata = json.loads(raw_metadata)
         except ValueError as exc:
@@ -192,14 +212,23 @@ class ModelCache:
             raise ModelUnavailable(f"s3://{self.bucket}/{self.model_key}: {exc}") from exc
         artifact_path.unlink()  # the extracted files are all the engines read
         try:
-            loaded = build_loaded_model(model_dir, metadata, self.engine_name, model_etag=model_etag,
-                                        metadata_etag=metadata_response.get("ETag"))
+            loaded = build_loaded_model(
+                model_dir,
+                metadata,
+                self.engine_name,
+                model_etag=model_etag,
+                metadata_etag=metadata_response.get("ETag"),
+            )
         except ModelUnavailable:
             shutil.rmtree(version_dir, ignore_errors=True)
             raise
         self.loads += 1
-        logger.info("model %s loaded with engine %s in %.0f ms", loaded.model_version, self.engine_name,
-                    (time.perf_counter() - started) * 1000)
+        logger.info(
+            "model %s loaded with engine %s in %.0f ms",
+            loaded.model_version,
+            self.engine_name,
+            (time.perf_counter() - started) * 1000,
+        )
         return loaded
 
 

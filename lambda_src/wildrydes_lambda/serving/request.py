@@ -19,6 +19,7 @@ included) when the feature has a range. HTTP checks: POST only (405), JSON conte
 
 The response is ``{"predictions": [{"score": s, "predicted_label": 0|1}, ...], "model_version": "..."}``.
 """
+
 from __future__ import annotations
 
 import base64
@@ -78,8 +79,14 @@ HUMAN_UNITS: dict[str, HumanUnit] = {
 class RequestError(Exception):
     """A client error: HTTP status, machine-readable code, the offending field (or None) and a message."""
 
-    def __init__(self, status: int, code: str, message: str, field: str | None = None,
-                 headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        field: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -108,7 +115,11 @@ class FeatureSchema:
     @classmethod
     def from_metadata(cls, metadata: Mapping[str, Any]) -> FeatureSchema:
         features = metadata.get("features")
-        if not isinstance(features, list) or not features or not all(isinstance(f, str) and f for f in features):
+        if (
+            not isinstance(features, list)
+            or not features
+            or not all(isinstance(f, str) and f for f in features)
+        ):
             raise ValueError("metadata.json: 'features' must be a non-empty list of names")
         if len({f.lower() for f in features}) != len(features):
             raise ValueError("metadata.json: feature names must differ case-insensitively")
@@ -149,19 +160,30 @@ def _is_json_content_type(value: str) -> bool:
     return media_type == JSON_MEDIA_TYPE or media_type.endswith(JSON_SUFFIX)
 
 
-def decode_http_body(method: str | None, headers: Mapping[str, str] | None, body: str | bytes | None,
-                     is_base64_encoded: bool = False,
-                     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> Any:
+def decode_http_body(
+    method: str | None,
+    headers: Mapping[str, str] | None,
+    body: str | bytes | None,
+    is_base64_encoded: bool = False,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> Any:
     """Check method, content type and size, then parse the JSON body (NaN/Infinity parse to floats and
     are rejected later with the field's name)."""
     if (method or "").upper() != ALLOWED_METHOD:
-        raise RequestError(HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
-                           f"use POST (got {method or 'no method'})", headers={"Allow": ALLOWED_METHOD})
+        raise RequestError(
+            HTTP_METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            f"use POST (got {method or 'no method'})",
+            headers={"Allow": ALLOWED_METHOD},
+        )
     content_type = _header(headers, "content-type")
     if content_type is None or not _is_json_content_type(content_type):
-        raise RequestError(HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
-                           f"send Content-Type: {JSON_MEDIA_TYPE} (got {content_type or 'none'})",
-                           field="Content-Type")
+        raise RequestError(
+            HTTP_UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            f"send Content-Type: {JSON_MEDIA_TYPE} (got {content_type or 'none'})",
+            field="Content-Type",
+        )
     raw: bytes
     if body is None:
         raw = b""
@@ -192,8 +214,9 @@ def decode_http_body(method: str | None, headers: Mapping[str, str] | None, body
 
 
 def _too_large(max_body_bytes: int) -> RequestError:
-    return RequestError(HTTP_PAYLOAD_TOO_LARGE, "body_too_large",
-                        f"the request body exceeds {max_body_bytes} bytes")
+    return RequestError(
+        HTTP_PAYLOAD_TOO_LARGE, "body_too_large", f"the request body exceeds {max_body_bytes} bytes"
+    )
 
 
 # --------------------------------------------------------------------------- values
@@ -201,43 +224,62 @@ def validate_number(value: Any, field_name: str, feature: str | None = None, sca
     """A finite JSON number converted to model units (x scale) and range-checked for ``feature``."""
     # bool is a subclass of int in Python: reject it explicitly, `true` is not a temperature.
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        kind = "null" if value is None else type(value).__name__.replace("str", "string").replace("dict", "object")
+        kind = (
+            "null"
+            if value is None
+            else type(value).__name__.replace("str", "string").replace("dict", "object")
+        )
         raise _bad("not_a_number", f"{field_name} must be a JSON number, got {kind}", field_name)
     try:
         number = float(value) * scale
     except OverflowError as exc:  # an integer literal with hundreds of digits
         raise _bad("out_of_range", f"{field_name} is too large", field_name) from exc
     if not math.isfinite(number):
-        raise _bad("not_finite", f"{field_name} must be finite (NaN and Infinity are not allowed)", field_name)
+        raise _bad(
+            "not_finite", f"{field_name} must be finite (NaN and Infinity are not allowed)", field_name
+        )
     bounds = FEATURE_RANGES.get((feature or "").lower())
     if bounds is not None and not bounds[0] <= number <= bounds[1]:
         low, high = (b / scale for b in bounds)
-        raise _bad("out_of_range", f"{field_name} must be between {low:g} and {high:g}, got {value!r}", field_name)
+        raise _bad(
+            "out_of_range", f"{field_name} must be between {low:g} and {high:g}, got {value!r}", field_name
+        )
     return number
 
 
 # --------------------------------------------------------------------------- payload level
 def _parse_instances(instances: Any, schema: FeatureSchema, max_batch: int) -> ScoringRequest:
     if not isinstance(instances, list):
-        raise _bad("invalid_instances", f"{BATCH_KEY} must be a list of {{\"features\": [...]}}", BATCH_KEY)
+        raise _bad("invalid_instances", f'{BATCH_KEY} must be a list of {{"features": [...]}}', BATCH_KEY)
     if not instances:
         raise _bad("empty_batch", f"{BATCH_KEY} is empty", BATCH_KEY)
     if len(instances) > max_batch:
-        raise _bad("batch_too_large", f"{BATCH_KEY} has {len(instances)} entries; at most {max_batch} allowed",
-                   BATCH_KEY)
+        raise _bad(
+            "batch_too_large",
+            f"{BATCH_KEY} has {len(instances)} entries; at most {max_batch} allowed",
+            BATCH_KEY,
+        )
     rows = []
     width = len(schema.features)
     for index, instance in enumerate(instances):
         where = f"{BATCH_KEY}[{index}].{FEATURES_KEY}"
         vector = instance.get(FEATURES_KEY) if isinstance(instance, dict) else None
         if not isinstance(vector, list):
-            raise _bad("invalid_instance", f"{where} must be a list of {width} numbers "
-                                           f"({schema.describe()})", where)
+            raise _bad(
+                "invalid_instance", f"{where} must be a list of {width} numbers ({schema.describe()})", where
+            )
         if len(vector) != width:
-            raise _bad("wrong_feature_count", f"{where} has {len(vector)} values; the model expects {width} "
-                                              f"({schema.describe()})", where)
-        rows.append(tuple(validate_number(value, f"{where}[{pos}]", feature)
-                          for pos, (value, feature) in enumerate(zip(vector, schema.features))))
+            raise _bad(
+                "wrong_feature_count",
+                f"{where} has {len(vector)} values; the model expects {width} ({schema.describe()})",
+                where,
+            )
+        rows.append(
+            tuple(
+                validate_number(value, f"{where}[{pos}]", feature)
+                for pos, (value, feature) in enumerate(zip(vector, schema.features, strict=False))
+            )
+        )
     return ScoringRequest(tuple(rows), "instances")
 
 
@@ -254,17 +296,20 @@ def _parse_single(payload: dict[str, Any], schema: FeatureSchema) -> ScoringRequ
         human = schema.human_field(feature)
         model_hit = by_lower.get(feature.lower())
         human_hit = by_lower.get(human[0]) if human else None
-        if model_hit and human_hit:
+        if model_hit and human_hit and human:
             raise _bad("ambiguous_field", f"give either {feature} or {human[0]}, not both", feature)
         if model_hit:
             row.append(validate_number(model_hit[1], feature, feature))
-        elif human_hit:
+        elif human_hit and human:
             used_human = True
             row.append(validate_number(human_hit[1], human[0], feature, scale=human[1]))
         else:
             alternative = f" (or {human[0]})" if human else ""
-            raise _bad("missing_field", f"{feature}{alternative} is required; the model needs "
-                                        f"{schema.describe()}", feature)
+            raise _bad(
+                "missing_field",
+                f"{feature}{alternative} is required; the model needs {schema.describe()}",
+                feature,
+            )
     return ScoringRequest((tuple(row),), "human_units" if used_human else "model_units")
 
 

@@ -5,6 +5,7 @@
 model provider (normally ``ModelCache.get``). Every outcome is a JSON body: client mistakes are 4xx naming
 the field, a model that cannot be loaded is 503, and anything unexpected is a 500 without internals.
 """
+
 from __future__ import annotations
 
 import logging
@@ -15,7 +16,7 @@ from typing import Any
 
 from wildrydes_lambda.contracts.layout import METADATA_FILE_NAME, MODEL_KEY
 from wildrydes_lambda.serving import engine as inference_engine
-from wildrydes_lambda.settings import ConfigError, int_setting
+from wildrydes_lambda.serving.model_cache import LoadedModel, ModelUnavailable
 from wildrydes_lambda.serving.request import (
     DEFAULT_MAX_BATCH,
     DEFAULT_MAX_BODY_BYTES,
@@ -27,7 +28,7 @@ from wildrydes_lambda.serving.request import (
     parse_payload,
     predictions_body,
 )
-from wildrydes_lambda.serving.model_cache import LoadedModel, ModelUnavailable
+from wildrydes_lambda.settings import ConfigError, int_setting
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +70,9 @@ class InferenceSettings:
         metadata_key = env.get("METADATA_S3_KEY", "").strip() or default_metadata_key(model_key)
         engine = env.get("INFERENCE_ENGINE", "").strip().lower() or DEFAULT_ENGINE
         if engine not in inference_engine.ENGINES:
-            raise ConfigError(f"INFERENCE_ENGINE={engine!r}; choose one of {', '.join(inference_engine.ENGINES)}")
+            raise ConfigError(
+                f"INFERENCE_ENGINE={engine!r}; choose one of {', '.join(inference_engine.ENGINES)}"
+            )
         raw_recheck = env.get("MODEL_RECHECK_SECONDS", "").strip()
         try:
             recheck = float(raw_recheck) if raw_recheck else DEFAULT_RECHECK_SECONDS
@@ -84,7 +87,9 @@ class InferenceSettings:
             engine=engine,
             recheck_seconds=recheck,
             max_batch=int_setting(env, "MAX_BATCH", DEFAULT_MAX_BATCH, 1, MAX_BATCH_CEILING),
-            max_body_bytes=int_setting(env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 64, MAX_BODY_BYTES_CEILING),
+            max_body_bytes=int_setting(
+                env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 64, MAX_BODY_BYTES_CEILING
+            ),
         )
 
 
@@ -92,9 +97,14 @@ def error_body(code: str, message: str) -> dict[str, Any]:
     return {"error": code, "message": message}
 
 
-def answer(method: str | None, headers: Mapping[str, str] | None, body: str | bytes | None,
-           is_base64_encoded: bool, get_model: Callable[[], LoadedModel],
-           settings: InferenceSettings) -> tuple[int, dict[str, str], dict[str, Any]]:
+def answer(
+    method: str | None,
+    headers: Mapping[str, str] | None,
+    body: str | bytes | None,
+    is_base64_encoded: bool,
+    get_model: Callable[[], LoadedModel],
+    settings: InferenceSettings,
+) -> tuple[int, dict[str, str], dict[str, Any]]:
     """One HTTP request -> (status, headers, JSON-serializable body). Never raises."""
     try:
         payload = decode_http_body(method, headers, body, is_base64_encoded, settings.max_body_bytes)
@@ -106,8 +116,11 @@ def answer(method: str | None, headers: Mapping[str, str] | None, body: str | by
         return exc.status, {**RESPONSE_HEADERS, **exc.headers}, exc.body()
     except ModelUnavailable as exc:
         logger.error("model unavailable: %s", exc)
-        return (HTTP_SERVICE_UNAVAILABLE, {**RESPONSE_HEADERS, "Retry-After": str(RETRY_AFTER_SECONDS)},
-                error_body("model_unavailable", "no model is available to score with; try again later"))
+        return (
+            HTTP_SERVICE_UNAVAILABLE,
+            {**RESPONSE_HEADERS, "Retry-After": str(RETRY_AFTER_SECONDS)},
+            error_body("model_unavailable", "no model is available to score with; try again later"),
+        )
     except Exception:  # a true server fault: log the trace, never send it
         logger.exception("unexpected error while scoring")
         return HTTP_INTERNAL_ERROR, dict(RESPONSE_HEADERS), error_body("internal_error", "internal error")

@@ -4,6 +4,7 @@ Argparse wiring only: each sub-command module exposes ``register(subparsers)``; 
 parser and sets ``func`` (called with the parsed args, returns an exit code). Modules are imported only
 when listed here, so a new command is one module plus one line.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -12,6 +12,7 @@ Two engines produce the same artifact layout (SageMaker's Linear Learner binary 
 Only features known when a ride is priced may be used: the label is ``magicpoints > 50 * distance``, so
 ``magicpoints`` (and anything derived from the label) would just teach the model the rule.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,14 +42,24 @@ DEFAULT_REPORT_DIR = Path("build/report")
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("train", help="train the heavy-utilization model (local or SageMaker)",
-                                   description=__doc__.split("\n\n")[0])
+    parser = subparsers.add_parser(
+        "train",
+        help="train the heavy-utilization model (local or SageMaker)",
+        description=__doc__.split("\n\n")[0],
+    )
     parser.add_argument("--engine", choices=("local", "sagemaker"), default="local")
-    parser.add_argument("--rides", required=True, help="processed ride CSV tree: directory or s3://bucket/prefix")
+    parser.add_argument(
+        "--rides", required=True, help="processed ride CSV tree: directory or s3://bucket/prefix"
+    )
     parser.add_argument("--weather", required=True, help="reduced weather CSV tree: directory or s3:// URI")
-    parser.add_argument("--out", required=True, help="where model.tar.gz and metadata.json go: dir or s3:// URI")
-    parser.add_argument("--features", default=",".join(DEFAULT_FEATURES),
-                        help="comma list, in request order (default %(default)s)")
+    parser.add_argument(
+        "--out", required=True, help="where model.tar.gz and metadata.json go: dir or s3:// URI"
+    )
+    parser.add_argument(
+        "--features",
+        default=",".join(DEFAULT_FEATURES),
+        help="comma list, in request order (default %(default)s)",
+    )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the 90/10 split")
     parser.add_argument("--publish", metavar="s3://BUCKET", help=f"also copy to {LATEST_PREFIX}")
     parser.add_argument("--truth", help="generator ground truth (for the report's Bayes-optimal AUC)")
@@ -70,15 +81,22 @@ def run(args: argparse.Namespace) -> int:
     joined = load_joined(args.rides, args.weather)
     dataset = build_dataset(joined, features)
     dropped = {reason: count for reason, count in dataset.excluded.items() if count}
-    print(f"{len(dataset.y)} rides with weather; excluded {sum(dropped.values())} {dropped or ''}".rstrip(),
-          file=sys.stderr)
+    print(
+        f"{len(dataset.y)} rides with weather; excluded {sum(dropped.values())} {dropped or ''}".rstrip(),
+        file=sys.stderr,
+    )
     if args.engine == "local":
         result = run_local(dataset, args.seed)
     else:
         settings = SageMakerSettings(
-            role_arn=args.role_arn, region=args.region, job_name=args.job_name, instance_type=args.instance_type,
+            role_arn=args.role_arn,
+            region=args.region,
+            job_name=args.job_name,
+            instance_type=args.instance_type,
             bucket=args.bucket or (parse_s3_uri(args.out)[0] if args.out.startswith("s3://") else None),
-            max_runtime=args.max_runtime, poll_seconds=args.poll_seconds)
+            max_runtime=args.max_runtime,
+            poll_seconds=args.poll_seconds,
+        )
         result = run_sagemaker(dataset, args.seed, settings, log=lambda msg: print(msg, file=sys.stderr))
     for location in write_outputs(args.out, result.artifact, result.metadata):
         print(location)
@@ -87,11 +105,19 @@ def run(args: argparse.Namespace) -> int:
             print(location)
     if not args.no_report:
         summary = report.write_report(result, args.report_dir, truth_path=args.truth)
-        print(f"report: {args.report_dir}/report.md (AUC {summary['validation']['roc_auc']:.4f}"
-              + (f", Bayes AUC {summary['bayes_optimal_auc']:.4f})" if summary.get("bayes_optimal_auc") else ")"),
-              file=sys.stderr)
+        print(
+            f"report: {args.report_dir}/report.md (AUC {summary['validation']['roc_auc']:.4f}"
+            + (
+                f", Bayes AUC {summary['bayes_optimal_auc']:.4f})"
+                if summary.get("bayes_optimal_auc")
+                else ")"
+            ),
+            file=sys.stderr,
+        )
     validation = result.metadata["metrics"]["validation"]
-    print(f"model {result.metadata['model_version']}: validation AUC {validation['roc_auc']:.4f}, "
-          f"accuracy {validation['accuracy_at_threshold']:.4f} at threshold {result.model.threshold:.4f}",
-          file=sys.stderr)
+    print(
+        f"model {result.metadata['model_version']}: validation AUC {validation['roc_auc']:.4f}, "
+        f"accuracy {validation['accuracy_at_threshold']:.4f} at threshold {result.model.threshold:.4f}",
+        file=sys.stderr,
+    )
     return 0

@@ -40,29 +40,47 @@ from wildrydes.weather import (
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("weather", help="GHCN-D reduction (Athena or DuckDB) and the rides-weather join")
+    p = subparsers.add_parser(
+        "weather", help="GHCN-D reduction (Athena or DuckDB) and the rides-weather join"
+    )
     sub = p.add_subparsers(dest="weather_command", required=True, metavar="ACTION")
 
-    r = sub.add_parser("reduce", help="daily TMIN/TMAX/PRCP per ground station -> station_id,date,tmin,tmax,prcp")
+    r = sub.add_parser(
+        "reduce", help="daily TMIN/TMAX/PRCP per ground station -> station_id,date,tmin,tmax,prcp"
+    )
     r.add_argument("--engine", choices=("athena", "duckdb"), required=True)
-    r.add_argument("--source", help="GHCN-D root (dir or s3://bucket/prefix holding csv/ and parquet/); "
-                                    "duckdb only: Athena reads the Glue table's location")
+    r.add_argument(
+        "--source",
+        help="GHCN-D root (dir or s3://bucket/prefix holding csv/ and parquet/); "
+        "duckdb only: Athena reads the Glue table's location",
+    )
     r.add_argument("--out", required=True, help="output dir, .csv path or s3://bucket/nygroundstationdata/")
     r.add_argument("--stations", nargs="+", default=list(DEFAULT_STATIONS), help="GHCN-D station ids")
     years = r.add_mutually_exclusive_group()
     years.add_argument("--years", nargs="+", type=int, help=f"years to keep (default {DEFAULT_YEARS})")
-    years.add_argument("--years-from", metavar="PROCESSED",
-                       help="keep the years the processed rides cover (their ride_date= partitions, dir or s3://)")
-    r.add_argument("--layout", choices=("parquet", "csv"), default="parquet",
-                   help="parquet (partition-pruned, cheap) or csv (whole-year scans)")
+    years.add_argument(
+        "--years-from",
+        metavar="PROCESSED",
+        help="keep the years the processed rides cover (their ride_date= partitions, dir or s3://)",
+    )
+    r.add_argument(
+        "--layout",
+        choices=("parquet", "csv"),
+        default="parquet",
+        help="parquet (partition-pruned, cheap) or csv (whole-year scans)",
+    )
     r.add_argument("--endpoint-url", help="S3 endpoint (LocalStack); AWS_ENDPOINT_URL(_S3) also works")
-    r.add_argument("--athena-endpoint-url", help="athena: endpoint (moto); AWS_ENDPOINT_URL_ATHENA also works")
+    r.add_argument(
+        "--athena-endpoint-url", help="athena: endpoint (moto); AWS_ENDPOINT_URL_ATHENA also works"
+    )
     r.add_argument("--workgroup", default=ATHENA_DEFAULT_WORKGROUP, help="athena: workgroup")
     r.add_argument("--database", default=ATHENA_DEFAULT_DATABASE, help="athena: Glue database")
     r.add_argument("--table", help="athena: GHCN-D table (default ghcn_parquet / ghcn_csv)")
     r.set_defaults(func=_run_reduce)
 
-    j = sub.add_parser("join", help="processed rides LEFT JOIN reduced weather; reports rides without weather")
+    j = sub.add_parser(
+        "join", help="processed rides LEFT JOIN reduced weather; reports rides without weather"
+    )
     j.add_argument("--rides", required=True, help="processed/ dir or s3:// prefix (CSV with header)")
     j.add_argument("--weather", required=True, help="reduced weather CSV, dir or s3:// prefix")
     j.add_argument("--out", required=True, help="output dir, .csv path or s3:// prefix")
@@ -87,26 +105,35 @@ def _run_reduce(args) -> int:
         if args.engine == "duckdb":
             if not args.source:
                 raise WeatherError("--source is required with --engine duckdb")
-            run = reduce_duckdb(args.source, args.layout, stations, years, args.endpoint_url)
-            rows = run.rows
+            local_run = reduce_duckdb(args.source, args.layout, stations, years, args.endpoint_url)
+            rows = local_run.rows
             fetched = (
-                f", copied {run.fetched_objects} object(s) / {run.fetched_bytes:,} bytes from S3"
-                if run.fetched_objects else ""
+                f", copied {local_run.fetched_objects} object(s) / {local_run.fetched_bytes:,} bytes from S3"
+                if local_run.fetched_objects
+                else ""
             )
-            _log(f"duckdb: read {run.bytes_read:,} bytes ({args.layout}; files scanned {run.files_scanned or 'n/a'})"
-                 f"{fetched}")
+            _log(
+                f"duckdb: read {local_run.bytes_read:,} bytes "
+                f"({args.layout}; files scanned {local_run.files_scanned or 'n/a'})"
+                f"{fetched}"
+            )
         else:
             if args.source and not parse_s3_uri(args.source):
-                raise WeatherError("--engine athena reads S3 through the Glue table; --source must be s3:// if given")
+                raise WeatherError(
+                    "--engine athena reads S3 through the Glue table; --source must be s3:// if given"
+                )
             import boto3
 
             # Athena's endpoint is separate from S3's: moto serves it locally (AWS_ENDPOINT_URL_ATHENA works too).
             athena = boto3.client("athena", endpoint_url=args.athena_endpoint_url or None)
-            run = reduce_athena(athena, args.layout, stations, years, args.database, args.workgroup, args.table,
-                                progress=_log)
+            run = reduce_athena(
+                athena, args.layout, stations, years, args.database, args.workgroup, args.table, progress=_log
+            )
             rows = run.rows
-            _log(f"athena {run.query_execution_id}: scanned {run.bytes_scanned:,} bytes, "
-                 f"estimated cost ${run.cost_usd:.6f} (${ATHENA_USD_PER_TB:.0f}/TB, 10 MB minimum)")
+            _log(
+                f"athena {run.query_execution_id}: scanned {run.bytes_scanned:,} bytes, "
+                f"estimated cost ${run.cost_usd:.6f} (${ATHENA_USD_PER_TB:.0f}/TB, 10 MB minimum)"
+            )
         text = format_output(normalize_rows(rows))
         where = write_text(text, args.out, OUTPUT_FILE_NAME, args.endpoint_url)
     except WeatherError as exc:

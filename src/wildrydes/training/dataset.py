@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from wildrydes_lambda.contracts import features as features_contract
 
 from wildrydes.errors import CommandError
+from wildrydes_lambda.contracts import features as features_contract
 
 # Request names (as the inference API and metadata.json spell them) -> column of the joined table.
 FEATURE_COLUMNS = {"distance": "distance", "TMIN": "tmin", "TMAX": "tmax", "PRCP": "prcp"}
@@ -38,7 +38,8 @@ def parse_features(text: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
         if leak:
             raise CommandError(
                 f"feature {name!r} is not allowed: it leaks the label (heavy_utilization is defined as "
-                f"magicpoints > 50 * distance) or is unknown at pricing time; use {', '.join(DEFAULT_FEATURES)}")
+                f"magicpoints > 50 * distance) or is unknown at pricing time; use {', '.join(DEFAULT_FEATURES)}"
+            )
         if name not in FEATURE_COLUMNS:
             raise CommandError(f"unknown feature {name!r}; available: {', '.join(FEATURE_COLUMNS)}")
     if len(set(names)) != len(names):
@@ -122,7 +123,9 @@ def build_dataset(joined: pd.DataFrame, features: tuple[str, ...]) -> Dataset:
     )
 
 
-def split_indices(n: int, seed: int, validation_fraction: float = VALIDATION_FRACTION) -> tuple[np.ndarray, ...]:
+def split_indices(
+    n: int, seed: int, validation_fraction: float = VALIDATION_FRACTION
+) -> tuple[np.ndarray, ...]:
     """Seeded shuffle of the canonical row order into (train, validation) index arrays."""
     order = np.random.default_rng(seed).permutation(n)
     n_validation = max(1, round(n * validation_fraction))

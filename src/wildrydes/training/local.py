@@ -8,11 +8,11 @@ import json
 from typing import Any
 
 import numpy as np
-from wildrydes_lambda.model_format import linear_learner as ll
 
 from wildrydes.errors import CommandError
 from wildrydes.training.dataset import DEFAULT_SEED, FEATURE_UNITS, Dataset, split_indices
 from wildrydes.training.metrics import TrainingResult, calibrate_threshold, evaluate, scores_of
+from wildrydes_lambda.model_format import linear_learner as ll
 
 # Strong-ish L2 would shrink four well-scaled coefficients for nothing; 1e4 is effectively unregularized.
 LOGISTIC_C = 1e4
@@ -21,7 +21,9 @@ LOGISTIC_TOL = 1e-10
 MODEL_VERSION_HEX_CHARS = 16
 
 
-def fold_normalization(w_n: np.ndarray, b_n: float, mu: np.ndarray, sigma: np.ndarray) -> tuple[np.ndarray, float]:
+def fold_normalization(
+    w_n: np.ndarray, b_n: float, mu: np.ndarray, sigma: np.ndarray
+) -> tuple[np.ndarray, float]:
     """Turn a model on z = (x - mu) / sigma into one on raw x: w = w_n / sigma, b = b_n - sum(w_n mu / sigma)."""
     w_raw = w_n / sigma
     b_raw = float(b_n - np.sum(w_n * mu / sigma))
@@ -54,7 +56,11 @@ def train_local(dataset: Dataset, seed: int = DEFAULT_SEED) -> tuple[ll.LinearMo
 
 
 def build_metadata(
-    model: ll.LinearModel, artifact: bytes, dataset: Dataset, metrics: dict[str, Any], engine: str,
+    model: ll.LinearModel,
+    artifact: bytes,
+    dataset: Dataset,
+    metrics: dict[str, Any],
+    engine: str,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     return {
@@ -74,8 +80,16 @@ def metadata_bytes(metadata: dict[str, Any]) -> bytes:
     return (json.dumps(metadata, indent=2, sort_keys=True) + "\n").encode()
 
 
-def finish(dataset: Dataset, model: ll.LinearModel, artifact: bytes, train_idx: np.ndarray,
-           validation_idx: np.ndarray, seed: int, engine: str, extra: dict[str, Any] | None = None) -> TrainingResult:
+def finish(
+    dataset: Dataset,
+    model: ll.LinearModel,
+    artifact: bytes,
+    train_idx: np.ndarray,
+    validation_idx: np.ndarray,
+    seed: int,
+    engine: str,
+    extra: dict[str, Any] | None = None,
+) -> TrainingResult:
     """Evaluate the artifact's model on the held-out rows and assemble metadata."""
     validation_scores = scores_of(model, dataset.x[validation_idx])
     metrics = {

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from wildrydes_lambda.model_format import linear_learner as ll
 
 from wildrydes.training.dataset import Dataset
+from wildrydes_lambda.model_format import linear_learner as ll
 
 
 def scores_of(model: ll.LinearModel, x: np.ndarray) -> np.ndarray:

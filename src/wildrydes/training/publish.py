@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from wildrydes_lambda import aws
-from wildrydes_lambda.contracts import layout
-
 from wildrydes.errors import CommandError
 from wildrydes.training.local import metadata_bytes
+from wildrydes_lambda import aws
+from wildrydes_lambda.contracts import layout
 
 LATEST_PREFIX = layout.MODEL_LATEST_PREFIX
 ARTIFACT_NAME = layout.MODEL_ARTIFACT_NAME

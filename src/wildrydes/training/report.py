@@ -4,6 +4,7 @@ The Bayes-optimal AUC is the AUC of the generator's true heavy-utilization proba
 held-out rides: no model of the same inputs can rank better on average, so the gap to it says how much the
 model leaves on the table (as opposed to how noisy the label is).
 """
+
 from __future__ import annotations
 
 import json
@@ -21,7 +22,10 @@ TRUTH_PROBABILITY_COLUMNS = ("p_heavy", "heavy_probability", "true_probability",
 CALIBRATION_BINS = 10
 WEATHER_BINS = 10
 # Plot heavy rate vs these joined columns (label, column, unit).
-RATE_PLOTS = (("precipitation", "prcp", "PRCP, tenths of mm"), ("temperature", "tmax", "TMAX, tenths of degC"))
+RATE_PLOTS = (
+    ("precipitation", "prcp", "PRCP, tenths of mm"),
+    ("temperature", "tmax", "TMAX, tenths of degC"),
+)
 
 
 def read_truth(path: str | Path) -> pd.DataFrame:
@@ -37,8 +41,10 @@ def read_truth(path: str | Path) -> pd.DataFrame:
         frame = pd.read_csv(path, dtype={"ride_id": str})
     column = next((c for c in TRUTH_PROBABILITY_COLUMNS if c in frame.columns), None)
     if "ride_id" not in frame.columns or column is None:
-        raise CommandError(f"--truth: {path} needs ride_id and one of {', '.join(TRUTH_PROBABILITY_COLUMNS)} "
-                           f"(has {', '.join(map(str, frame.columns))})")
+        raise CommandError(
+            f"--truth: {path} needs ride_id and one of {', '.join(TRUTH_PROBABILITY_COLUMNS)} "
+            f"(has {', '.join(map(str, frame.columns))})"
+        )
     return frame[["ride_id", column]].rename(columns={column: "p_true"}).drop_duplicates("ride_id")
 
 
@@ -49,12 +55,20 @@ def bayes_optimal_auc(ride_ids: np.ndarray, y: np.ndarray, truth: pd.DataFrame) 
     p_true = pd.Series(ride_ids).map(truth.set_index("ride_id")["p_true"]).to_numpy(dtype=float)
     matched = ~np.isnan(p_true)
     if matched.sum() == 0 or len(np.unique(y[matched])) < 2:
-        raise CommandError("--truth matches none (or one class only) of the held-out rides: wrong truth file?")
+        raise CommandError(
+            "--truth matches none (or one class only) of the held-out rides: wrong truth file?"
+        )
     return float(roc_auc_score(y[matched], p_true[matched])), int(matched.sum())
 
 
-def _plots(out_dir: Path, y: np.ndarray, scores: np.ndarray, frame: pd.DataFrame, p_true: np.ndarray | None,
-           all_scores: np.ndarray) -> list[str]:
+def _plots(
+    out_dir: Path,
+    y: np.ndarray,
+    scores: np.ndarray,
+    frame: pd.DataFrame,
+    p_true: np.ndarray | None,
+    all_scores: np.ndarray,
+) -> list[str]:
     import matplotlib
 
     matplotlib.use("Agg")  # files only, no display
@@ -89,8 +103,13 @@ def _plots(out_dir: Path, y: np.ndarray, scores: np.ndarray, frame: pd.DataFrame
         values = frame[column].to_numpy(dtype=float)
         edges = np.unique(np.quantile(values, np.linspace(0, 1, WEATHER_BINS + 1)))
         bins = np.clip(np.digitize(values, edges[1:-1]), 0, len(edges) - 2)
-        table = pd.DataFrame({"bin": bins, "x": values, "y": frame["heavy_utilization"].to_numpy(),
-                              "score": all_scores}).groupby("bin").mean()
+        table = (
+            pd.DataFrame(
+                {"bin": bins, "x": values, "y": frame["heavy_utilization"].to_numpy(), "score": all_scores}
+            )
+            .groupby("bin")
+            .mean()
+        )
         ax.plot(table["x"], table["y"], "o-", label="observed heavy rate")
         ax.plot(table["x"], table["score"], "s--", label="mean model score")
         ax.set(xlabel=unit, ylabel="heavy utilization rate", title=f"Heavy rate vs {name}")
@@ -108,7 +127,9 @@ def _save(fig, path: Path) -> str:
     return path.name
 
 
-def write_report(result: TrainingResult, out_dir: str | Path, *, truth_path: str | Path | None = None) -> dict[str, Any]:
+def write_report(
+    result: TrainingResult, out_dir: str | Path, *, truth_path: str | Path | None = None
+) -> dict[str, Any]:
     """Write report.json, report.md and the PNG plots; return the report dict."""
 
     out = Path(out_dir)
@@ -132,7 +153,9 @@ def write_report(result: TrainingResult, out_dir: str | Path, *, truth_path: str
         summary["bayes_optimal_auc"] = auc
         summary["auc_gap"] = auc - summary["validation"]["roc_auc"]
         summary["truth_rows_matched"] = matched
-        p_true = pd.Series(dataset.ride_ids[idx]).map(truth.set_index("ride_id")["p_true"]).to_numpy(dtype=float)
+        p_true = (
+            pd.Series(dataset.ride_ids[idx]).map(truth.set_index("ride_id")["p_true"]).to_numpy(dtype=float)
+        )
     feature_columns = [c for c in ("prcp", "tmax") if c in dataset.frame.columns]
     plots = []
     if len(feature_columns) == len(RATE_PLOTS):
@@ -149,8 +172,10 @@ def _markdown(summary: dict[str, Any]) -> str:
     lines = [
         f"# Heavy-utilization model {summary['model_version']}",
         "",
-        (f"Features: {', '.join(summary['features'])}; threshold {summary['threshold']:.4f} "
-        "(maximizes held-out accuracy)."),
+        (
+            f"Features: {', '.join(summary['features'])}; threshold {summary['threshold']:.4f} "
+            "(maximizes held-out accuracy)."
+        ),
         "",
         "| metric (held-out) | value |",
         "| --- | --- |",
@@ -158,8 +183,10 @@ def _markdown(summary: dict[str, Any]) -> str:
         f"| ROC AUC | {v['roc_auc']:.4f} |",
     ]
     if "bayes_optimal_auc" in summary:
-        lines += [f"| Bayes-optimal AUC (true p, same rows) | {summary['bayes_optimal_auc']:.4f} |",
-                  f"| AUC gap | {summary['auc_gap']:.4f} |"]
+        lines += [
+            f"| Bayes-optimal AUC (true p, same rows) | {summary['bayes_optimal_auc']:.4f} |",
+            f"| AUC gap | {summary['auc_gap']:.4f} |",
+        ]
     lines += [
         f"| Brier score | {v['brier']:.4f} |",
         f"| accuracy at threshold | {v['accuracy_at_threshold']:.4f} |",

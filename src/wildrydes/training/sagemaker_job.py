@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from wildrydes_lambda.contracts import layout
-from wildrydes_lambda.model_format import linear_learner as ll
 
 from wildrydes.errors import CommandError
 from wildrydes.training.dataset import Dataset, split_indices
 from wildrydes.training.local import finish
 from wildrydes.training.metrics import TrainingResult
 from wildrydes.training.publish import ARTIFACT_NAME, parse_s3_uri, s3_client
+from wildrydes_lambda.contracts import layout
+from wildrydes_lambda.model_format import linear_learner as ll
 
 # SageMaker Linear Learner images (account per region; ../shared/design/linear-learner-and-ghcn.md).
 LINEAR_LEARNER_IMAGE_ACCOUNTS = {
@@ -47,8 +47,10 @@ JOB_STARTUP_ALLOWANCE_SECONDS = 1800  # instance provisioning + artifact upload,
 
 def linear_learner_image(region: str) -> str:
     if region not in LINEAR_LEARNER_IMAGE_ACCOUNTS:
-        raise CommandError(f"no Linear Learner image known for region {region!r}; "
-                           f"known: {', '.join(sorted(LINEAR_LEARNER_IMAGE_ACCOUNTS))}")
+        raise CommandError(
+            f"no Linear Learner image known for region {region!r}; "
+            f"known: {', '.join(sorted(LINEAR_LEARNER_IMAGE_ACCOUNTS))}"
+        )
     return f"{LINEAR_LEARNER_IMAGE_ACCOUNTS[region]}.dkr.ecr.{region}.amazonaws.com/linear-learner:1"
 
 
@@ -61,8 +63,14 @@ def channel_csv(dataset: Dataset, idx: np.ndarray) -> bytes:
 
 
 def training_job_request(
-    *, job_name: str, region: str, role_arn: str, bucket: str, feature_dim: int,
-    instance_type: str = DEFAULT_INSTANCE_TYPE, max_runtime_seconds: int = DEFAULT_MAX_RUNTIME_SECONDS,
+    *,
+    job_name: str,
+    region: str,
+    role_arn: str,
+    bucket: str,
+    feature_dim: int,
+    instance_type: str = DEFAULT_INSTANCE_TYPE,
+    max_runtime_seconds: int = DEFAULT_MAX_RUNTIME_SECONDS,
 ) -> dict[str, Any]:
     """The CreateTrainingJob request for a Linear Learner binary classifier on our bucket's channels."""
     base = f"s3://{bucket}/{TRAINING_PREFIX}{job_name}"
@@ -70,14 +78,22 @@ def training_job_request(
     def channel(name: str) -> dict[str, Any]:
         return {
             "ChannelName": name,
-            "DataSource": {"S3DataSource": {
-                "S3DataType": "S3Prefix", "S3Uri": f"{base}/{name}/", "S3DataDistributionType": "FullyReplicated"}},
+            "DataSource": {
+                "S3DataSource": {
+                    "S3DataType": "S3Prefix",
+                    "S3Uri": f"{base}/{name}/",
+                    "S3DataDistributionType": "FullyReplicated",
+                }
+            },
             "ContentType": "text/csv",
         }
 
     return {
         "TrainingJobName": job_name,
-        "AlgorithmSpecification": {"TrainingImage": linear_learner_image(region), "TrainingInputMode": "File"},
+        "AlgorithmSpecification": {
+            "TrainingImage": linear_learner_image(region),
+            "TrainingInputMode": "File",
+        },
         "RoleArn": role_arn,
         "HyperParameters": {
             "predictor_type": ll.BINARY_CLASSIFIER,
@@ -90,13 +106,18 @@ def training_job_request(
         },
         "InputDataConfig": [channel("train"), channel("validation")],
         "OutputDataConfig": {"S3OutputPath": f"s3://{bucket}/{JOB_OUTPUT_PREFIX}"},
-        "ResourceConfig": {"InstanceType": instance_type, "InstanceCount": 1, "VolumeSizeInGB": DEFAULT_VOLUME_GB},
+        "ResourceConfig": {
+            "InstanceType": instance_type,
+            "InstanceCount": 1,
+            "VolumeSizeInGB": DEFAULT_VOLUME_GB,
+        },
         "StoppingCondition": {"MaxRuntimeInSeconds": int(max_runtime_seconds)},
     }
 
 
-def wait_for_training_job(client, job_name: str, poll_seconds: float, timeout_seconds: float,
-                          log=print, sleep=time.sleep) -> dict[str, Any]:
+def wait_for_training_job(
+    client, job_name: str, poll_seconds: float, timeout_seconds: float, log=print, sleep=time.sleep
+) -> dict[str, Any]:
     """Poll DescribeTrainingJob, printing each status change, until the job ends; return the description."""
     deadline = time.monotonic() + timeout_seconds
     last = None
@@ -108,12 +129,16 @@ def wait_for_training_job(client, job_name: str, poll_seconds: float, timeout_se
             last = status
         if status[0] in TERMINAL_JOB_STATUSES:
             if status[0] != "Completed":
-                raise CommandError(f"training job {job_name} {status[0].lower()}: "
-                                   f"{description.get('FailureReason', 'no reason given')}")
+                raise CommandError(
+                    f"training job {job_name} {status[0].lower()}: "
+                    f"{description.get('FailureReason', 'no reason given')}"
+                )
             return description
         if time.monotonic() > deadline:
-            raise CommandError(f"gave up waiting for training job {job_name} after {timeout_seconds:.0f} s "
-                               "(it keeps running; see the SageMaker console)")
+            raise CommandError(
+                f"gave up waiting for training job {job_name} after {timeout_seconds:.0f} s "
+                "(it keeps running; see the SageMaker console)"
+            )
         sleep(poll_seconds)
 
 
@@ -136,7 +161,9 @@ def run_sagemaker(dataset: Dataset, seed: int, settings: SageMakerSettings, log=
 
     role_arn = settings.role_arn or os.environ.get(ROLE_ARN_ENV)
     if not role_arn:
-        raise CommandError(f"--role-arn (or ${ROLE_ARN_ENV}, the Terraform output of modules/sagemaker) is required")
+        raise CommandError(
+            f"--role-arn (or ${ROLE_ARN_ENV}, the Terraform output of modules/sagemaker) is required"
+        )
     bucket = settings.bucket
     if not bucket:
         raise CommandError("--bucket is required when --out is not an s3:// URI")
@@ -150,8 +177,14 @@ def run_sagemaker(dataset: Dataset, seed: int, settings: SageMakerSettings, log=
         s3.put_object(Bucket=bucket, Key=key, Body=channel_csv(dataset, idx))
         log(f"wrote s3://{bucket}/{key} ({len(idx)} rows)")
     request = training_job_request(
-        job_name=job_name, region=region, role_arn=role_arn, bucket=bucket, feature_dim=len(dataset.features),
-        instance_type=settings.instance_type, max_runtime_seconds=settings.max_runtime)
+        job_name=job_name,
+        region=region,
+        role_arn=role_arn,
+        bucket=bucket,
+        feature_dim=len(dataset.features),
+        instance_type=settings.instance_type,
+        max_runtime_seconds=settings.max_runtime,
+    )
     sagemaker = boto3.client("sagemaker", region_name=region)
     sagemaker.create_training_job(**request)
     log(f"started training job {job_name} ({request['AlgorithmSpecification']['TrainingImage']})")
@@ -165,8 +198,16 @@ def run_sagemaker(dataset: Dataset, seed: int, settings: SageMakerSettings, log=
     model = _model_from_bytes(artifact)
     if model.feature_dim != len(dataset.features):
         raise CommandError(f"job artifact has {model.feature_dim} features, expected {len(dataset.features)}")
-    return finish(dataset, model, artifact, train_idx, validation_idx, seed, "sagemaker",
-                  {"training_job": job_name, "source_artifact": artifact_uri})
+    return finish(
+        dataset,
+        model,
+        artifact,
+        train_idx,
+        validation_idx,
+        seed,
+        "sagemaker",
+        {"training_job": job_name, "source_artifact": artifact_uri},
+    )
 
 
 def _model_from_bytes(artifact: bytes) -> ll.LinearModel:

@@ -25,8 +25,16 @@ REDUCED_ELEMENTS = ("TMIN", "TMAX", "PRCP")
 OUTPUT_HEADER = ("station_id", "date", "tmin", "tmax", "prcp")
 OUTPUT_FILE_NAME = "ground_station_weather.csv"
 JOIN_HEADER = (
-    "ride_id", "ride_date", "groundstation", "heavy_utilization", "distance", "tmin", "tmax", "prcp",
-    "has_weather", "weather_complete",
+    "ride_id",
+    "ride_date",
+    "groundstation",
+    "heavy_utilization",
+    "distance",
+    "tmin",
+    "tmax",
+    "prcp",
+    "has_weather",
+    "weather_complete",
 )
 GHCN_COLUMNS = ("id", "date", "element", "data_value", "m_flag", "q_flag", "s_flag", "obs_time")
 RIDE_COLUMNS = CSV_COLUMNS  # processed/ CSV header, as the writer Lambda renders it
@@ -51,7 +59,6 @@ class AthenaQueryFailed(WeatherError):
     """Athena ended a query in FAILED or CANCELLED; the message carries Athena's StateChangeReason."""
 
 
-
 def sql_list(values: Iterable[str]) -> str:
     """Comma list of single-quoted SQL literals (callers validate the values; quotes are doubled anyway)."""
     return ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
@@ -60,7 +67,9 @@ def sql_list(values: Iterable[str]) -> str:
 def validate_stations(stations: Sequence[str]) -> list[str]:
     bad = [s for s in stations if not _STATION_RE.match(s)]
     if bad or not stations:
-        raise WeatherError(f"station ids must be 11 upper-case letters/digits (GHCN-D ids), got {bad or 'none'}")
+        raise WeatherError(
+            f"station ids must be 11 upper-case letters/digits (GHCN-D ids), got {bad or 'none'}"
+        )
     return sorted(set(stations))
 
 
@@ -85,7 +94,10 @@ def render_sql(file_name: str, **values: str) -> str:
 
 def reduce_sql(layout: str, ghcn_table: str, stations: Sequence[str], years: Sequence[int]) -> str:
     return render_sql(
-        REDUCE_SQL[layout], ghcn_table=ghcn_table, stations=sql_list(stations), years=sql_list(map(str, years))
+        REDUCE_SQL[layout],
+        ghcn_table=ghcn_table,
+        stations=sql_list(stations),
+        years=sql_list(map(str, years)),
     )
 
 
@@ -114,7 +126,7 @@ def download_prefix(s3, bucket: str, prefix: str, dest: Path, suffix: str = "") 
             key = obj["Key"]
             if key.endswith("/") or not key.endswith(suffix):
                 continue
-            target = dest / key[len(prefix):]
+            target = dest / key[len(prefix) :]
             target.parent.mkdir(parents=True, exist_ok=True)
             s3.download_file(bucket, key, str(target))
             paths.append(target)
@@ -131,10 +143,12 @@ def years_from_processed(location: str, endpoint_url: str | None = None) -> list
     if s3_loc:
         bucket, prefix = s3_loc
         prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
-        for page in s3_client(endpoint_url).get_paginator("list_objects_v2").paginate(
-            Bucket=bucket, Prefix=prefix, Delimiter="/"
+        for page in (
+            s3_client(endpoint_url)
+            .get_paginator("list_objects_v2")
+            .paginate(Bucket=bucket, Prefix=prefix, Delimiter="/")
         ):
-            names += [p["Prefix"][len(prefix):] for p in page.get("CommonPrefixes", [])]
+            names += [p["Prefix"][len(prefix) :] for p in page.get("CommonPrefixes", [])]
     else:
         path = Path(location)
         names = [p.name for p in path.iterdir() if p.is_dir()] if path.is_dir() else []

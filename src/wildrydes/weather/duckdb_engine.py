@@ -106,7 +106,10 @@ def fetch_ghcn_from_s3(
             for element in REDUCED_ELEMENTS:
                 part = _join_key(prefix, "parquet", "by_year", f"YEAR={year}", f"ELEMENT={element}")
                 paths += download_prefix(
-                    s3, bucket, part, dest / "parquet" / "by_year" / f"YEAR={year}" / f"ELEMENT={element}",
+                    s3,
+                    bucket,
+                    part,
+                    dest / "parquet" / "by_year" / f"YEAR={year}" / f"ELEMENT={element}",
                     ".parquet",
                 )
     else:

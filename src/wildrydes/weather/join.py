@@ -66,9 +66,7 @@ def _local_csvs(location: str, what: str, endpoint_url: str | None, workdir: Pat
     return files
 
 
-def join_duckdb(
-    rides: str, weather: str, endpoint_url: str | None = None
-) -> tuple[list[tuple], JoinReport]:
+def join_duckdb(rides: str, weather: str, endpoint_url: str | None = None) -> tuple[list[tuple], JoinReport]:
     """processed rides LEFT JOIN reduced weather (sql/training_join.sql) and a report of what is missing."""
     with tempfile.TemporaryDirectory(prefix="wildrydes-join-") as tmp:
         workdir = Path(tmp)
@@ -89,9 +87,17 @@ def join_duckdb(
 
         try:
             view("rides", ride_files, {c: "VARCHAR" for c in RIDE_COLUMNS})
-            view("weather", weather_files, {
-                "station_id": "VARCHAR", "date": "VARCHAR", "tmin": "BIGINT", "tmax": "BIGINT", "prcp": "BIGINT"
-            })
+            view(
+                "weather",
+                weather_files,
+                {
+                    "station_id": "VARCHAR",
+                    "date": "VARCHAR",
+                    "tmin": "BIGINT",
+                    "tmax": "BIGINT",
+                    "prcp": "BIGINT",
+                },
+            )
             rows = con.execute(render_sql(JOIN_SQL, rides_table="rides", weather_table="weather")).fetchall()
         except duckdb.Error as exc:
             raise WeatherError(f"DuckDB join failed: {exc}") from None

@@ -1,4 +1,5 @@
 """wildrydes_dev/build_zip.py: same sources -> same bytes, no bytecode, the expected layout."""
+
 import hashlib
 import os
 import zipfile
@@ -36,7 +37,10 @@ def test_function_zip_is_reproducible_and_clean(tmp_path):
         assert "handler.py" in names and "wildrydes_lambda/etl/rides.py" in names
         assert not [n for n in names if n.endswith(".pyc") or "__pycache__" in n]
         assert {info.date_time for info in zf.infolist()} == {build_zip.ZIP_EPOCH}
-        assert {info.external_attr >> 16 for info in zf.infolist()} <= {build_zip.FILE_MODE, build_zip.EXEC_MODE}
+        assert {info.external_attr >> 16 for info in zf.infolist()} <= {
+            build_zip.FILE_MODE,
+            build_zip.EXEC_MODE,
+        }
 
 
 def test_zip_with_pinned_dependencies_is_reproducible(tmp_path):

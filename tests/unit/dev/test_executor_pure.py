@@ -12,17 +12,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from wildrydes_process_executor import errors, layout, worker
 
 ROOT = Path(__file__).resolve().parents[3]
-from wildrydes_process_executor import errors, layout, worker
 
 
 # ----------------------------------------------------------------------------- handler names and init errors
-@pytest.mark.parametrize("handler, expected", [
-    ("handler.main", ("handler", "main")),
-    ("pkg/mod.fn", ("pkg.mod", "fn")),
-    ("a.b.c.fn", ("a.b.c", "fn")),
-])
+@pytest.mark.parametrize(
+    "handler, expected",
+    [
+        ("handler.main", ("handler", "main")),
+        ("pkg/mod.fn", ("pkg.mod", "fn")),
+        ("a.b.c.fn", ("a.b.c", "fn")),
+    ],
+)
 def test_parse_handler(handler, expected):
     assert worker.parse_handler(handler) == expected
 
@@ -45,8 +48,12 @@ def test_import_errors_are_shaped_like_aws():
 
 def test_handler_not_found_message():
     payload = worker.handler_not_found("nope", "handler")
-    assert payload == {"errorMessage": "Handler 'nope' missing on module 'handler'",
-                       "errorType": "Runtime.HandlerNotFound", "requestId": "", "stackTrace": []}
+    assert payload == {
+        "errorMessage": "Handler 'nope' missing on module 'handler'",
+        "errorType": "Runtime.HandlerNotFound",
+        "requestId": "",
+        "stackTrace": [],
+    }
 
 
 def _user_code():
@@ -68,15 +75,21 @@ def test_invocation_error_starts_the_trace_in_user_code():
 # ----------------------------------------------------------------------------- executor-side errors
 def test_timeout_message_matches_lambda():
     at = datetime(2024, 5, 1, 12, 0, 3, 45000, tzinfo=UTC)
-    assert errors.timeout_message("r1", 2, at) == "2024-05-01T12:00:03.045Z r1 Task timed out after 2.00 seconds"
-    assert json.loads(errors.timeout_payload("r1", 2, at)) == {"errorMessage": errors.timeout_message("r1", 2, at)}
+    assert (
+        errors.timeout_message("r1", 2, at) == "2024-05-01T12:00:03.045Z r1 Task timed out after 2.00 seconds"
+    )
+    assert json.loads(errors.timeout_payload("r1", 2, at)) == {
+        "errorMessage": errors.timeout_message("r1", 2, at)
+    }
 
 
 @pytest.mark.parametrize("code, reason", [(1, "exit status 1"), (3, "exit status 3"), (-9, "signal: killed")])
 def test_exit_error(code, reason):
     payload = json.loads(errors.exit_error_payload("r2", code))
-    assert payload == {"errorType": "Runtime.ExitError",
-                       "errorMessage": f"RequestId: r2 Error: Runtime exited with error: {reason}"}
+    assert payload == {
+        "errorType": "Runtime.ExitError",
+        "errorMessage": f"RequestId: r2 Error: Runtime exited with error: {reason}",
+    }
 
 
 # ----------------------------------------------------------------------------- layout
@@ -110,13 +123,17 @@ def test_runtime_map_picks_the_interpreter_by_the_function_runtime(tmp_path):
 def test_runtime_map_refuses_a_known_runtime_without_an_interpreter_and_retired_ones(tmp_path):
     env = {"WILDRYDES_LAMBDA_PYTHON313": _fake_python(tmp_path / "python3.13")}
     # python3.12 is in the map but nothing is configured for it: refused, naming the variable to set
-    with pytest.raises(layout.UnsupportedFunction,
-                       match=r"runtime python3.12 has no interpreter here: WILDRYDES_LAMBDA_PYTHON312 must name"):
+    with pytest.raises(
+        layout.UnsupportedFunction,
+        match=r"runtime python3.12 has no interpreter here: WILDRYDES_LAMBDA_PYTHON312 must name",
+    ):
         layout.interpreter_for("python3.12", "Zip", env)
     # python3.11 (deprecated 2027-06-30) is not in the map at all: refused, listing what would run
-    with pytest.raises(layout.UnsupportedFunction,
-                       match=r"runtime python3.11 is not supported \(supported: python3.12, python3.13; "
-                             r"with an interpreter here: python3.13\)"):
+    with pytest.raises(
+        layout.UnsupportedFunction,
+        match=r"runtime python3.11 is not supported \(supported: python3.12, python3.13; "
+        r"with an interpreter here: python3.13\)",
+    ):
         layout.interpreter_for("python3.11", "Zip", env)
     # a variable naming something that is not executable counts as not configured
     (tmp_path / "not-executable").write_text("")
@@ -130,7 +147,9 @@ def test_emulators_pass_the_runtime_map_to_the_executor(monkeypatch):
     from wildrydes_dev import emulators
 
     assert set(emulators.runtime_interpreters({})) == {"WILDRYDES_LAMBDA_PYTHON313"}
-    assert emulators.runtime_interpreters({})["WILDRYDES_LAMBDA_PYTHON313"].endswith("lambda-runtime-py313/bin/python")
+    assert emulators.runtime_interpreters({})["WILDRYDES_LAMBDA_PYTHON313"].endswith(
+        "lambda-runtime-py313/bin/python"
+    )
     with_312 = emulators.runtime_interpreters({"WILDRYDES_LAMBDA_PYTHON312": "/opt/py312/bin/python"})
     assert with_312["WILDRYDES_LAMBDA_PYTHON312"] == "/opt/py312/bin/python"
     # every variable the emulators set is one the executor reads
@@ -139,7 +158,9 @@ def test_emulators_pass_the_runtime_map_to_the_executor(monkeypatch):
 
 def test_layer_libraries_are_on_the_worker_library_path(tmp_path):
     assert layout.layer_library_path(tmp_path / "layers", tmp_path / "task").split(os.pathsep) == [
-        str(tmp_path / "task" / "lib"), str(tmp_path / "layers" / "lib")]
+        str(tmp_path / "task" / "lib"),
+        str(tmp_path / "layers" / "lib"),
+    ]
 
 
 def test_merge_layers_later_layer_wins_and_keeps_the_rest(tmp_path):
@@ -167,8 +188,12 @@ def test_sys_path_order_task_root_then_layers_then_runtime(tmp_path):
 
 def test_worker_environment_is_minimal(tmp_path):
     base = {"PATH": "/bin", "LAMBDA_RUNTIME_EXECUTOR": "process", "GATEWAY_LISTEN": "x", "HOME": "/root"}
-    env = layout.worker_environment({"_HANDLER": "h.main", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": 128},
-                                    tmp_path / "task", tmp_path / "tmp", base)
+    env = layout.worker_environment(
+        {"_HANDLER": "h.main", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": 128},
+        tmp_path / "task",
+        tmp_path / "tmp",
+        base,
+    )
     assert env["PATH"] == "/bin" and env["_HANDLER"] == "h.main"
     assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "128"
     assert env["LAMBDA_TASK_ROOT"] == str(tmp_path / "task") and env["TMPDIR"] == str(tmp_path / "tmp")
@@ -218,13 +243,22 @@ def _start_worker(tmp_path, api, handler_code, handler="handler.main"):
     (task / "handler.py").write_text(handler_code)
     read_fd, write_fd = os.pipe()
     env = {
-        "PATH": os.environ["PATH"], "LAMBDA_TASK_ROOT": str(task), "_HANDLER": handler,
-        "LOCALSTACK_RUNTIME_ENDPOINT": api.url, "LOCALSTACK_RUNTIME_ID": "env1",
-        "WILDRYDES_CONTROL_FD": str(write_fd), "WILDRYDES_PARENT_PID": str(os.getpid()),
+        "PATH": os.environ["PATH"],
+        "LAMBDA_TASK_ROOT": str(task),
+        "_HANDLER": handler,
+        "LOCALSTACK_RUNTIME_ENDPOINT": api.url,
+        "LOCALSTACK_RUNTIME_ID": "env1",
+        "WILDRYDES_CONTROL_FD": str(write_fd),
+        "WILDRYDES_PARENT_PID": str(os.getpid()),
         "AWS_LAMBDA_FUNCTION_TIMEOUT": "3",
     }
-    process = subprocess.Popen([sys.executable, "-u", worker.__file__], env=env, pass_fds=(write_fd,),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-u", worker.__file__],
+        env=env,
+        pass_fds=(write_fd,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     os.close(write_fd)
     with os.fdopen(read_fd) as control:
         port = int(control.readline() or 0)
@@ -239,15 +273,22 @@ def test_worker_protocol_ready_invoke_logs_then_response(tmp_path):
         api.wait_for("/status/env1/ready")
         import urllib.request
 
-        invocation = {"invoke-id": "req-9", "invoked-function-arn": "arn", "payload": json.dumps({"n": 21}),
-                      "trace-id": "Root=1"}
+        invocation = {
+            "invoke-id": "req-9",
+            "invoked-function-arn": "arn",
+            "payload": json.dumps({"n": 21}),
+            "trace-id": "Root=1",
+        }
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/invoke", data=json.dumps(invocation).encode())
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/invoke", data=json.dumps(invocation).encode()
+        )
         assert opener.open(request, timeout=5).status == 200
         assert json.loads(api.wait_for("/invocations/req-9/response")) == {"double": 42}
         paths = [path for path, _ in api.calls]
         assert paths.index("/_localstack_lambda/env1/invocations/req-9/logs") < paths.index(
-            "/_localstack_lambda/env1/invocations/req-9/response")  # logs first, as LocalStack requires
+            "/_localstack_lambda/env1/invocations/req-9/response"
+        )  # logs first, as LocalStack requires
         logs = json.loads(api.wait_for("/invocations/req-9/logs"))["logs"]
         assert "START RequestId: req-9" in logs and "seen 21" in logs and "REPORT RequestId: req-9" in logs
     finally:

@@ -1,4 +1,5 @@
 """`wildrydes redrive` against moto: source discovery, moving, counts, user errors."""
+
 import argparse
 import json
 
@@ -13,17 +14,26 @@ from wildrydes.errors import CommandError
 
 @pytest.fixture
 def sqs(monkeypatch):
-    for name, value in {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test",
-                        "AWS_SECRET_ACCESS_KEY": "test"}.items():
+    for name, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+    }.items():
         monkeypatch.setenv(name, value)
     for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     with mock_aws():
         client = boto3.client("sqs")
         dlq = client.create_queue(QueueName="ingest-dlq")["QueueUrl"]
-        dlq_arn = client.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        source = client.create_queue(QueueName="ingest", Attributes={
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"})})["QueueUrl"]
+        dlq_arn = client.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        source = client.create_queue(
+            QueueName="ingest",
+            Attributes={
+                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"})
+            },
+        )["QueueUrl"]
         client.create_queue(QueueName="orphan-dlq")
         yield client, dlq, source
 
@@ -32,8 +42,10 @@ def bodies(client, url):
     out = []
     while batch := client.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
         out += [m["Body"] for m in batch]
-        client.delete_message_batch(QueueUrl=url, Entries=[
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)])
+        client.delete_message_batch(
+            QueueUrl=url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)],
+        )
     return sorted(out)
 
 

@@ -8,6 +8,7 @@
 
 Third-party packages do not matter here, so the zips are built with ``requirements=None`` (fast, offline).
 """
+
 from __future__ import annotations
 
 import ast
@@ -36,7 +37,8 @@ def build_all(source_root: Path, out_dir: Path) -> dict[str, str]:
     digests = {}
     for function in FUNCTIONS:
         _, digests[function] = build_zip.build_function_zip(
-            source_root / function, out_dir / f"{function}.zip", requirements=None, source_root=source_root)
+            source_root / function, out_dir / f"{function}.zip", requirements=None, source_root=source_root
+        )
     return digests
 
 
@@ -56,7 +58,11 @@ def runtime_imports(source: str) -> set[str]:
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names if alias.name.split(".")[0] == PACKAGE}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == PACKAGE:
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.level == 0
+            and (node.module or "").split(".")[0] == PACKAGE
+        ):
             found.add(node.module)
             found |= {f"{node.module}.{alias.name}" for alias in node.names}  # may be an attribute, see below
     return found
@@ -78,7 +84,7 @@ def built(tmp_path_factory) -> Path:
 def test_etl_zip_holds_contracts_aws_etl_and_no_serving_or_model_format(built, function):
     entries = names(built / f"{function}.zip")
     assert subpackages(entries) == ETL_SUBPACKAGES
-    assert CORE_MODULES <= set(entries) and "handler.py" in entries
+    assert set(entries) >= CORE_MODULES and "handler.py" in entries
     unwanted = [n for n in entries if n.startswith((f"{PACKAGE}/serving", f"{PACKAGE}/model_format"))]
     assert not unwanted, f"{function}.zip carries serving/model-format code: {unwanted}"
     for sub in ETL_SUBPACKAGES:
@@ -88,7 +94,7 @@ def test_etl_zip_holds_contracts_aws_etl_and_no_serving_or_model_format(built, f
 def test_inference_zip_holds_contracts_aws_model_format_serving_and_no_etl(built):
     entries = names(built / "inference.zip")
     assert subpackages(entries) == INFERENCE_SUBPACKAGES
-    assert CORE_MODULES <= set(entries) and "handler.py" in entries
+    assert set(entries) >= CORE_MODULES and "handler.py" in entries
     assert not [n for n in entries if n.startswith(f"{PACKAGE}/etl")]
     for sub in INFERENCE_SUBPACKAGES:
         assert f"{PACKAGE}/{sub}/__init__.py" in entries
@@ -96,18 +102,26 @@ def test_inference_zip_holds_contracts_aws_model_format_serving_and_no_etl(built
 
 def test_zips_carry_every_runtime_module_they_import(built):
     """Static import closure: an import of a wildrydes_lambda module that its zip lacks would fail on Lambda."""
-    source_modules = {p.relative_to(REPO / "lambda_src").as_posix()
-                      for p in (REPO / "lambda_src" / PACKAGE).rglob("*.py") if "__pycache__" not in p.parts}
+    source_modules = {
+        p.relative_to(REPO / "lambda_src").as_posix()
+        for p in (REPO / "lambda_src" / PACKAGE).rglob("*.py")
+        if "__pycache__" not in p.parts
+    }
     for function in FUNCTIONS:
         with zipfile.ZipFile(built / f"{function}.zip") as archive:
             entries = set(archive.namelist())
             missing = []
             for name in sorted(n for n in entries if n.endswith(".py")):
                 for dotted in runtime_imports(archive.read(name).decode("utf-8")):
-                    if module_file(dotted, entries) is None and module_file(dotted, source_modules) is not None:
+                    if (
+                        module_file(dotted, entries) is None
+                        and module_file(dotted, source_modules) is not None
+                    ):
                         missing.append(f"{name} imports {dotted}")
-                    elif module_file(dotted, source_modules) is None and module_file(
-                            dotted.rpartition(".")[0], source_modules) is None:
+                    elif (
+                        module_file(dotted, source_modules) is None
+                        and module_file(dotted.rpartition(".")[0], source_modules) is None
+                    ):
                         missing.append(f"{name} imports {dotted}, which is no module of lambda_src/")
         assert not missing, f"{function}.zip: " + "; ".join(missing)
 
@@ -126,7 +140,8 @@ def test_inference_only_change_leaves_etl_zips_byte_identical(tmp_path):
     for function in ETL_FUNCTIONS:
         assert after[function] == before[function], f"{function}.zip changed on an inference-only edit"
         assert (tmp_path / "after" / f"{function}.zip").read_bytes() == (
-            tmp_path / "before" / f"{function}.zip").read_bytes()
+            tmp_path / "before" / f"{function}.zip"
+        ).read_bytes()
     assert after["inference"] != before["inference"]
     with zipfile.ZipFile(tmp_path / "after" / "inference.zip") as archive:
         assert archive.read(SERVING_FILE.as_posix()) == edited.read_bytes()

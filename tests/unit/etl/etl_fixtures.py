@@ -1,4 +1,5 @@
 """Small inline ride fixtures and a generated, never-materialized ride file for ETL tests."""
+
 from __future__ import annotations
 
 import json

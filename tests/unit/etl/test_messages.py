@@ -1,11 +1,13 @@
 """Envelopes and the per-date grouping of rides into messages."""
+
 import json
 
 import pytest
 from etl_fixtures import make_ride
+
 from wildrydes_lambda.contracts import envelope
-from wildrydes_lambda.etl import grouping as messages
 from wildrydes_lambda.contracts.envelope import BadMessage, Source, decode_message, encode_message
+from wildrydes_lambda.etl import grouping as messages
 from wildrydes_lambda.etl.grouping import MessageGrouper
 from wildrydes_lambda.etl.rides import validate_ride
 
@@ -29,8 +31,16 @@ def test_envelope_round_trip():
     assert envelope["rides"] == rides(2)
 
 
-@pytest.mark.parametrize("body", ["not json", "[]", '{"v": 2, "source": {"key": "k"}, "rides": []}',
-                                  '{"v": 1, "rides": []}', '{"v": 1, "source": {"key": "k"}, "rides": [1]}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        "[]",
+        '{"v": 2, "source": {"key": "k"}, "rides": []}',
+        '{"v": 1, "rides": []}',
+        '{"v": 1, "source": {"key": "k"}, "rides": [1]}',
+    ],
+)
 def test_bad_envelopes_are_rejected(body):
     with pytest.raises(BadMessage):
         decode_message(body)

@@ -1,8 +1,10 @@
 """Haversine, nearest station, CSV rows and the processed-object plan."""
+
 import csv
 import io
 
 import pytest
+
 from wildrydes_lambda.etl import csv_output as csvrows
 from wildrydes_lambda.etl import stations
 from wildrydes_lambda.etl.enrichment import enrich_rides
@@ -23,7 +25,9 @@ def test_haversine_known_distances(a, b, miles):
 
 def test_haversine_is_symmetric_and_zero_on_self():
     assert stations.haversine_miles(40.7, -73.9, 40.7, -73.9) == 0.0
-    assert stations.haversine_miles(40.7, -73.9, 40.6, -73.7) == stations.haversine_miles(40.6, -73.7, 40.7, -73.9)
+    assert stations.haversine_miles(40.7, -73.9, 40.6, -73.7) == stations.haversine_miles(
+        40.6, -73.7, 40.7, -73.9
+    )
 
 
 @pytest.mark.parametrize("station", sorted(stations.GROUND_STATIONS))
@@ -43,8 +47,17 @@ def test_station_too_far_is_refused():
         stations.nearest_station(34.05, -118.24)
 
 
-RIDE = validate_ride({"Name": 'Comet, "the fast"', "StatusTime": "2017-06-01 12:30:45.123", "Latitude": 40.75,
-                      "Longitude": -73.95, "Distance": 2.5, "HealthPoints": 150, "MagicPoints": 130})
+RIDE = validate_ride(
+    {
+        "Name": 'Comet, "the fast"',
+        "StatusTime": "2017-06-01 12:30:45.123",
+        "Latitude": 40.75,
+        "Longitude": -73.95,
+        "Distance": 2.5,
+        "HealthPoints": 150,
+        "MagicPoints": 130,
+    }
+)
 
 
 def test_csv_row_format_and_quoting():
@@ -53,18 +66,38 @@ def test_csv_row_format_and_quoting():
     data = csvrows.render_csv([enriched]).decode()
     lines = data.split("\n")
     assert lines[0] == ",".join(csvrows.CSV_COLUMNS)
-    assert lines[1] == (f'{RIDE["ride_id"]},"Comet, ""the fast""",2017-06-01 12:30:45.123,40.75,-73.95,2.5,150,130,'
-                        "USW00094728,1")
+    assert lines[1] == (
+        f'{RIDE["ride_id"]},"Comet, ""the fast""",2017-06-01 12:30:45.123,40.75,-73.95,2.5,150,130,'
+        "USW00094728,1"
+    )
     assert lines[2] == "" and len(lines) == 3
     parsed = list(csv.DictReader(io.StringIO(data)))
     assert parsed[0]["name"] == 'Comet, "the fast"' and parsed[0]["heavy_utilization"] == "1"
 
 
 def test_plan_groups_by_date_and_is_independent_of_order():
-    other_day = validate_ride({"Name": "B", "StatusTime": "2017-06-02 08:00:00", "Latitude": 40.7, "Longitude": -73.9,
-                               "Distance": 1, "HealthPoints": 1, "MagicPoints": 1})
-    same_day = validate_ride({"Name": "C", "StatusTime": "2017-06-01 09:00:00", "Latitude": 40.7, "Longitude": -73.9,
-                              "Distance": 1, "HealthPoints": 1, "MagicPoints": 100})
+    other_day = validate_ride(
+        {
+            "Name": "B",
+            "StatusTime": "2017-06-02 08:00:00",
+            "Latitude": 40.7,
+            "Longitude": -73.9,
+            "Distance": 1,
+            "HealthPoints": 1,
+            "MagicPoints": 1,
+        }
+    )
+    same_day = validate_ride(
+        {
+            "Name": "C",
+            "StatusTime": "2017-06-01 09:00:00",
+            "Latitude": 40.7,
+            "Longitude": -73.9,
+            "Distance": 1,
+            "HealthPoints": 1,
+            "MagicPoints": 100,
+        }
+    )
     enriched, _ = enrich_rides([RIDE, other_day, same_day])
     plan = csvrows.plan_csv_objects(enriched, "processed/")
     assert [k.split("/")[1] for k, _ in plan] == ["ride_date=2017-06-01", "ride_date=2017-06-02"]

@@ -1,4 +1,5 @@
 """wildrydes_lambda.model_format.linear_learner against MXNet 1.9.1 and a real SageMaker artifact."""
+
 from __future__ import annotations
 
 import io
@@ -13,11 +14,14 @@ from pathlib import Path
 import mxnet as mx
 import numpy as np
 import pytest
+
 from wildrydes_lambda.model_format import linear_learner as ll
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 # A real SageMaker Linear Learner artifact, committed with its provenance note (tests/fixtures/.../PROVENANCE.md).
-SAGEMAKER_FIXTURE = REPO_ROOT / "tests" / "fixtures" / "sagemaker-linear-learner" / "binary-classifier-fd5000.model.tar.gz"
+SAGEMAKER_FIXTURE = (
+    REPO_ROOT / "tests" / "fixtures" / "sagemaker-linear-learner" / "binary-classifier-fd5000.model.tar.gz"
+)
 FIXTURE_FEATURE_DIM = 5000
 FIXTURE_THRESHOLD = 0.030055705457925797
 SCORE_ATOL = 1e-6  # MXNet scores in float32; we score in float64 from the same float32 weights
@@ -34,7 +38,9 @@ def fixture_artifact() -> Path:
 def mxnet_predict(model_dir: Path, rows: np.ndarray) -> np.ndarray:
     module = mx.mod.Module.load(str(model_dir / ll.MODULE_PREFIX), 0, label_names=None)
     module.bind(data_shapes=[("data", rows.shape)], for_training=False)
-    return module.predict(mx.io.NDArrayIter(rows.astype(np.float32), batch_size=rows.shape[0])).asnumpy().ravel()
+    return (
+        module.predict(mx.io.NDArrayIter(rows.astype(np.float32), batch_size=rows.shape[0])).asnumpy().ravel()
+    )
 
 
 def moderate_rows(model: ll.LinearModel, seed: int) -> np.ndarray:
@@ -49,10 +55,18 @@ def moderate_rows(model: ll.LinearModel, seed: int) -> np.ndarray:
 @pytest.mark.parametrize(
     "arrays",
     [
-        {"arg:fc0_bias": np.array([[0.25]], "float32"), "arg:fc0_weight": np.arange(6, dtype="float32").reshape(6, 1)},
-        {"a": np.array([1.5, -2.0], "float64"), "b": np.array([[1, 2], [3, 4]], "int32"),
-         "c": np.array([7, 255], "uint8"), "d": np.array([-(2**40)], "int64"), "e": np.array([0.5], "float16"),
-         "f": np.array([-3, 4], "int8")},
+        {
+            "arg:fc0_bias": np.array([[0.25]], "float32"),
+            "arg:fc0_weight": np.arange(6, dtype="float32").reshape(6, 1),
+        },
+        {
+            "a": np.array([1.5, -2.0], "float64"),
+            "b": np.array([[1, 2], [3, 4]], "int32"),
+            "c": np.array([7, 255], "uint8"),
+            "d": np.array([-(2**40)], "int64"),
+            "e": np.array([0.5], "float16"),
+            "f": np.array([-3, 4], "int8"),
+        },
     ],
     ids=["linear-learner", "all-dtypes"],
 )
@@ -151,7 +165,14 @@ def test_written_artifact_has_sagemaker_layout(tmp_path):
         assert extra["predictor_type"] == "binary_classifier" and extra["threshold"] == 0.42
         symbol = json.loads(archive.read(ll.SYMBOL_FILE))
         assert [n["op"] for n in symbol["nodes"]] == [
-            "null", "null", "dot", "null", "broadcast_add", "null", "LogisticRegressionOutput"]
+            "null",
+            "null",
+            "dot",
+            "null",
+            "broadcast_add",
+            "null",
+            "LogisticRegressionOutput",
+        ]
         params = ll.read_params(archive.read(ll.PARAMS_FILE))
         assert list(params) == [ll.BIAS_KEY, ll.WEIGHT_KEY]  # SageMaker's order
 
@@ -198,7 +219,9 @@ def test_library_works_without_numpy(fixture_artifact, tmp_path):
         "print(m.feature_dim, m.score([[0.0] * m.feature_dim])[0])\n"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "lambda_src")}
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=False
+    )
     assert done.returncode == 0, done.stderr
     dim, score = done.stdout.split()
     assert int(dim) == FIXTURE_FEATURE_DIM and 0.0 < float(score) < 1.0

@@ -1,6 +1,7 @@
 """The numpy engine runs on real numpy when it is importable and on pure Python otherwise, and both agree
 with the MXNet engine on the real SageMaker fixture; the model cache's SnapStart hooks load before the
 snapshot and force an S3 re-check after a restore (registered only where the runtime's hooks module exists)."""
+
 from __future__ import annotations
 
 import json
@@ -11,12 +12,15 @@ from pathlib import Path
 import boto3
 import pytest
 from moto import mock_aws
+
 from wildrydes_lambda.model_format import linear_learner as ll
 from wildrydes_lambda.serving import engine as ie
 from wildrydes_lambda.serving import model_cache as mc
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-SAGEMAKER_FIXTURE = REPO_ROOT / "tests" / "fixtures" / "sagemaker-linear-learner" / "binary-classifier-fd5000.model.tar.gz"
+SAGEMAKER_FIXTURE = (
+    REPO_ROOT / "tests" / "fixtures" / "sagemaker-linear-learner" / "binary-classifier-fd5000.model.tar.gz"
+)
 ENGINE_ATOL = 1e-6
 BUCKET, MODEL_KEY, METADATA_KEY = "snap-test", "models/latest/model.tar.gz", "models/latest/metadata.json"
 MODEL = ll.LinearModel(weights=(0.08, -0.004, 0.006, 0.002), bias=-2.0, threshold=0.5)
@@ -35,7 +39,9 @@ def fixture_rows(dim: int) -> list[list[float]]:
     return rows
 
 
-def test_numpy_engine_uses_real_numpy_when_importable_and_pure_python_otherwise(sagemaker_model_dir, monkeypatch):
+def test_numpy_engine_uses_real_numpy_when_importable_and_pure_python_otherwise(
+    sagemaker_model_dir, monkeypatch
+):
     model = ll.load_model_dir(sagemaker_model_dir)
     with_numpy = ie.NumpyEngine(model)
     pure = ie.NumpyEngine(model, use_numpy=False)
@@ -72,8 +78,20 @@ def cache(tmp_path):
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket=BUCKET)
         clock = [0.0]
-        yield (mc.ModelCache(s3, BUCKET, MODEL_KEY, METADATA_KEY, "numpy", recheck_seconds=300,
-                             work_dir=tmp_path / "work", clock=lambda: clock[0]), s3, clock)
+        yield (
+            mc.ModelCache(
+                s3,
+                BUCKET,
+                MODEL_KEY,
+                METADATA_KEY,
+                "numpy",
+                recheck_seconds=300,
+                work_dir=tmp_path / "work",
+                clock=lambda: clock[0],
+            ),
+            s3,
+            clock,
+        )
 
 
 def test_before_snapshot_loads_the_model_and_tolerates_none_published(cache):

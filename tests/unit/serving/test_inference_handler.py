@@ -1,4 +1,5 @@
 """The inference Lambda handler against moto S3: cold load, ETag re-check, missing model -> 503."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -10,6 +11,7 @@ from types import SimpleNamespace
 import boto3
 import pytest
 from moto import mock_aws
+
 from wildrydes_lambda import aws
 from wildrydes_lambda.model_format import linear_learner as ll
 from wildrydes_lambda.settings import ConfigError
@@ -27,8 +29,12 @@ WORKSHOP_ROW = [30, 300, 333, 100]  # metadata order
 MODEL_V1 = ll.LinearModel(weights=(0.08, -0.004, 0.006, 0.002), bias=-2.0, threshold=0.5)
 MODEL_V2 = ll.LinearModel(weights=(-0.02, 0.001, -0.003, 0.004), bias=0.5, threshold=0.5)
 SCORE_ATOL = 1e-6
-CONTEXT = SimpleNamespace(function_name="inference", memory_limit_in_mb=1024, aws_request_id="req-1",
-                          invoked_function_arn="arn:aws:lambda:us-east-1:000000000000:function:inference")
+CONTEXT = SimpleNamespace(
+    function_name="inference",
+    memory_limit_in_mb=1024,
+    aws_request_id="req-1",
+    invoked_function_arn="arn:aws:lambda:us-east-1:000000000000:function:inference",
+)
 
 
 class FakeClock:
@@ -46,8 +52,14 @@ def publish(s3, model: ll.LinearModel, version: str) -> None:
 
 
 def api_event(body: str | None = WORKSHOP_BODY, method: str = "POST", content_type: str = "application/json"):
-    return {"httpMethod": method, "path": "/", "headers": {"Content-Type": content_type}, "body": body,
-            "isBase64Encoded": False, "requestContext": {"stage": "prod"}}
+    return {
+        "httpMethod": method,
+        "path": "/",
+        "headers": {"Content-Type": content_type},
+        "body": body,
+        "isBase64Encoded": False,
+        "requestContext": {"stage": "prod"},
+    }
 
 
 def load_handler_module(name: str = "inference_handler_under_test"):
@@ -59,10 +71,16 @@ def load_handler_module(name: str = "inference_handler_under_test"):
 
 @pytest.fixture
 def env(monkeypatch, tmp_path):
-    for key, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION":
-                       "us-east-1", "MODEL_S3_BUCKET": BUCKET, "MODEL_S3_KEY": MODEL_KEY,
-                       "METADATA_S3_KEY": METADATA_KEY, "MODEL_RECHECK_SECONDS": str(RECHECK_SECONDS),
-                       "POWERTOOLS_SERVICE_NAME": "inference-test"}.items():
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "MODEL_S3_BUCKET": BUCKET,
+        "MODEL_S3_KEY": MODEL_KEY,
+        "METADATA_S3_KEY": METADATA_KEY,
+        "MODEL_RECHECK_SECONDS": str(RECHECK_SECONDS),
+        "POWERTOOLS_SERVICE_NAME": "inference-test",
+    }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the cache extracts under gettempdir()
@@ -170,9 +188,16 @@ def test_non_object_event_is_answered_not_crashed(deployed):
     assert response["statusCode"] == 405
 
 
-@pytest.mark.parametrize("variable, value", [("MODEL_S3_BUCKET", ""), ("INFERENCE_ENGINE", "torch"),
-                                             ("MODEL_RECHECK_SECONDS", "-1"), ("MAX_BATCH", "0"),
-                                             ("MAX_BODY_BYTES", "lots")])
+@pytest.mark.parametrize(
+    "variable, value",
+    [
+        ("MODEL_S3_BUCKET", ""),
+        ("INFERENCE_ENGINE", "torch"),
+        ("MODEL_RECHECK_SECONDS", "-1"),
+        ("MAX_BATCH", "0"),
+        ("MAX_BODY_BYTES", "lots"),
+    ],
+)
 def test_bad_configuration_fails_the_cold_start_naming_the_variable(env, variable, value):
     env.setenv(variable, value)
     with mock_aws(), pytest.raises(ConfigError, match=variable):

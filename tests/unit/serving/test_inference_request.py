@@ -1,4 +1,5 @@
 """Inference request parsing/validation and the HTTP answers built from it (no AWS, no MXNet)."""
+
 from __future__ import annotations
 
 import base64
@@ -7,22 +8,29 @@ import math
 from pathlib import Path
 
 import pytest
+
+from wildrydes_lambda.model_format.linear_learner import LinearModel
 from wildrydes_lambda.serving import request as ir
 from wildrydes_lambda.serving.engine import NumpyEngine
-from wildrydes_lambda.serving.service import InferenceSettings, answer
-from wildrydes_lambda.model_format.linear_learner import LinearModel
 from wildrydes_lambda.serving.model_cache import LoadedModel
+from wildrydes_lambda.serving.service import InferenceSettings, answer
 
 METADATA = {
     "model_version": "test-v1",
     "features": ["distance", "TMIN", "TMAX", "PRCP"],
-    "units": {"distance": "miles", "TMIN": "tenths of degC", "TMAX": "tenths of degC", "PRCP": "tenths of mm"},
+    "units": {
+        "distance": "miles",
+        "TMIN": "tenths of degC",
+        "TMAX": "tenths of degC",
+        "PRCP": "tenths of mm",
+    },
     "threshold": 0.5,
 }
 SCHEMA = ir.FeatureSchema.from_metadata(METADATA)
 MODEL = LinearModel(weights=(0.05, -0.002, 0.004, 0.001), bias=-1.5, threshold=0.5)
-SETTINGS = InferenceSettings(bucket="b", model_key="k", metadata_key="m", engine="numpy", max_batch=3,
-                             max_body_bytes=1024)
+SETTINGS = InferenceSettings(
+    bucket="b", model_key="k", metadata_key="m", engine="numpy", max_batch=3, max_body_bytes=1024
+)
 JSON_HEADERS = {"Content-Type": "application/json"}
 WORKSHOP = {"distance": 30, "TMAX": 333, "TMIN": 300, "PRCP": 100}
 
@@ -41,8 +49,9 @@ def test_workshop_payload_scores_in_metadata_order_and_ignores_extra_fields():
     status, headers, body = post({**WORKSHOP, "healthpoints": 150, "MagicPoints": 3000, "name": "x"})
     assert status == 200 and headers["Content-Type"] == "application/json"
     expected = MODEL.score([[30, 300, 333, 100]])[0]  # distance, TMIN, TMAX, PRCP
-    assert body["predictions"] == [{"score": pytest.approx(expected, abs=1e-12),
-                                    "predicted_label": int(expected >= 0.5)}]
+    assert body["predictions"] == [
+        {"score": pytest.approx(expected, abs=1e-12), "predicted_label": int(expected >= 0.5)}
+    ]
     assert body["model_version"] == "test-v1"
 
 
@@ -110,11 +119,23 @@ BAD_PAYLOADS = [
     ("huge-distance", {**WORKSHOP, "distance": 1e6}, None, "POST", 400, "distance"),
     ("tmax-in-kelvin", {**WORKSHOP, "TMAX": 3060}, None, "POST", 400, "TMAX"),
     ("negative-prcp", {**WORKSHOP, "PRCP": -5}, None, "POST", 400, "PRCP"),
-    ("human-out-of-range", {"distance_miles": 3, "tmax_c": 70, "tmin_c": 1, "prcp_mm": 0}, None, "POST", 400,
-     "tmax_c"),
+    (
+        "human-out-of-range",
+        {"distance_miles": 3, "tmax_c": 70, "tmin_c": 1, "prcp_mm": 0},
+        None,
+        "POST",
+        400,
+        "tmax_c",
+    ),
     ("both-unit-forms", {**WORKSHOP, "tmax_c": 33.3}, None, "POST", 400, "TMAX"),
-    ("duplicate-key-case", '{"distance": 30, "DISTANCE": 31, "TMAX": 333, "TMIN": 300, "PRCP": 100}', None,
-     "POST", 400, "DISTANCE"),
+    (
+        "duplicate-key-case",
+        '{"distance": 30, "DISTANCE": 31, "TMAX": 333, "TMIN": 300, "PRCP": 100}',
+        None,
+        "POST",
+        400,
+        "DISTANCE",
+    ),
     ("invalid-json", '{"distance": 30,', None, "POST", 400, None),
     ("empty-body", "", None, "POST", 400, None),
     ("whitespace-body", "  \n", None, "POST", 400, None),
@@ -126,26 +147,51 @@ BAD_PAYLOADS = [
     ("instances-empty", {"instances": []}, None, "POST", 400, "instances"),
     ("batch-over-limit", {"instances": [{"features": [1, 0, 0, 0]}] * 4}, None, "POST", 400, "instances"),
     ("instance-short", {"instances": [{"features": [1, 2, 3]}]}, None, "POST", 400, "instances[0].features"),
-    ("instance-no-features", {"instances": [{"values": [1, 2, 3, 4]}]}, None, "POST", 400,
-     "instances[0].features"),
+    (
+        "instance-no-features",
+        {"instances": [{"values": [1, 2, 3, 4]}]},
+        None,
+        "POST",
+        400,
+        "instances[0].features",
+    ),
     ("instance-bare-list", {"instances": [[1, 2, 3, 4]]}, None, "POST", 400, "instances[0].features"),
-    ("instance-bad-value", {"instances": [{"features": [1, 2, 3, 4]}, {"features": [1, "x", 3, 4]}]}, None,
-     "POST", 400, "instances[1].features[1]"),
-    ("instance-out-of-range", {"instances": [{"features": [1, 2, 3, -4]}]}, None, "POST", 400,
-     "instances[0].features[3]"),
+    (
+        "instance-bad-value",
+        {"instances": [{"features": [1, 2, 3, 4]}, {"features": [1, "x", 3, 4]}]},
+        None,
+        "POST",
+        400,
+        "instances[1].features[1]",
+    ),
+    (
+        "instance-out-of-range",
+        {"instances": [{"features": [1, 2, 3, -4]}]},
+        None,
+        "POST",
+        400,
+        "instances[0].features[3]",
+    ),
     ("body-over-limit", {**WORKSHOP, "padding": "x" * 2000}, None, "POST", 413, None),
     ("get", WORKSHOP, None, "GET", 405, None),
     ("put", WORKSHOP, None, "PUT", 405, None),
-    ("form-encoded", "distance=30&TMAX=333", {"Content-Type": "application/x-www-form-urlencoded"}, "POST", 415,
-     "Content-Type"),
+    (
+        "form-encoded",
+        "distance=30&TMAX=333",
+        {"Content-Type": "application/x-www-form-urlencoded"},
+        "POST",
+        415,
+        "Content-Type",
+    ),
     ("text-plain", json.dumps(WORKSHOP), {"Content-Type": "text/plain"}, "POST", 415, "Content-Type"),
     ("no-content-type", json.dumps(WORKSHOP), {}, "POST", 415, "Content-Type"),
     ("bad-base64", "!!!not base64!!!", None, "POST", 400, None),
 ]
 
 
-@pytest.mark.parametrize("body, headers, method, status, field", [p[1:] for p in BAD_PAYLOADS],
-                         ids=[p[0] for p in BAD_PAYLOADS])
+@pytest.mark.parametrize(
+    "body, headers, method, status, field", [p[1:] for p in BAD_PAYLOADS], ids=[p[0] for p in BAD_PAYLOADS]
+)
 def test_bad_payloads_get_a_4xx_json_error_naming_the_field(body, headers, method, status, field):
     b64 = body == "!!!not base64!!!"
     got_status, got_headers, got_body = post(body, JSON_HEADERS if headers is None else headers, method, b64)
@@ -180,8 +226,16 @@ def test_validate_number_rejects_nan_even_from_python():
 
 
 # --------------------------------------------------------------------------- metadata
-@pytest.mark.parametrize("metadata", [{}, {"features": []}, {"features": ["a", "A"]}, {"features": ["a", 3]},
-                                      {"features": ["a"], "units": ["x"]}])
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        {},
+        {"features": []},
+        {"features": ["a", "A"]},
+        {"features": ["a", 3]},
+        {"features": ["a"], "units": ["x"]},
+    ],
+)
 def test_bad_metadata_is_rejected(metadata):
     with pytest.raises(ValueError):
         ir.FeatureSchema.from_metadata(metadata)

@@ -3,6 +3,7 @@ on sys.path — as Lambda and our LocalStack executor lay them out — imports m
 into an error (so the compatibility module must cover each numpy/distutils name the path touches) and scores
 the real SageMaker fixture like the reference; every shared library it links is shipped or on the base
 image; its bytecode is hash-based; and the build is reproducible."""
+
 from __future__ import annotations
 
 import hashlib
@@ -14,15 +15,17 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from wildrydes_lambda.model_format import linear_learner as ll
 
 from wildrydes_dev import build_layer
 from wildrydes_dev.build_zip import TARGET_PYTHON
+from wildrydes_lambda.model_format import linear_learner as ll
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 LAYER_ZIP = REPO_ROOT / "build" / "mxnet-layer.zip"
 FUNCTION_ZIP = REPO_ROOT / "build" / "inference.zip"
-SAGEMAKER_FIXTURE = REPO_ROOT / "tests" / "fixtures" / "sagemaker-linear-learner" / "binary-classifier-fd5000.model.tar.gz"
+SAGEMAKER_FIXTURE = (
+    REPO_ROOT / "tests" / "fixtures" / "sagemaker-linear-learner" / "binary-classifier-fd5000.model.tar.gz"
+)
 LAMBDA_UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 SCORE_ATOL = 1e-6
@@ -83,9 +86,25 @@ def function_dir(tmp_path_factory) -> Path:
 
 def _probe(layer_dir: Path, function_dir: Path, model_dir: Path, rows, cwd: Path) -> dict:
     result = subprocess.run(
-        [_target_python(), "-I", "-S", "-W", "error", "-c", PROBE, str(layer_dir), str(function_dir),
-         str(model_dir), TARGET_PYTHON, json.dumps(rows)],
-        check=False, capture_output=True, text=True, cwd=cwd, timeout=180,
+        [
+            _target_python(),
+            "-I",
+            "-S",
+            "-W",
+            "error",
+            "-c",
+            PROBE,
+            str(layer_dir),
+            str(function_dir),
+            str(model_dir),
+            TARGET_PYTHON,
+            json.dumps(rows),
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=180,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     probe = json.loads(result.stdout.strip().splitlines()[-1])
@@ -96,7 +115,8 @@ def _probe(layer_dir: Path, function_dir: Path, model_dir: Path, rows, cwd: Path
 
 
 def test_layer_imports_mxnet_in_isolation_with_warnings_as_errors_and_scores_like_the_local_model(
-        layer_dir, function_dir, tmp_path):
+    layer_dir, function_dir, tmp_path
+):
     tar = tmp_path / "model.tar.gz"
     ll.write_artifact(MODEL, tar)
     model_dir = ll.extract_artifact(tar, tmp_path / "model")
@@ -110,7 +130,9 @@ def test_layer_imports_mxnet_in_isolation_with_warnings_as_errors_and_scores_lik
     assert {"PZERO", "NINF", "NaN", "alltrue", "in1d", "trapz", "mirr"} <= set(probe["restored"])
 
 
-def test_layer_scores_the_real_sagemaker_fixture_like_the_reference_within_1e6(layer_dir, function_dir, tmp_path):
+def test_layer_scores_the_real_sagemaker_fixture_like_the_reference_within_1e6(
+    layer_dir, function_dir, tmp_path
+):
     model_dir = ll.extract_artifact(SAGEMAKER_FIXTURE, tmp_path / "sagemaker")
     reference = ll.load_model_dir(model_dir)
     dim = reference.feature_dim
@@ -132,10 +154,16 @@ def test_every_needed_shared_library_is_in_the_layer_or_on_the_base_image(layer_
     # and really are asked for by mxnet's libraries.
     for soname in ("libgomp.so.1", "libquadmath.so.0"):
         assert (layer_dir / "lib" / soname).is_file() and soname not in build_layer.BASE_IMAGE_LIBS
-    needed = {name for so in (layer_dir / "python" / "mxnet").glob("*.so*") for name in build_layer.needed_libraries(so)}
+    needed = {
+        name
+        for so in (layer_dir / "python" / "mxnet").glob("*.so*")
+        for name in build_layer.needed_libraries(so)
+    }
     assert {"libgomp.so.1", "libquadmath.so.0"} <= needed
     # and the check does catch a library that is neither shipped nor on the list
-    assert build_layer.missing_libraries(layer_dir, base_libs=build_layer.BASE_IMAGE_LIBS - {"libstdc++.so.6"})
+    assert build_layer.missing_libraries(
+        layer_dir, base_libs=build_layer.BASE_IMAGE_LIBS - {"libstdc++.so.6"}
+    )
 
 
 def test_layer_bytecode_is_hash_based_for_the_target_python_and_matches_the_sources():
@@ -148,7 +176,11 @@ def test_layer_bytecode_is_hash_based_for_the_target_python_and_matches_the_sour
             folder, _, stem = source.rpartition("/")
             pyc = f"{folder}/__pycache__/{stem[:-3]}.{tag}.pyc"
             assert pyc in names, f"{source} has no {tag} bytecode"
-        for source in ("python/mxnet/__init__.py", "python/mxnet_numpy_compat.py", "python/numpy/__init__.py"):
+        for source in (
+            "python/mxnet/__init__.py",
+            "python/mxnet_numpy_compat.py",
+            "python/numpy/__init__.py",
+        ):
             folder, _, stem = source.rpartition("/")
             header = zf.read(f"{folder}/__pycache__/{stem[:-3]}.{tag}.pyc")[:16]
             assert int.from_bytes(header[4:8], "little") == PYC_FLAG_UNCHECKED_HASH
@@ -169,8 +201,10 @@ def test_layer_zip_is_trimmed_shaped_and_within_the_lambda_limit():
     assert not [n for n in names if n.endswith((".h", ".a")) or "/include/" in n]
     assert not [n for n in names if "/tests/" in n or n.startswith("python/numpy/f2py/")]
     total = sum(i.file_size for i in infos) + function_bytes
-    print(f"layer + inference function unzipped: {total / 2**20:.1f} MiB, margin "
-          f"{(LAMBDA_UNZIPPED_LIMIT_BYTES - total) / 2**20:.1f} MiB")
+    print(
+        f"layer + inference function unzipped: {total / 2**20:.1f} MiB, margin "
+        f"{(LAMBDA_UNZIPPED_LIMIT_BYTES - total) / 2**20:.1f} MiB"
+    )
     assert total < LAMBDA_UNZIPPED_LIMIT_BYTES
 
 
@@ -179,7 +213,10 @@ def test_layer_build_is_reproducible(tmp_path):
     built = _require(LAYER_ZIP)
     again = tmp_path / "mxnet-layer.zip"
     build_layer.build_layer(again, REPO_ROOT / "build" / "cache", tmp_path / "staging")
-    digest = lambda path: hashlib.sha256(path.read_bytes()).hexdigest()
+
+    def digest(path):
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+
     assert digest(again) == digest(built)
 
 

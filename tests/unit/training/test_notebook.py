@@ -3,6 +3,7 @@
 Jupyter is not a project dependency, so the code cells are executed in order in one namespace, as a
 kernel would run them.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,8 +45,14 @@ def test_notebook_runs_top_to_bottom_locally(tmp_path, monkeypatch):
     summary = namespace["summary"]
     assert summary["validation"]["rows"] > 0
     assert abs(summary["bayes_optimal_auc"] - summary["validation"]["roc_auc"]) < 0.05
-    assert (tmp_path / "model" / "model.tar.gz").is_file() and (tmp_path / "model" / "metadata.json").is_file()
+    assert (tmp_path / "model" / "model.tar.gz").is_file() and (
+        tmp_path / "model" / "metadata.json"
+    ).is_file()
     assert sorted(p.name for p in (tmp_path / "report").glob("*.png")) == [
-        "calibration.png", "heavy_rate_vs_precipitation.png", "heavy_rate_vs_temperature.png", "roc.png"]
+        "calibration.png",
+        "heavy_rate_vs_precipitation.png",
+        "heavy_rate_vs_temperature.png",
+        "roc.png",
+    ]
     by_rain = namespace["by_rain"]
     assert by_rain["mean"].iloc[-1] > by_rain["mean"].iloc[0]  # the sample's rain effect shows in the table

@@ -1,4 +1,5 @@
 """`wildrydes predict` scores with the function's code, from local files or S3 (moto)."""
+
 from __future__ import annotations
 
 import argparse
@@ -7,14 +8,23 @@ import json
 import boto3
 import pytest
 from moto import mock_aws
-from wildrydes_lambda.model_format import linear_learner as ll
 
 from wildrydes import predict
 from wildrydes.cli import CommandError
+from wildrydes_lambda.model_format import linear_learner as ll
 
 MODEL = ll.LinearModel(weights=(0.08, -0.004, 0.006, 0.002), bias=-2.0, threshold=0.4)
-METADATA = {"model_version": "v-cli", "features": ["distance", "TMIN", "TMAX", "PRCP"], "threshold": 0.4,
-            "units": {"distance": "miles", "TMIN": "tenths of degC", "TMAX": "tenths of degC", "PRCP": "tenths of mm"}}
+METADATA = {
+    "model_version": "v-cli",
+    "features": ["distance", "TMIN", "TMAX", "PRCP"],
+    "threshold": 0.4,
+    "units": {
+        "distance": "miles",
+        "TMIN": "tenths of degC",
+        "TMAX": "tenths of degC",
+        "PRCP": "tenths of mm",
+    },
+}
 WORKSHOP = '{"distance": 30, "TMAX": 333, "TMIN": 300, "PRCP": 100}'
 EXPECTED = MODEL.as_float32().score([[30, 300, 333, 100]])[0]
 
@@ -30,7 +40,9 @@ def published_dir(tmp_path):
 def test_cli_prints_the_api_response_for_a_local_model(published_dir, engine, capsys):
     parser = argparse.ArgumentParser()
     predict.register(parser.add_subparsers())
-    args = parser.parse_args(["predict", "--model", str(published_dir / "model.tar.gz"), "--engine", engine, WORKSHOP])
+    args = parser.parse_args(
+        ["predict", "--model", str(published_dir / "model.tar.gz"), "--engine", engine, WORKSHOP]
+    )
     assert args.func(args) == 0
     body = json.loads(capsys.readouterr().out)
     assert body["model_version"] == "v-cli"
@@ -39,8 +51,11 @@ def test_cli_prints_the_api_response_for_a_local_model(published_dir, engine, ca
 
 
 def test_model_and_metadata_from_s3(published_dir, monkeypatch):
-    for key, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-                       "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
@@ -48,18 +63,23 @@ def test_model_and_metadata_from_s3(published_dir, monkeypatch):
         s3.create_bucket(Bucket="models")
         s3.upload_file(str(published_dir / "model.tar.gz"), "models", "latest/model.tar.gz")
         s3.upload_file(str(published_dir / "metadata.json"), "models", "latest/metadata.json")
-        body = predict.predict("s3://models/latest/model.tar.gz",
-                               '{"instances": [{"features": [30, 300, 333, 100]}, {"features": [1, 0, 0, 0]}]}',
-                               engine="numpy")
+        body = predict.predict(
+            "s3://models/latest/model.tar.gz",
+            '{"instances": [{"features": [30, 300, 333, 100]}, {"features": [1, 0, 0, 0]}]}',
+            engine="numpy",
+        )
     assert body["predictions"][0]["score"] == pytest.approx(EXPECTED, abs=1e-6)
     assert len(body["predictions"]) == 2
 
 
-@pytest.mark.parametrize("request_text, message", [
-    ('{"distance": "x", "TMAX": 333, "TMIN": 300, "PRCP": 100}', "distance must be a JSON number"),
-    ("{oops", "not valid JSON"),
-    ('{"TMAX": 333, "TMIN": 300, "PRCP": 100}', "distance"),
-])
+@pytest.mark.parametrize(
+    "request_text, message",
+    [
+        ('{"distance": "x", "TMAX": 333, "TMIN": 300, "PRCP": 100}', "distance must be a JSON number"),
+        ("{oops", "not valid JSON"),
+        ('{"TMAX": 333, "TMIN": 300, "PRCP": 100}', "distance"),
+    ],
+)
 def test_bad_requests_are_one_line_user_errors(published_dir, request_text, message):
     with pytest.raises(CommandError, match=message):
         predict.predict(str(published_dir / "model.tar.gz"), request_text, engine="numpy")

@@ -1,4 +1,5 @@
 """`wildrydes train`: leakage guard, determinism, folded normalization, SageMaker request shape, publishing."""
+
 from __future__ import annotations
 
 import argparse
@@ -14,13 +15,13 @@ import pandas as pd
 import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
-from wildrydes_lambda.etl import csv_output as csvrows
-from wildrydes_lambda.model_format import linear_learner as ll
 
 from wildrydes import training as train
+from wildrydes.cli import CommandError
 from wildrydes.cli import train as train_cli
 from wildrydes.training import report
-from wildrydes.cli import CommandError
+from wildrydes_lambda.etl import csv_output as csvrows
+from wildrydes_lambda.model_format import linear_learner as ll
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 STATIONS = ("US1NYNY0074", "USW00014732", "USW00094728", "USW00094789")
@@ -32,8 +33,15 @@ REGION = "us-east-1"
 ROLE_ARN = "arn:aws:iam::000000000000:role/wildrydes-sagemaker-training"
 
 
-def make_inputs(root: Path, n_rides: int = 2000, seed: int = 3, n_days: int = 40, files_per_day: int = 1,
-                drop_weather: int = 0, drop_prcp: int = 0) -> tuple[Path, Path]:
+def make_inputs(
+    root: Path,
+    n_rides: int = 2000,
+    seed: int = 3,
+    n_days: int = 40,
+    files_per_day: int = 1,
+    drop_weather: int = 0,
+    drop_prcp: int = 0,
+) -> tuple[Path, Path]:
     """A processed CSV tree and a reduced weather CSV, with labels drawn from a known logistic model.
 
     ``drop_weather`` station-days get no weather row, ``drop_prcp`` get an empty PRCP.
@@ -45,21 +53,31 @@ def make_inputs(root: Path, n_rides: int = 2000, seed: int = 3, n_days: int = 40
     weather["tmax"] = weather["tmin"] + rng.integers(20, 120, len(weather))
     weather["prcp"] = np.where(rng.random(len(weather)) < 0.35, rng.integers(3, 400, len(weather)), 0)
     weather["prcp"] = weather["prcp"].astype("Int64")
-    weather.loc[drop_weather:drop_weather + drop_prcp - 1, "prcp"] = pd.NA
+    weather.loc[drop_weather : drop_weather + drop_prcp - 1, "prcp"] = pd.NA
     weather = weather.iloc[drop_weather:]
 
     ride_station = rng.choice(STATIONS, n_rides)
     ride_day = rng.choice(days, n_rides)
     distance = np.round(np.exp(rng.normal(0.4, 0.7, n_rides)), 2)
     w = pd.DataFrame({"groundstation": ride_station, "date": ride_day}).merge(
-        weather.rename(columns={"station_id": "groundstation"}), how="left")
+        weather.rename(columns={"station_id": "groundstation"}), how="left"
+    )
     x = np.column_stack([distance, w["tmin"], w["tmax"], w["prcp"].astype(float)]).astype(float)
     p = 1 / (1 + np.exp(-(TRUE_BIAS + np.nan_to_num(x) @ TRUE_W)))
     heavy = (rng.random(n_rides) < p).astype(int)
     rides = [
-        {"ride_id": f"{i:032x}", "name": "Shadowfax", "statustime": f"{ride_day[i]} 12:00:{i % 60:02d}.000",
-         "latitude": 40.78, "longitude": -73.95, "distance": float(distance[i]), "healthpoints": 100,
-         "magicpoints": 999, "groundstation": ride_station[i], "heavy_utilization": int(heavy[i])}
+        {
+            "ride_id": f"{i:032x}",
+            "name": "Shadowfax",
+            "statustime": f"{ride_day[i]} 12:00:{i % 60:02d}.000",
+            "latitude": 40.78,
+            "longitude": -73.95,
+            "distance": float(distance[i]),
+            "healthpoints": 100,
+            "magicpoints": 999,
+            "groundstation": ride_station[i],
+            "heavy_utilization": int(heavy[i]),
+        }
         for i in range(n_rides)
     ]
     processed = root / "processed"
@@ -106,10 +124,18 @@ def aws(monkeypatch):
 
 
 # --------------------------------------------------------------------------- leakage guard
-@pytest.mark.parametrize("features", [
-    "magicpoints", "distance,MagicPoints", "distance,magic_points", "healthpoints", "HealthPoints,TMIN",
-    "heavy_utilization", "distance,label",
-])
+@pytest.mark.parametrize(
+    "features",
+    [
+        "magicpoints",
+        "distance,MagicPoints",
+        "distance,magic_points",
+        "healthpoints",
+        "HealthPoints,TMIN",
+        "heavy_utilization",
+        "distance,label",
+    ],
+)
 def test_leakage_guard_refuses_label_derived_features(features):
     with pytest.raises(CommandError, match="leaks the label"):
         train.parse_features(features)
@@ -118,15 +144,36 @@ def test_leakage_guard_refuses_label_derived_features(features):
 def test_leakage_guard_runs_before_any_data_is_read(tmp_path):
     # --rides does not exist: if the guard ran after reading, the error would be about the path.
     with pytest.raises(CommandError, match="magicpoints.*leaks"):
-        run_train(["--rides", str(tmp_path / "nope"), "--weather", str(tmp_path), "--out", str(tmp_path / "o"),
-                   "--features", "distance,magicpoints"])
+        run_train(
+            [
+                "--rides",
+                str(tmp_path / "nope"),
+                "--weather",
+                str(tmp_path),
+                "--out",
+                str(tmp_path / "o"),
+                "--features",
+                "distance,magicpoints",
+            ]
+        )
 
 
 def test_cli_exits_2_with_one_line_error(tmp_path, capsys):
     from wildrydes import cli
 
-    code = cli.main(["train", "--rides", str(tmp_path), "--weather", str(tmp_path), "--out", str(tmp_path / "o"),
-                     "--features", "distance,MagicPoints"])
+    code = cli.main(
+        [
+            "train",
+            "--rides",
+            str(tmp_path),
+            "--weather",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "o"),
+            "--features",
+            "distance,MagicPoints",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "leaks the label" in err
 
@@ -147,12 +194,28 @@ def test_determinism_same_data_and_seed_same_bytes(tmp_path):
     processed_b, weather_b = make_inputs(tmp_path / "b", files_per_day=3)
     outs = {}
     for name, (rides_dir, weather_dir, seed) in {
-        "first": (processed, weather, 5), "again": (processed, weather, 5),
-        "other_files": (processed_b, weather_b, 5), "other_seed": (processed, weather, 6),
+        "first": (processed, weather, 5),
+        "again": (processed, weather, 5),
+        "other_files": (processed_b, weather_b, 5),
+        "other_seed": (processed, weather, 6),
     }.items():
         out = tmp_path / "out" / name
-        assert run_train(["--rides", str(rides_dir), "--weather", str(weather_dir), "--out", str(out),
-                          "--seed", str(seed), "--no-report"]) == 0
+        assert (
+            run_train(
+                [
+                    "--rides",
+                    str(rides_dir),
+                    "--weather",
+                    str(weather_dir),
+                    "--out",
+                    str(out),
+                    "--seed",
+                    str(seed),
+                    "--no-report",
+                ]
+            )
+            == 0
+        )
         outs[name] = ((out / "model.tar.gz").read_bytes(), (out / "metadata.json").read_bytes())
     assert outs["first"] == outs["again"] == outs["other_files"]
     assert outs["first"][0] != outs["other_seed"][0]  # a different split gives a different fit
@@ -160,9 +223,7 @@ def test_determinism_same_data_and_seed_same_bytes(tmp_path):
 
 def test_fold_normalization_matches_sklearn_on_raw_features(inputs, tmp_path):
     """Artifact scores on RAW features == sklearn predict_proba on the standardized ones."""
-    dataset = train.build_dataset(
-        train.load_joined(str(inputs[0]), str(inputs[1])),
-        train.DEFAULT_FEATURES)
+    dataset = train.build_dataset(train.load_joined(str(inputs[0]), str(inputs[1])), train.DEFAULT_FEATURES)
     estimator, mu, sigma = train.fit_standardized_logistic(dataset.x, dataset.y)
     assert not np.allclose(mu, 0) and not np.allclose(sigma, 1)  # the fold has something to do
     w, b = train.fold_normalization(estimator.coef_[0], float(estimator.intercept_[0]), mu, sigma)
@@ -184,19 +245,26 @@ def test_trained_artifact_scores_raw_features_in_mxnet(inputs, tmp_path):
     rows = dataset.x[result.validation_idx]
     module = mx.mod.Module.load(str(model_dir / ll.MODULE_PREFIX), 0, label_names=None)
     module.bind(data_shapes=[("data", rows.shape)], for_training=False)
-    predicted = module.predict(mx.io.NDArrayIter(rows.astype(np.float32), batch_size=len(rows))).asnumpy().ravel()
+    predicted = (
+        module.predict(mx.io.NDArrayIter(rows.astype(np.float32), batch_size=len(rows))).asnumpy().ravel()
+    )
     np.testing.assert_allclose(predicted, result.validation_scores, atol=1e-5)
 
 
 def test_fold_normalization_formula():
-    w, b = train.fold_normalization(np.array([2.0, -1.0]), 0.5, mu=np.array([1.0, 10.0]), sigma=np.array([2.0, 5.0]))
+    w, b = train.fold_normalization(
+        np.array([2.0, -1.0]), 0.5, mu=np.array([1.0, 10.0]), sigma=np.array([2.0, 5.0])
+    )
     np.testing.assert_allclose(w, [1.0, -0.2])
     assert b == pytest.approx(0.5 - (2.0 * 1 / 2 + -1.0 * 10 / 5))
 
 
 def test_trained_model_recovers_the_generating_weights(inputs, tmp_path):
     out = tmp_path / "out"
-    assert run_train(["--rides", str(inputs[0]), "--weather", str(inputs[1]), "--out", str(out), "--no-report"]) == 0
+    assert (
+        run_train(["--rides", str(inputs[0]), "--weather", str(inputs[1]), "--out", str(out), "--no-report"])
+        == 0
+    )
     model = ll.load_artifact(out / "model.tar.gz")
     metadata = json.loads((out / "metadata.json").read_text())
     # 2,000 rides: the fit is noisy but every sign and the magnitude order must be right.
@@ -223,8 +291,20 @@ def test_rides_without_weather_are_reported_and_excluded(tmp_path, capsys):
     # Without PRCP among the features the rides missing only PRCP are usable.
     assert len(train.build_dataset(joined, ("distance", "TMIN")).y) == len(joined) - no_day
 
-    assert run_train(["--rides", str(processed), "--weather", str(weather), "--out", str(tmp_path / "o"),
-                      "--no-report"]) == 0
+    assert (
+        run_train(
+            [
+                "--rides",
+                str(processed),
+                "--weather",
+                str(weather),
+                "--out",
+                str(tmp_path / "o"),
+                "--no-report",
+            ]
+        )
+        == 0
+    )
     assert f"excluded {no_day + no_prcp}" in capsys.readouterr().err
 
 
@@ -252,15 +332,25 @@ def test_calibrated_threshold_maximizes_accuracy():
 
 # --------------------------------------------------------------------------- SageMaker engine
 def test_training_job_request_shape_is_valid_for_the_api():
-    request = train.training_job_request(job_name="wildrydes-ll-test", region=REGION, role_arn=ROLE_ARN,
-                                         bucket=BUCKET, feature_dim=4, max_runtime_seconds=1800)
-    assert request["AlgorithmSpecification"]["TrainingImage"] == \
-        "382416733822.dkr.ecr.us-east-1.amazonaws.com/linear-learner:1"
+    request = train.training_job_request(
+        job_name="wildrydes-ll-test",
+        region=REGION,
+        role_arn=ROLE_ARN,
+        bucket=BUCKET,
+        feature_dim=4,
+        max_runtime_seconds=1800,
+    )
+    assert (
+        request["AlgorithmSpecification"]["TrainingImage"]
+        == "382416733822.dkr.ecr.us-east-1.amazonaws.com/linear-learner:1"
+    )
     assert request["HyperParameters"]["predictor_type"] == "binary_classifier"
     assert request["HyperParameters"]["feature_dim"] == "4"
     assert [c["ChannelName"] for c in request["InputDataConfig"]] == ["train", "validation"]
-    assert request["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"] == \
-        f"s3://{BUCKET}/training/wildrydes-ll-test/train/"
+    assert (
+        request["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"]
+        == f"s3://{BUCKET}/training/wildrydes-ll-test/train/"
+    )
     # The training role (modules/sagemaker) may write only under models/.
     assert request["OutputDataConfig"]["S3OutputPath"] == f"s3://{BUCKET}/models/linear-learner/jobs/"
     client = boto3.client("sagemaker", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
@@ -277,31 +367,44 @@ def test_unknown_region_is_a_clear_error():
 
 def test_wait_reports_progress_and_fails_clearly():
     client = boto3.client("sagemaker", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
-    statuses = [("InProgress", "Starting"), ("InProgress", "Training"), ("InProgress", "Training"),
-                ("Completed", "Completed")]
+    statuses = [
+        ("InProgress", "Starting"),
+        ("InProgress", "Training"),
+        ("InProgress", "Training"),
+        ("Completed", "Completed"),
+    ]
     with Stubber(client) as stubber:
         for status, secondary in statuses:
-            stubber.add_response("describe_training_job", describe_response(status, secondary),
-                                 {"TrainingJobName": "job"})
+            stubber.add_response(
+                "describe_training_job", describe_response(status, secondary), {"TrainingJobName": "job"}
+            )
         lines = []
-        description = train.wait_for_training_job(client, "job", 0, 60, log=lines.append, sleep=lambda s: None)
+        description = train.wait_for_training_job(
+            client, "job", 0, 60, log=lines.append, sleep=lambda s: None
+        )
     assert description["TrainingJobStatus"] == "Completed"
     assert len(lines) == 3  # a line per status change, not per poll
     with Stubber(client) as stubber:
-        stubber.add_response("describe_training_job",
-                             {**describe_response("Failed", "Failed"), "FailureReason": "ClientError: bad CSV"},
-                             {"TrainingJobName": "job"})
+        stubber.add_response(
+            "describe_training_job",
+            {**describe_response("Failed", "Failed"), "FailureReason": "ClientError: bad CSV"},
+            {"TrainingJobName": "job"},
+        )
         with pytest.raises(CommandError, match="failed: ClientError: bad CSV"):
             train.wait_for_training_job(client, "job", 0, 60, log=lambda m: None, sleep=lambda s: None)
 
 
 def describe_response(status: str, secondary: str) -> dict:
     return {
-        "TrainingJobName": "job", "TrainingJobArn": "arn:aws:sagemaker:us-east-1:000000000000:training-job/job",
+        "TrainingJobName": "job",
+        "TrainingJobArn": "arn:aws:sagemaker:us-east-1:000000000000:training-job/job",
         "ModelArtifacts": {"S3ModelArtifacts": f"s3://{BUCKET}/training/job/output/job/output/model.tar.gz"},
-        "TrainingJobStatus": status, "SecondaryStatus": secondary,
+        "TrainingJobStatus": status,
+        "SecondaryStatus": secondary,
         "AlgorithmSpecification": {"TrainingInputMode": "File"},
-        "ResourceConfig": {"VolumeSizeInGB": 10}, "StoppingCondition": {}, "CreationTime": 0,
+        "ResourceConfig": {"VolumeSizeInGB": 10},
+        "StoppingCondition": {},
+        "CreationTime": 0,
     }
 
 
@@ -313,9 +416,28 @@ def test_sagemaker_engine_end_to_end_on_moto(aws, inputs, tmp_path, monkeypatch,
     artifact_key = f"models/linear-learner/jobs/{job}/output/model.tar.gz"
     aws.put_object(Bucket=BUCKET, Key=artifact_key, Body=ll.artifact_bytes(fake))
     monkeypatch.setenv(train.ROLE_ARN_ENV, ROLE_ARN)
-    assert run_train(["--engine", "sagemaker", "--rides", str(inputs[0]), "--weather", str(inputs[1]),
-                      "--out", f"s3://{BUCKET}/models/linear-learner/{job}/", "--job-name", job,
-                      "--poll-seconds", "0", "--publish", f"s3://{BUCKET}", "--no-report"]) == 0
+    assert (
+        run_train(
+            [
+                "--engine",
+                "sagemaker",
+                "--rides",
+                str(inputs[0]),
+                "--weather",
+                str(inputs[1]),
+                "--out",
+                f"s3://{BUCKET}/models/linear-learner/{job}/",
+                "--job-name",
+                job,
+                "--poll-seconds",
+                "0",
+                "--publish",
+                f"s3://{BUCKET}",
+                "--no-report",
+            ]
+        )
+        == 0
+    )
     assert f"s3://{BUCKET}/{artifact_key}" in capsys.readouterr().out
 
     train_csv = aws.get_object(Bucket=BUCKET, Key=f"training/{job}/train/train.csv")["Body"].read().decode()
@@ -328,7 +450,9 @@ def test_sagemaker_engine_end_to_end_on_moto(aws, inputs, tmp_path, monkeypatch,
 
     latest = aws.get_object(Bucket=BUCKET, Key="models/linear-learner/latest/model.tar.gz")["Body"].read()
     assert latest == ll.artifact_bytes(fake)
-    metadata = json.loads(aws.get_object(Bucket=BUCKET, Key="models/linear-learner/latest/metadata.json")["Body"].read())
+    metadata = json.loads(
+        aws.get_object(Bucket=BUCKET, Key="models/linear-learner/latest/metadata.json")["Body"].read()
+    )
     assert metadata["created_by"] == "wildrydes train --engine sagemaker"
     assert metadata["threshold"] == 0.45 and metadata["training_job"] == job
 
@@ -336,24 +460,59 @@ def test_sagemaker_engine_end_to_end_on_moto(aws, inputs, tmp_path, monkeypatch,
 def test_sagemaker_engine_needs_a_role(aws, inputs, monkeypatch):
     monkeypatch.delenv(train.ROLE_ARN_ENV, raising=False)
     with pytest.raises(CommandError, match="--role-arn"):
-        run_train(["--engine", "sagemaker", "--rides", str(inputs[0]), "--weather", str(inputs[1]),
-                   "--out", f"s3://{BUCKET}/x/", "--no-report"])
+        run_train(
+            [
+                "--engine",
+                "sagemaker",
+                "--rides",
+                str(inputs[0]),
+                "--weather",
+                str(inputs[1]),
+                "--out",
+                f"s3://{BUCKET}/x/",
+                "--no-report",
+            ]
+        )
 
 
 # --------------------------------------------------------------------------- S3 in and out, publishing
 def test_s3_inputs_outputs_and_publish_keys(aws, inputs, tmp_path):
     for root, prefix in ((inputs[0], "processed/"), (inputs[1], "nygroundstationdata/")):
         for path in sorted(root.rglob("*.csv")):
-            aws.put_object(Bucket=BUCKET, Key=prefix + path.relative_to(root).as_posix(), Body=path.read_bytes())
-    assert run_train(["--rides", f"s3://{BUCKET}/processed/", "--weather", f"s3://{BUCKET}/nygroundstationdata/",
-                      "--out", f"s3://{BUCKET}/models/linear-learner/run-1", "--publish", f"s3://{BUCKET}",
-                      "--no-report"]) == 0
+            aws.put_object(
+                Bucket=BUCKET, Key=prefix + path.relative_to(root).as_posix(), Body=path.read_bytes()
+            )
+    assert (
+        run_train(
+            [
+                "--rides",
+                f"s3://{BUCKET}/processed/",
+                "--weather",
+                f"s3://{BUCKET}/nygroundstationdata/",
+                "--out",
+                f"s3://{BUCKET}/models/linear-learner/run-1",
+                "--publish",
+                f"s3://{BUCKET}",
+                "--no-report",
+            ]
+        )
+        == 0
+    )
     local = tmp_path / "local"
-    assert run_train(["--rides", str(inputs[0]), "--weather", str(inputs[1]), "--out", str(local), "--no-report"]) == 0
+    assert (
+        run_train(
+            ["--rides", str(inputs[0]), "--weather", str(inputs[1]), "--out", str(local), "--no-report"]
+        )
+        == 0
+    )
 
     keys = {o["Key"] for o in aws.list_objects_v2(Bucket=BUCKET, Prefix="models/")["Contents"]}
-    assert keys == {"models/linear-learner/run-1/model.tar.gz", "models/linear-learner/run-1/metadata.json",
-                    "models/linear-learner/latest/model.tar.gz", "models/linear-learner/latest/metadata.json"}
+    assert keys == {
+        "models/linear-learner/run-1/model.tar.gz",
+        "models/linear-learner/run-1/metadata.json",
+        "models/linear-learner/latest/model.tar.gz",
+        "models/linear-learner/latest/metadata.json",
+    }
     for name in ("model.tar.gz", "metadata.json"):
         published = aws.get_object(Bucket=BUCKET, Key=f"models/linear-learner/latest/{name}")["Body"].read()
         assert published == (local / name).read_bytes()  # S3 and local reads train the same model
@@ -363,22 +522,28 @@ def test_s3_inputs_outputs_and_publish_keys(aws, inputs, tmp_path):
 
 # --------------------------------------------------------------------------- report
 def test_report_files_and_bayes_auc(inputs, tmp_path):
-    dataset = train.build_dataset(
-        train.load_joined(str(inputs[0]), str(inputs[1])),
-        train.DEFAULT_FEATURES)
+    dataset = train.build_dataset(train.load_joined(str(inputs[0]), str(inputs[1])), train.DEFAULT_FEATURES)
     result = train.run_local(dataset, seed=1)
-    truth = pd.DataFrame({"ride_id": dataset.ride_ids,
-                          "p_heavy": 1 / (1 + np.exp(-(TRUE_BIAS + dataset.x @ TRUE_W)))})
+    truth = pd.DataFrame(
+        {"ride_id": dataset.ride_ids, "p_heavy": 1 / (1 + np.exp(-(TRUE_BIAS + dataset.x @ TRUE_W)))}
+    )
     truth.to_csv(tmp_path / "truth.csv", index=False)
     summary = report.write_report(result, tmp_path / "report", truth_path=tmp_path / "truth.csv")
 
     from sklearn.metrics import roc_auc_score
+
     idx = result.validation_idx
     assert summary["bayes_optimal_auc"] == pytest.approx(roc_auc_score(dataset.y[idx], truth["p_heavy"][idx]))
     assert summary["truth_rows_matched"] == len(idx)
     assert json.loads((tmp_path / "report" / "report.json").read_text())["auc_gap"] == pytest.approx(
-        summary["bayes_optimal_auc"] - summary["validation"]["roc_auc"])
-    for name in ("roc.png", "calibration.png", "heavy_rate_vs_precipitation.png", "heavy_rate_vs_temperature.png"):
+        summary["bayes_optimal_auc"] - summary["validation"]["roc_auc"]
+    )
+    for name in (
+        "roc.png",
+        "calibration.png",
+        "heavy_rate_vs_precipitation.png",
+        "heavy_rate_vs_temperature.png",
+    ):
         assert (tmp_path / "report" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert name in (tmp_path / "report" / "report.md").read_text()
 

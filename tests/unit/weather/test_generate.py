@@ -1,4 +1,5 @@
 """wildrydes generate: determinism, schema, exactness of the ground truth, weather realism, data defects."""
+
 from __future__ import annotations
 
 import csv
@@ -10,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from wildrydes_lambda.etl.rides import is_heavy, validate_ride
-from wildrydes_lambda.etl.stations import GROUND_STATIONS, nearest_station
 
 from wildrydes import generate as gen
+from wildrydes_lambda.etl.rides import is_heavy, validate_ride
+from wildrydes_lambda.etl.stations import GROUND_STATIONS, nearest_station
 
 REPO = Path(__file__).resolve().parents[3]
 SAMPLE = REPO / "data" / "sample"
@@ -84,7 +85,10 @@ def test_rides_follow_the_workshop_schema_and_pass_etl_validation(small):
 
 
 def test_truth_matches_the_rides_as_the_etl_sees_them(small):
-    truth = {row["ride_id"]: row for row in csv.DictReader((small / "truth" / "rides_truth.csv").read_text().splitlines())}
+    truth = {
+        row["ride_id"]: row
+        for row in csv.DictReader((small / "truth" / "rides_truth.csv").read_text().splitlines())
+    }
     seen = 0
     for file_name, file_rides in load_rides(small).items():
         for ride in file_rides:
@@ -108,14 +112,19 @@ def test_truth_uses_the_true_weather_of_the_station_day(small):
         for col, el in (("tmin", "TMIN"), ("tmax", "TMAX"), ("prcp", "PRCP")):
             assert int(row[col]) == weather.true[row["groundstation"]][el][i]
         assert int(row["weather_complete"]) == weather.complete(row["groundstation"], i)
-    assert {r["weather_complete"] for r in rows} == {"0", "1"}, "the sample must include rides without weather"
+    assert {r["weather_complete"] for r in rows} == {"0", "1"}, (
+        "the sample must include rides without weather"
+    )
 
 
 def test_truth_probability_follows_the_documented_formula(large_truth):
     t = large_truth
     d = t["distance"].astype(float).to_numpy()
     mean = (
-        gen.FIXED_COST + gen.RATE_PER_MILE * d + gen.W_TMIN * t["tmin"] + gen.W_TMAX * t["tmax"]
+        gen.FIXED_COST
+        + gen.RATE_PER_MILE * d
+        + gen.W_TMIN * t["tmin"]
+        + gen.W_TMAX * t["tmax"]
         + gen.W_PRCP * t["prcp"]
     )
     # The label's integer threshold, computed the way the ETL compares (float64 product).
@@ -175,10 +184,15 @@ def long_weather():
 
 def _central_park(weather) -> pd.DataFrame:
     cp = weather.true["USW00094728"]
-    return pd.DataFrame({
-        "month": [d.month for d in weather.days], "year": [d.year for d in weather.days],
-        "tmax": cp["TMAX"], "tmin": cp["TMIN"], "prcp": cp["PRCP"],
-    })
+    return pd.DataFrame(
+        {
+            "month": [d.month for d in weather.days],
+            "year": [d.year for d in weather.days],
+            "tmax": cp["TMAX"],
+            "tmin": cp["TMIN"],
+            "prcp": cp["PRCP"],
+        }
+    )
 
 
 def test_central_park_monthly_means_match_the_normals(long_weather):
@@ -198,7 +212,7 @@ def test_day_to_day_variation_is_larger_in_winter(long_weather):
     jan = df[df["month"] == 1]["tmax"].diff().dropna().std()
     jul = df[df["month"] == 7]["tmax"].diff().dropna().std()
     assert jan > 1.3 * jul
-    assert 20 < jul and jan < 100  # tenths of degC: variation exists but is plausible
+    assert jul > 20 and jan < 100  # tenths of degC: variation exists but is plausible
     assert (df["tmin"] <= df["tmax"]).all()
 
 
@@ -231,14 +245,21 @@ def test_parquet_layout_holds_the_same_rows_as_the_csv(small):
         df = pd.read_csv(small / "ghcn" / "csv" / "by_year" / f"{year}.csv", dtype=str, keep_default_na=False)
         rows += [(r.ID, r.DATE, r.ELEMENT, int(r.DATA_VALUE), r.Q_FLAG) for r in df.itertuples()]
     assert from_parquet == sorted(rows)
-    columns = [c[0] for c in con.execute(
-        f"DESCRIBE SELECT * FROM read_parquet('{next(parquet.rglob('*.parquet'))}', hive_partitioning = false)"
-    ).fetchall()]
+    columns = [
+        c[0]
+        for c in con.execute(
+            f"DESCRIBE SELECT * FROM read_parquet('{next(parquet.rglob('*.parquet'))}', hive_partitioning = false)"
+        ).fetchall()
+    ]
     assert "ELEMENT" not in columns and "YEAR" not in columns  # partition keys only, as in noaa-ghcn-pds
 
 
 def test_rounding_offset_is_taken_into_account():
     # 50 * 0.07 is 3.5000000000000004 in float64: MagicPoints 4 is heavy, and P(heavy) needs magic >= 3.5.
-    assert gen.log_odds_heavy(0.07, 0, 0, 0) == pytest.approx((gen.FIXED_COST + gen.RATE_PER_MILE * 0.07 - 3.5) / 10)
+    assert gen.log_odds_heavy(0.07, 0, 0, 0) == pytest.approx(
+        (gen.FIXED_COST + gen.RATE_PER_MILE * 0.07 - 3.5) / 10
+    )
     # 50 * 2.0 = 100 exactly: heavy needs MagicPoints >= 101, i.e. magic >= 100.5.
-    assert gen.log_odds_heavy(2.0, 0, 0, 0) == pytest.approx((gen.FIXED_COST + gen.RATE_PER_MILE * 2 - 100.5) / 10)
+    assert gen.log_odds_heavy(2.0, 0, 0, 0) == pytest.approx(
+        (gen.FIXED_COST + gen.RATE_PER_MILE * 2 - 100.5) / 10
+    )

@@ -1,4 +1,5 @@
 """wildrydes weather: DuckDB reduction vs an independent pandas computation, Athena calls, the join."""
+
 from __future__ import annotations
 
 import argparse
@@ -10,13 +11,13 @@ import boto3
 import pandas as pd
 import pytest
 from botocore.stub import Stubber
+
+from wildrydes import weather as w
+from wildrydes.cli import CommandError
+from wildrydes.cli import weather as weather_cli
 from wildrydes_lambda.etl.csv_output import render_csv
 from wildrydes_lambda.etl.rides import is_heavy, validate_ride
 from wildrydes_lambda.etl.stations import GROUND_STATIONS, nearest_station
-
-from wildrydes import weather as w
-from wildrydes.cli import weather as weather_cli
-from wildrydes.cli import CommandError
 
 REPO = Path(__file__).resolve().parents[3]
 SAMPLE = REPO / "data" / "sample"
@@ -27,7 +28,8 @@ STATIONS = sorted(GROUND_STATIONS)
 def pandas_reduction(ghcn_root: Path, stations, years) -> pd.DataFrame:
     """The reduction computed independently from the CSV files with pandas (no SQL)."""
     frames = [
-        pd.read_csv(ghcn_root / "csv" / "by_year" / f"{y}.csv", dtype=str, keep_default_na=False) for y in years
+        pd.read_csv(ghcn_root / "csv" / "by_year" / f"{y}.csv", dtype=str, keep_default_na=False)
+        for y in years
     ]
     df = pd.concat(frames)
     df = df[df["ID"].isin(stations) & (df["Q_FLAG"] == "") & df["ELEMENT"].isin(["TMIN", "TMAX", "PRCP"])]
@@ -44,8 +46,11 @@ def pandas_reduction(ghcn_root: Path, stations, years) -> pd.DataFrame:
 
 
 def as_frame(rows) -> pd.DataFrame:
-    return pd.read_csv(io.StringIO(w.format_output(w.normalize_rows(rows))), dtype={"station_id": str, "date": str},
-                       keep_default_na=True).astype({"tmin": "Int64", "tmax": "Int64", "prcp": "Int64"})
+    return pd.read_csv(
+        io.StringIO(w.format_output(w.normalize_rows(rows))),
+        dtype={"station_id": str, "date": str},
+        keep_default_na=True,
+    ).astype({"tmin": "Int64", "tmax": "Int64", "prcp": "Int64"})
 
 
 @pytest.fixture(scope="module")
@@ -63,9 +68,12 @@ def test_duckdb_reduction_matches_pandas(layout, expected):
 
 def test_quality_flagged_values_are_excluded_not_just_hidden(expected):
     raw = pd.concat(
-        pd.read_csv(GHCN / "csv" / "by_year" / f"{y}.csv", dtype=str, keep_default_na=False) for y in (2017, 2018)
+        pd.read_csv(GHCN / "csv" / "by_year" / f"{y}.csv", dtype=str, keep_default_na=False)
+        for y in (2017, 2018)
     )
-    flagged = raw[raw["ID"].isin(STATIONS) & (raw["Q_FLAG"] != "") & raw["ELEMENT"].isin(["TMIN", "TMAX", "PRCP"])]
+    flagged = raw[
+        raw["ID"].isin(STATIONS) & (raw["Q_FLAG"] != "") & raw["ELEMENT"].isin(["TMIN", "TMAX", "PRCP"])
+    ]
     assert len(flagged) >= 10, "the sample must contain quality-flagged rows"
     run = w.reduce_duckdb(str(GHCN), "parquet", STATIONS, [2017, 2018])
     got = as_frame(run.rows).set_index(["station_id", "date"])
@@ -81,7 +89,9 @@ def test_quality_flagged_values_are_excluded_not_just_hidden(expected):
 
 def test_parquet_and_csv_layouts_give_identical_output_text():
     texts = {
-        layout: w.format_output(w.normalize_rows(w.reduce_duckdb(str(GHCN), layout, STATIONS, [2017, 2018]).rows))
+        layout: w.format_output(
+            w.normalize_rows(w.reduce_duckdb(str(GHCN), layout, STATIONS, [2017, 2018]).rows)
+        )
         for layout in ("parquet", "csv")
     }
     assert texts["parquet"] == texts["csv"]
@@ -140,15 +150,22 @@ def test_sql_placeholders_match_terraform_and_render_completely():
 
 # --------------------------------------------------------------------------------------------- Athena
 def athena_client():
-    return boto3.client("athena", region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+    return boto3.client(
+        "athena", region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+    )
 
 
 def _execution(state, scanned=0, reason=None):
     status = {"State": state}
     if reason:
         status["StateChangeReason"] = reason
-    return {"QueryExecution": {"QueryExecutionId": "q-1", "Status": status,
-                               "Statistics": {"DataScannedInBytes": scanned, "EngineExecutionTimeInMillis": 1200}}}
+    return {
+        "QueryExecution": {
+            "QueryExecutionId": "q-1",
+            "Status": status,
+            "Statistics": {"DataScannedInBytes": scanned, "EngineExecutionTimeInMillis": 1200},
+        }
+    }
 
 
 def _cells(*values):
@@ -159,24 +176,44 @@ def test_athena_reduction_sends_well_formed_requests_and_reads_all_pages():
     athena = athena_client()
     expected_sql = w.reduce_sql("parquet", "wildrydes.ghcn_parquet", STATIONS, [2017, 2018])
     with Stubber(athena) as stub:
-        stub.add_response("start_query_execution", {"QueryExecutionId": "q-1"}, {
-            "QueryString": expected_sql, "QueryExecutionContext": {"Database": "wildrydes"},
-            "WorkGroup": "wildrydes-weather",
-        })
+        stub.add_response(
+            "start_query_execution",
+            {"QueryExecutionId": "q-1"},
+            {
+                "QueryString": expected_sql,
+                "QueryExecutionContext": {"Database": "wildrydes"},
+                "WorkGroup": "wildrydes-weather",
+            },
+        )
         stub.add_response("get_query_execution", _execution("QUEUED"), {"QueryExecutionId": "q-1"})
         stub.add_response("get_query_execution", _execution("RUNNING", 1_000), {"QueryExecutionId": "q-1"})
-        stub.add_response("get_query_execution", _execution("SUCCEEDED", 123_456_789), {"QueryExecutionId": "q-1"})
-        stub.add_response("get_query_results", {
-            "ResultSet": {"Rows": [_cells("station_id", "date", "tmin", "tmax", "prcp"),
-                                   _cells("USW00094728", "2017-01-01", "-23", "42", None)]},
-            "NextToken": "page-2",
-        }, {"QueryExecutionId": "q-1"})
-        stub.add_response("get_query_results", {
-            "ResultSet": {"Rows": [_cells("USW00094728", "2017-01-02", None, "50", "3")]},
-        }, {"QueryExecutionId": "q-1", "NextToken": "page-2"})
+        stub.add_response(
+            "get_query_execution", _execution("SUCCEEDED", 123_456_789), {"QueryExecutionId": "q-1"}
+        )
+        stub.add_response(
+            "get_query_results",
+            {
+                "ResultSet": {
+                    "Rows": [
+                        _cells("station_id", "date", "tmin", "tmax", "prcp"),
+                        _cells("USW00094728", "2017-01-01", "-23", "42", None),
+                    ]
+                },
+                "NextToken": "page-2",
+            },
+            {"QueryExecutionId": "q-1"},
+        )
+        stub.add_response(
+            "get_query_results",
+            {
+                "ResultSet": {"Rows": [_cells("USW00094728", "2017-01-02", None, "50", "3")]},
+            },
+            {"QueryExecutionId": "q-1", "NextToken": "page-2"},
+        )
         progress, sleeps = [], []
-        run = w.reduce_athena(athena, "parquet", STATIONS, [2017, 2018], progress=progress.append,
-                              sleep=sleeps.append)
+        run = w.reduce_athena(
+            athena, "parquet", STATIONS, [2017, 2018], progress=progress.append, sleep=sleeps.append
+        )
         stub.assert_no_pending_responses()
     assert run.bytes_scanned == 123_456_789 and len(sleeps) == 2
     assert any("RUNNING" in p and "1,000 bytes" in p for p in progress)
@@ -186,10 +223,13 @@ def test_athena_reduction_sends_well_formed_requests_and_reads_all_pages():
     assert run.cost_usd == pytest.approx(124e6 / 1e12 * 5)
 
 
-@pytest.mark.parametrize("state,reason", [
-    ("FAILED", "Query exhausted resources: bytes scanned limit was exceeded"),
-    ("CANCELLED", "Query cancelled by user"),
-])
+@pytest.mark.parametrize(
+    "state,reason",
+    [
+        ("FAILED", "Query exhausted resources: bytes scanned limit was exceeded"),
+        ("CANCELLED", "Query cancelled by user"),
+    ],
+)
 def test_athena_failures_surface_the_state_change_reason(state, reason):
     athena = athena_client()
     with Stubber(athena) as stub:
@@ -203,7 +243,9 @@ def test_athena_failures_surface_the_state_change_reason(state, reason):
 def test_athena_start_errors_are_reported():
     athena = athena_client()
     with Stubber(athena) as stub:
-        stub.add_client_error("start_query_execution", "InvalidRequestException", "WorkGroup wildrydes-weather is not found")
+        stub.add_client_error(
+            "start_query_execution", "InvalidRequestException", "WorkGroup wildrydes-weather is not found"
+        )
         with pytest.raises(w.WeatherError, match="is not found"):
             w.reduce_athena(athena, "parquet", STATIONS, [2017], sleep=lambda s: None)
 
@@ -237,8 +279,17 @@ def processed(tmp_path_factory) -> Path:
             ride["heavy_utilization"] = is_heavy(ride["magicpoints"], ride["distance"])
             rides.append(ride)
     # A ride on a day the weather does not cover must be reported, not dropped.
-    extra = validate_ride({"Name": "Latecomer", "StatusTime": "2019-06-01 12:00:00.000", "Latitude": 40.78,
-                           "Longitude": -73.97, "Distance": 1.0, "HealthPoints": 100, "MagicPoints": 60})
+    extra = validate_ride(
+        {
+            "Name": "Latecomer",
+            "StatusTime": "2019-06-01 12:00:00.000",
+            "Latitude": 40.78,
+            "Longitude": -73.97,
+            "Distance": 1.0,
+            "HealthPoints": 100,
+            "MagicPoints": 60,
+        }
+    )
     extra.update(groundstation="USW00094728", heavy_utilization=1)
     write_processed(root, [*rides, extra])
     return root
@@ -247,7 +298,9 @@ def processed(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def reduced(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("reduced") / "ground_station_weather.csv"
-    out.write_text(w.format_output(w.normalize_rows(w.reduce_duckdb(str(GHCN), "csv", STATIONS, [2017, 2018]).rows)))
+    out.write_text(
+        w.format_output(w.normalize_rows(w.reduce_duckdb(str(GHCN), "csv", STATIONS, [2017, 2018]).rows))
+    )
     return out
 
 
@@ -262,7 +315,9 @@ def test_join_keeps_every_ride_and_reports_missing_weather(processed, reduced):
     # Independent check against the generator's truth: completeness and values of the station-day.
     j = joined.loc[truth.index]
     assert (j["weather_complete"] == truth["weather_complete"]).all()
-    assert (j["heavy_utilization"] == truth["heavy"]).all() and (j["groundstation"] == truth["groundstation"]).all()
+    assert (j["heavy_utilization"] == truth["heavy"]).all() and (
+        j["groundstation"] == truth["groundstation"]
+    ).all()
     complete = truth["weather_complete"] == 1
     for col in ("tmin", "tmax", "prcp"):
         assert (j.loc[complete, col] == truth.loc[complete, col]).all()
@@ -272,8 +327,19 @@ def test_join_keeps_every_ride_and_reports_missing_weather(processed, reduced):
 def test_join_cli_writes_csv_and_can_fail_on_missing(processed, reduced, tmp_path, capsys):
     parser = argparse.ArgumentParser()
     weather_cli.register(parser.add_subparsers())
-    args = parser.parse_args(["weather", "join", "--rides", str(processed), "--weather", str(reduced),
-                              "--out", str(tmp_path / "joined.csv"), "--fail-on-missing"])
+    args = parser.parse_args(
+        [
+            "weather",
+            "join",
+            "--rides",
+            str(processed),
+            "--weather",
+            str(reduced),
+            "--out",
+            str(tmp_path / "joined.csv"),
+            "--fail-on-missing",
+        ]
+    )
     assert args.func(args) == 1
     assert "1 without weather" in capsys.readouterr().err
     header = (tmp_path / "joined.csv").read_text().splitlines()[0]
@@ -283,14 +349,40 @@ def test_join_cli_writes_csv_and_can_fail_on_missing(processed, reduced, tmp_pat
 def test_reduce_cli_duckdb_and_user_errors(tmp_path, capsys):
     parser = argparse.ArgumentParser()
     weather_cli.register(parser.add_subparsers())
-    args = parser.parse_args(["weather", "reduce", "--engine", "duckdb", "--source", str(GHCN), "--out",
-                              str(tmp_path / "nygroundstationdata"), "--layout", "csv", "--years", "2017"])
+    args = parser.parse_args(
+        [
+            "weather",
+            "reduce",
+            "--engine",
+            "duckdb",
+            "--source",
+            str(GHCN),
+            "--out",
+            str(tmp_path / "nygroundstationdata"),
+            "--layout",
+            "csv",
+            "--years",
+            "2017",
+        ]
+    )
     assert args.func(args) == 0
     text = (tmp_path / "nygroundstationdata" / w.OUTPUT_FILE_NAME).read_text()
     assert text.startswith("station_id,date,tmin,tmax,prcp\n") and len(text.splitlines()) == 1 + 4 * 365
     assert "bytes" in capsys.readouterr().err
-    bad = parser.parse_args(["weather", "reduce", "--engine", "duckdb", "--source", str(GHCN), "--out",
-                             str(tmp_path), "--stations", "nope"])
+    bad = parser.parse_args(
+        [
+            "weather",
+            "reduce",
+            "--engine",
+            "duckdb",
+            "--source",
+            str(GHCN),
+            "--out",
+            str(tmp_path),
+            "--stations",
+            "nope",
+        ]
+    )
     with pytest.raises(CommandError, match="station ids"):
         bad.func(bad)
     missing_source = parser.parse_args(["weather", "reduce", "--engine", "duckdb", "--out", str(tmp_path)])
@@ -302,8 +394,11 @@ def test_s3_source_copies_only_the_needed_partitions(tmp_path, monkeypatch):
     """DuckDB over s3:// (moto in-process): only YEAR=2018 x 3 elements are fetched; output as local."""
     from moto import mock_aws
 
-    for var, value in (("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test"),
-                       ("AWS_DEFAULT_REGION", "us-east-1")):
+    for var, value in (
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+    ):
         monkeypatch.setenv(var, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
 
@@ -315,9 +410,14 @@ def test_s3_source_copies_only_the_needed_partitions(tmp_path, monkeypatch):
                 s3.upload_file(str(path), "ghcn-mirror", f"mirror/{path.relative_to(GHCN).as_posix()}")
         parquet = w.reduce_duckdb("s3://ghcn-mirror/mirror", "parquet", STATIONS, [2018])
         csv_run = w.reduce_duckdb("s3://ghcn-mirror/mirror/", "csv", STATIONS, [2018])
-        w.write_text(w.format_output(w.normalize_rows(parquet.rows)), "s3://ghcn-mirror/nygroundstationdata/",
-                     w.OUTPUT_FILE_NAME)
-        body = s3.get_object(Bucket="ghcn-mirror", Key="nygroundstationdata/ground_station_weather.csv")["Body"].read()
+        w.write_text(
+            w.format_output(w.normalize_rows(parquet.rows)),
+            "s3://ghcn-mirror/nygroundstationdata/",
+            w.OUTPUT_FILE_NAME,
+        )
+        body = s3.get_object(Bucket="ghcn-mirror", Key="nygroundstationdata/ground_station_weather.csv")[
+            "Body"
+        ].read()
     assert parquet.fetched_objects == 3 and csv_run.fetched_objects == 1
     local = w.reduce_duckdb(str(GHCN), "parquet", STATIONS, [2018])
     assert parquet.rows == local.rows == csv_run.rows
@@ -332,8 +432,20 @@ def test_years_from_processed_partitions(processed, tmp_path, capsys):
     weather_cli.register(parser.add_subparsers())
     only_2018 = tmp_path / "processed"
     (only_2018 / "ride_date=2018-03-04").mkdir(parents=True)
-    args = parser.parse_args(["weather", "reduce", "--engine", "duckdb", "--source", str(GHCN), "--out",
-                              str(tmp_path / "out.csv"), "--years-from", str(only_2018)])
+    args = parser.parse_args(
+        [
+            "weather",
+            "reduce",
+            "--engine",
+            "duckdb",
+            "--source",
+            str(GHCN),
+            "--out",
+            str(tmp_path / "out.csv"),
+            "--years-from",
+            str(only_2018),
+        ]
+    )
     assert args.func(args) == 0
     dates = [line.split(",")[1] for line in (tmp_path / "out.csv").read_text().splitlines()[1:]]
     assert dates and {d[:4] for d in dates} == {"2018"}

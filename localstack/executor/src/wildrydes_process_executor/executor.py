@@ -8,6 +8,7 @@ that dies into ``Runtime.ExitError``, and kills the worker's whole process group
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -22,6 +23,7 @@ from importlib import metadata
 from pathlib import Path
 
 import requests
+from localstack import config
 from localstack.services.lambda_.invocation.executor_endpoint import (
     ExecutorEndpoint,
     InvokeSendError,
@@ -30,15 +32,14 @@ from localstack.services.lambda_.invocation.executor_endpoint import (
 from localstack.services.lambda_.invocation.lambda_models import FunctionVersion, InvocationResult
 from localstack.services.lambda_.invocation.runtime_executor import LambdaRuntimeException, RuntimeExecutor
 
-from localstack import config
-
 from . import EXECUTOR_NAME, errors, layout, spawner
 
 LOG = logging.getLogger(__name__)
 
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 LOOPBACK = "127.0.0.1"
-# Where prepared layers, worker logs and PID files live; src/wildrydes_dev/emulators.py points it into build/localstack/<port>/.
+# Where prepared layers, worker logs and PID files live;
+# src/wildrydes_dev/emulators.py points it into build/localstack/<port>/.
 STATE_DIR_ENV = "WILDRYDES_EXECUTOR_STATE_DIR"
 # File written when LocalStack loads this executor, so start-up tooling can prove it is the active one.
 MARKER_ENV = "WILDRYDES_EXECUTOR_MARKER"
@@ -96,12 +97,18 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
     def _spawn_and_wait(self, startup_timeout: float | None) -> None:
         config_ = self.function_version.config
         try:
-            interpreter = layout.interpreter_for(_plain(config_.runtime), _plain(config_.package_type), os.environ)
+            interpreter = layout.interpreter_for(
+                _plain(config_.runtime), _plain(config_.package_type), os.environ
+            )
         except layout.UnsupportedFunction as exc:
-            raise LambdaRuntimeException(errors.unsupported_message(self.function_version.id.function_name, str(exc)))
+            raise LambdaRuntimeException(
+                errors.unsupported_message(self.function_version.id.function_name, str(exc))
+            ) from exc
         task_root = Path(config_.code.get_unzipped_code_location())
         layer_paths = (
-            layout.layer_sys_path(_layers_root(self.function_version), _plain(config_.runtime)) if config_.layers else []
+            layout.layer_sys_path(_layers_root(self.function_version), _plain(config_.runtime))
+            if config_.layers
+            else []
         )
         tmp_dir = state_dir() / "tmp" / self.id
         tmp_dir.mkdir(parents=True, exist_ok=True)
@@ -134,7 +141,9 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             self._process = process
         self._pid_path.write_text(str(process.pid))
         threading.Thread(target=self._watch, args=(process,), name=f"watch-{self.id}", daemon=True).start()
-        LOG.debug("worker %s for %s started as pid %s", self.id, self.function_version.qualified_arn, process.pid)
+        LOG.debug(
+            "worker %s for %s started as pid %s", self.id, self.function_version.qualified_arn, process.pid
+        )
 
         port = self._read_port(read_fd, timeout=startup_timeout or config.LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT)
         if port:
@@ -175,16 +184,16 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
                 f"RequestId: {request_id} Error: Runtime exited with error: {errors.exit_reason(returncode)}\n"
                 "Runtime.ExitError\n"
             )
-            result = InvocationResult(request_id, errors.exit_error_payload(request_id, returncode), True, logs)
+            result = InvocationResult(
+                request_id, errors.exit_error_payload(request_id, returncode), True, logs
+            )
             _settle(endpoint.invocation_future, result=result)
 
     def _kill(self, process: subprocess.Popen) -> None:
         with self._lock:
             self._intended_exits.add(process.pid)
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         try:
             process.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -216,7 +225,9 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             if process is not None and returncode is None:
                 self._kill(process)
                 returncode = -signal.SIGKILL
-            return InvocationResult(request_id, errors.exit_error_payload(request_id, returncode or 1), True, "")
+            return InvocationResult(
+                request_id, errors.exit_error_payload(request_id, returncode or 1), True, ""
+            )
         finally:
             timer.cancel()
             self._current_request = None
@@ -268,7 +279,9 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             layout.interpreter_for(_plain(config_.runtime), _plain(config_.package_type), os.environ)
         except layout.UnsupportedFunction as exc:
             # Raised here, the function goes to state Failed with this reason instead of failing at invoke.
-            raise LambdaRuntimeException(errors.unsupported_message(function_version.id.function_name, str(exc)))
+            raise LambdaRuntimeException(
+                errors.unsupported_message(function_version.id.function_name, str(exc))
+            ) from exc
         config_.code.prepare_for_execution()
         layer_dirs = []
         for layer in config_.layers or []:

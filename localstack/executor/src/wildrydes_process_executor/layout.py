@@ -33,7 +33,9 @@ def python_version_of(runtime: str) -> str:
 def interpreter_for(runtime: str | None, package_type: str, environ: Mapping[str, str]) -> str:
     """Path of the interpreter that runs this function, or UnsupportedFunction saying why not."""
     if package_type != ZIP_PACKAGE:
-        raise UnsupportedFunction(f"package type {package_type} (container images) is not supported; use a zip")
+        raise UnsupportedFunction(
+            f"package type {package_type} (container images) is not supported; use a zip"
+        )
     if not runtime or runtime not in RUNTIME_INTERPRETER_ENV:
         available = ", ".join(sorted(available_runtimes(environ))) or "none"
         raise UnsupportedFunction(

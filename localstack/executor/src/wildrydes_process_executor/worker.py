@@ -49,8 +49,15 @@ def format_stack(tb) -> list[str]:
     return [line for line in traceback.format_list(traceback.extract_tb(tb))]
 
 
-def error_payload(error_type: str, message: str, stack: list[str] | None = None, request_id: str = "") -> dict:
-    return {"errorMessage": message, "errorType": error_type, "requestId": request_id, "stackTrace": stack or []}
+def error_payload(
+    error_type: str, message: str, stack: list[str] | None = None, request_id: str = ""
+) -> dict:
+    return {
+        "errorMessage": message,
+        "errorType": error_type,
+        "requestId": request_id,
+        "stackTrace": stack or [],
+    }
 
 
 def init_error(exc: BaseException, module_name: str) -> dict:
@@ -138,7 +145,9 @@ def _install_root_logging(stream, request_filter: _RequestIdFilter) -> None:
     """Root logger like the AWS runtime's: tab-separated level, UTC time, request id, message."""
     handler = logging.StreamHandler(stream)
     handler.addFilter(request_filter)
-    formatter = logging.Formatter("[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n")
+    formatter = logging.Formatter(
+        "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n"
+    )
     formatter.converter = time.gmtime
     formatter.default_time_format = "%Y-%m-%dT%H:%M:%S"
     handler.setFormatter(formatter)
@@ -254,17 +263,23 @@ def run_invocation(func, invocation: dict, capture: InvocationLog, request_filte
     request_filter.request_id = request_id
     os.environ["_X_AMZN_TRACE_ID"] = invocation.get("trace-id") or ""
     capture.take()  # anything printed between invocations belongs to no request
-    print(f"START RequestId: {request_id} Version: {os.environ.get('AWS_LAMBDA_FUNCTION_VERSION', '$LATEST')}")
+    print(
+        f"START RequestId: {request_id} Version: {os.environ.get('AWS_LAMBDA_FUNCTION_VERSION', '$LATEST')}"
+    )
     is_error = False
     try:
         raw = invocation.get("payload")
         event = json.loads(raw) if raw else {}
-        result = func(event, LambdaContext(request_id, invocation.get("invoked-function-arn", ""), started + timeout_s))
+        result = func(
+            event, LambdaContext(request_id, invocation.get("invoked-function-arn", ""), started + timeout_s)
+        )
         try:
             body = json.dumps(result).encode()
         except (TypeError, ValueError) as exc:
             is_error = True
-            payload = error_payload("Runtime.MarshalError", f"Unable to marshal response: {exc}", [], request_id)
+            payload = error_payload(
+                "Runtime.MarshalError", f"Unable to marshal response: {exc}", [], request_id
+            )
             sys.stdout.write(error_log_line(payload))
             body = json.dumps(payload).encode()
     except Exception as exc:  # noqa: BLE001 - the function's error is a result, not a worker failure
@@ -276,8 +291,10 @@ def run_invocation(func, invocation: dict, capture: InvocationLog, request_filte
     max_rss_mb = peak_memory_mb()
     print(f"END RequestId: {request_id}")
     print(
-        f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\tBilled Duration: {int(duration_ms) + 1} ms"
-        f"\tMemory Size: {os.environ.get('AWS_LAMBDA_FUNCTION_MEMORY_SIZE', '128')} MB\tMax Memory Used: {max_rss_mb} MB"
+        f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms"
+        f"\tBilled Duration: {int(duration_ms) + 1} ms"
+        f"\tMemory Size: {os.environ.get('AWS_LAMBDA_FUNCTION_MEMORY_SIZE', '128')} MB"
+        f"\tMax Memory Used: {max_rss_mb} MB"
     )
     request_filter.request_id = ""
     api.finish(request_id, capture.take(), body, is_error)
