@@ -17,23 +17,41 @@ export CHECKPOINT_DISABLE := 1
 help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-# ---------------------------------------------------------------------------- project venv
-# A venv of another Python (e.g. the 3.11 one of older checkouts) is removed first: pip cannot upgrade an
-# interpreter in place. mxnet goes in with --no-deps (requirements-mxnet.txt says why), then the compatibility
-# module is wired into its __init__ exactly as in the layer.
-$(VENV)/.installed: requirements-dev.txt requirements-mxnet.txt pyproject.toml lambda_src/layers/mxnet/mxnet_numpy_compat.py
+# ---------------------------------------------------------------------------- environments
+# Three venvs, all Python 3.13: the project's (.venv), LocalStack's and the Lambda runtime's. uv (pinned, from
+# PyPI) installs them from the exact pins, a package at a time in parallel and from its wheel cache, and
+# `make setup` builds the three at once; each prints one line when it starts. Every venv keeps pip:
+# build_zip/build_layer call `python -m pip` for the Lambda platform's wheels.
+UV_VERSION := 0.13.10
+UV_DIR     := $(BUILD)/uv-$(UV_VERSION)
+UV         := $(UV_DIR)/bin/uv
+UV_INSTALL  = $(UV) pip install --quiet --python
+
+$(UV):
 	@test -n "$(PYTHON313)" || { $(PYTHON_BOOT) src/wildrydes_dev/find_python.py 3.13; exit 1; }
+	@echo "setup: installer uv $(UV_VERSION) -> $(UV_DIR)"
+	@rm -rf $(UV_DIR) && $(PYTHON313) -m venv $(UV_DIR) && \
+	  $(UV_DIR)/bin/pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+
+# A venv of another Python (e.g. the 3.11 one of older checkouts) is removed first: an interpreter cannot be
+# upgraded in place. mxnet goes in with --no-deps (requirements-mxnet.txt says why), then the compatibility
+# module is wired into its __init__ exactly as in the layer.
+$(VENV)/.installed: requirements-dev.txt requirements-mxnet.txt pyproject.toml lambda_src/layers/mxnet/mxnet_numpy_compat.py | $(UV)
 	@if [ -e $(VENV) ] && ! $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null; then \
 	  echo "removing $(VENV): not a Python 3.13 venv"; rm -rf $(VENV); fi
-	$(PYTHON313) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
-	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps -r requirements-mxnet.txt
-	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e . -e localstack/executor
-	$(PY) -m wildrydes_dev.build_layer --install-shim "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
-	touch $@
+	@echo "setup: project venv $(VENV) (requirements-dev.txt, mxnet, the project's packages)"
+	@$(PYTHON313) -m venv $(VENV)
+	@$(UV_INSTALL) $(PY) -r requirements-dev.txt
+	@$(UV_INSTALL) $(PY) --no-deps -r requirements-mxnet.txt
+	@$(UV_INSTALL) $(PY) --no-deps -e . -e localstack/executor
+	@$(PY) -m wildrydes_dev.build_layer --install-shim "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+	@touch $@
 
-.PHONY: venv
+.PHONY: venv setup
 venv: $(VENV)/.installed ## create the project venv (.venv, Python 3.13) from exact pins
+
+setup: ## build the project, LocalStack and Lambda runtime venvs at once (each only when its pins changed)
+	@$(MAKE) --no-print-directory -j3 venv localstack-venv lambda-runtime
 
 # ---------------------------------------------------------------------------- local AWS (owner: localstack)
 # LocalStack 4.14.0 in host mode (own venv, Python 3.13) + the `process` Lambda executor (localstack/executor),
@@ -50,22 +68,22 @@ EMULATORS = $(PY) -m wildrydes_dev.emulators
 TF_LOCAL  = $(PY) -m wildrydes_dev.tf_local
 
 .PHONY: localstack-venv
-localstack-venv: ## LocalStack's own venv (Python 3.13) with the pinned LocalStack and the process executor
+localstack-venv: | $(UV) ## LocalStack's own venv (Python 3.13) with the pinned LocalStack and the process executor
 	@if [ ! -f $(LS_VENV)/.installed-$(LS_VENV_KEY) ]; then \
-	  test -n "$(PYTHON313)" || { $(PYTHON_BOOT) src/wildrydes_dev/find_python.py 3.13; exit 1; }; \
+	  echo "setup: LocalStack venv $(LS_VENV) ($(LS_VENV_KEY))"; \
 	  rm -rf $(LS_VENV) && $(PYTHON313) -m venv $(LS_VENV) && \
-	  $(LS_VENV)/bin/pip install -q --disable-pip-version-check -r localstack/requirements.txt && \
-	  $(LS_VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e localstack/executor && \
-	  touch $(LS_VENV)/.installed-$(LS_VENV_KEY) && echo "built $(LS_VENV) ($(LS_VENV_KEY))"; \
+	  $(UV_INSTALL) $(LS_VENV)/bin/python -r localstack/requirements.txt && \
+	  $(UV_INSTALL) $(LS_VENV)/bin/python --no-deps -e localstack/executor && \
+	  touch $(LS_VENV)/.installed-$(LS_VENV_KEY); \
 	fi
 
 .PHONY: lambda-runtime
-lambda-runtime: ## the Python 3.13 interpreter + runtime packages (boto3) python3.13 Lambda functions run on
+lambda-runtime: | $(UV) ## the Python 3.13 interpreter + runtime packages (boto3) python3.13 Lambda functions run on
 	@if [ ! -f $(LAMBDA_RUNTIME)/.installed-$(LAMBDA_RUNTIME_KEY) ]; then \
-	  test -n "$(PYTHON313)" || { $(PYTHON_BOOT) src/wildrydes_dev/find_python.py 3.13; exit 1; }; \
+	  echo "setup: Lambda runtime venv $(LAMBDA_RUNTIME) ($(LAMBDA_RUNTIME_KEY))"; \
 	  rm -rf $(LAMBDA_RUNTIME) && $(PYTHON313) -m venv $(LAMBDA_RUNTIME) && \
-	  $(LAMBDA_RUNTIME)/bin/pip install -q --disable-pip-version-check -r localstack/lambda-runtime-requirements.txt && \
-	  touch $(LAMBDA_RUNTIME)/.installed-$(LAMBDA_RUNTIME_KEY) && echo "built $(LAMBDA_RUNTIME) ($(LAMBDA_RUNTIME_KEY))"; \
+	  $(UV_INSTALL) $(LAMBDA_RUNTIME)/bin/python -r localstack/lambda-runtime-requirements.txt && \
+	  touch $(LAMBDA_RUNTIME)/.installed-$(LAMBDA_RUNTIME_KEY); \
 	fi
 
 .PHONY: local-cache-key
@@ -73,7 +91,7 @@ local-cache-key: ## print the cache key of the LocalStack + Lambda runtime venvs
 	@echo "ls-$(LS_VENV_KEY)-rt-$(LAMBDA_RUNTIME_KEY)"
 
 .PHONY: localstack-up
-localstack-up: venv localstack-venv lambda-runtime ## start LocalStack + moto on LOCALSTACK_PORT/MOTO_PORT (default 4566/4567)
+localstack-up: setup ## start LocalStack + moto on LOCALSTACK_PORT/MOTO_PORT (default 4566/4567)
 	$(EMULATORS) up
 
 .PHONY: localstack-down
@@ -124,7 +142,7 @@ docs: venv ## regenerate the README input/output tables (root and modules/*) fro
 # themselves through the session fixture in tests/conftest.py; nothing needs to be running first.
 PYTEST_ARGS ?=
 .PHONY: test
-test: venv package ## run every test: unit, Terraform (fmt/validate/plan/checkov) and LocalStack integration
+test: setup package ## run every test: unit, Terraform (fmt/validate/plan/checkov) and LocalStack integration
 	$(PY) -m pytest tests $(PYTEST_ARGS)
 
 .PHONY: test-unit
@@ -165,7 +183,7 @@ $(BUILD)/mxnet-layer.zip: src/wildrydes_dev/build_layer.py src/wildrydes_dev/bui
 DEMO_PORT ?= 4566
 DEMO_ARGS ?=
 .PHONY: demo
-demo: venv package ## run the whole pipeline locally: emulators, terraform, ETL, weather, training, live API
+demo: setup package ## run the whole pipeline locally: emulators, terraform, ETL, weather, training, live API
 	$(PY) -m wildrydes_dev.demo --port $(DEMO_PORT) $(DEMO_ARGS)
 
 .PHONY: demo-down
@@ -175,7 +193,7 @@ demo-down: ## stop the demo's emulators and remove its state (build/demo/<port>)
 # `make bench` is not part of `make test`: it writes build/bench/results.json and docs/benchmarks.md.
 BENCH_ARGS ?=
 .PHONY: bench
-bench: venv package ## benchmarks vs baselines (requests/ride, throughput, RSS, inference, model, weather)
+bench: setup package ## benchmarks vs baselines (requests/ride, throughput, RSS, inference, model, weather)
 	$(PY) bench/run.py $(BENCH_ARGS)
 # ---------------------------------------------------------------------------- end demo + bench
 
@@ -185,7 +203,7 @@ bench: venv package ## benchmarks vs baselines (requests/ride, throughput, RSS, 
 # checkov summary. `make test` runs the same suite with a 20,000-ride file to stay within its time budget.
 RELIABILITY_LARGE_RIDES ?= 1000000
 .PHONY: reliability
-reliability: venv package ## bad-input + fault suite on LocalStack (1M-ride file) -> docs/reliability.md + checkov
+reliability: setup package ## bad-input + fault suite on LocalStack (1M-ride file) -> docs/reliability.md + checkov
 	@rm -f $(BUILD)/reliability/results.json
 	WILDRYDES_RELIABILITY_LARGE_RIDES=$(RELIABILITY_LARGE_RIDES) $(PY) -m pytest tests/integration/test_reliability.py $(PYTEST_ARGS); \
 	  status=$$?; $(PY) -m wildrydes_dev.reliability_report || status=1; exit $$status
