@@ -46,7 +46,6 @@ RIDE_FILES = 1
 # LocalStack runs ONE poller per event source mapping and it waits the whole batching window for every
 # batch (AWS scales pollers out), so the default 1 s window caps the local ETL at ~10 messages/s. The demo
 # applies the stack with no window; `make bench` measures the Terraform defaults.
-LOCAL_TF_VARS = {"sqs_batching_window_seconds": "0"}
 # Seconds to wait for the pipeline to account for every uploaded ride before giving up.
 PIPELINE_TIMEOUT_S = 600
 POLL_INTERVAL_S = 1.0
@@ -76,10 +75,12 @@ class Settings:
     seed: int
     state_dir: Path
     quiet_progress: bool
-    # Bucket name unique per port: LocalStack keeps every instance's S3 objects under one fixed host folder
-    # (/tmp/localstack-s3-storage/<bucket>), so two instances with the same bucket name corrupt each other.
-    bucket_name_prefix: str = "wildrydes-demo"
-    tf_vars: dict[str, str] = field(default_factory=lambda: dict(LOCAL_TF_VARS))
+    # No variables of its own: the demo applies the same stack with the same values as `make local-apply`
+    # (wildrydes_dev/tf_local.py's local defaults: per-port bucket name, no batching window), so the two
+    # share one state and either may follow the other on a port.
+    tf_vars: dict[str, str] = field(default_factory=dict)
+    # Only for a stack apart from local-apply's (bench): its own bucket name; None = the shared stack's.
+    bucket_name_prefix: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -211,16 +212,8 @@ def start_emulators(settings: Settings) -> bool:
 
 
 def drop_stale_terraform_state(settings: Settings) -> None:
-    """Freshly started emulators hold nothing (LocalStack keeps state in memory), so Terraform state left by
-    an earlier run describes resources that no longer exist: remove it instead of failing on refresh."""
-    tf_dir = ROOT / "build" / "tf-local" / str(settings.port)
-    stale = [p for p in tf_dir.glob("*.tfstate*") if p.is_file()] if tf_dir.exists() else []
-    for path in stale:
-        path.unlink()
-    if stale:
-        say(
-            f"      removed stale Terraform state in {tf_dir.relative_to(ROOT)} (the emulators were restarted)"
-        )
+    """Kept for callers (bench): wildrydes_dev/tf_local.py now sets aside the state of an earlier emulator
+    instance by itself (boot id), so there is nothing left to do here."""
 
 
 def apply_terraform(settings: Settings) -> dict:
@@ -235,11 +228,9 @@ def apply_terraform(settings: Settings) -> dict:
         "Terraform -> LocalStack (S3, SQS, Lambda, API Gateway, IAM, Logs) "
         "+ moto (Glue, Athena workgroup, SageMaker role): all root modules",
     ):
-        tf_vars = {
-            "local_endpoint": f"http://localhost:{settings.port}",
-            "data_bucket_name": f"{settings.bucket_name_prefix}-{settings.port}",
-            **settings.tf_vars,
-        }
+        tf_vars = dict(settings.tf_vars)
+        if settings.bucket_name_prefix:
+            tf_vars["data_bucket_name"] = f"{settings.bucket_name_prefix}-{settings.port}"
         var_args = [arg for key, value in tf_vars.items() for arg in ("--var", f"{key}={value}")]
         run(
             [*tf_local, "apply", *ports, *var_args],
@@ -248,12 +239,10 @@ def apply_terraform(settings: Settings) -> dict:
         )
         outputs = _parse_outputs(run([*tf_local, "outputs", *ports], settings, capture=True))
         say(f"      data bucket: {outputs['data_bucket_name']}   API: {outputs['inference_invoke_url']}")
-        if settings.tf_vars:
-            say(
-                "      local-only settings: "
-                + ", ".join(f"{k}={v}" for k, v in settings.tf_vars.items())
-                + " (LocalStack's single SQS poller waits the whole window per batch)"
-            )
+        say(
+            "      local-only settings: sqs_batching_window_seconds=0 (LocalStack's single SQS poller waits the "
+            "whole window per batch); the same stack as `make local-apply`"
+        )
         return outputs
 
 
@@ -554,8 +543,7 @@ def demo(settings: Settings) -> int:
     )
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     (settings.state_dir / "ports").write_text(f"{settings.port} {settings.moto_port}\n")
-    if start_emulators(settings):
-        drop_stale_terraform_state(settings)
+    start_emulators(settings)  # Terraform state of an earlier instance is set aside by tf_local itself
     outputs = apply_terraform(settings)
     bucket = outputs["data_bucket_name"]
     import boto3  # the project venv has it; imported late so `--help` works anywhere
@@ -669,6 +657,15 @@ def down(settings: Settings) -> int:
             f"running (stop them with `make localstack-down LOCALSTACK_PORT={settings.port}`)"
         )
         shutil.rmtree(settings.state_dir, ignore_errors=True)
+        return 0
+    if not emulators_running(settings):
+        removed = [p for p in (settings.state_dir, *emulator_state_dirs(settings)) if p.exists()]
+        for path in removed:
+            shutil.rmtree(path)
+        say(
+            f"demo-down: nothing running on {settings.port}/{settings.moto_port} (already down)"
+            + (f"; removed {', '.join(str(p.relative_to(ROOT)) for p in removed)}" if removed else "")
+        )
         return 0
     say(f"stopping LocalStack {settings.endpoint} + moto {settings.moto_endpoint} and removing demo state")
     proc = subprocess.run(

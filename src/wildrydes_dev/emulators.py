@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 from wildrydes_dev import localaws
@@ -83,6 +84,12 @@ class Instance:
     @property
     def marker(self) -> Path:
         return self.state_dir / "executor-active.json"
+
+    @property
+    def boot_id_file(self) -> Path:
+        """Written at every start: state made against this instance (Terraform's) records it and can tell
+        it belongs to an earlier, vanished instance (the emulators keep nothing across a restart)."""
+        return self.state_dir / "boot-id"
 
     @property
     def localstack_pid_file(self) -> Path:
@@ -374,6 +381,9 @@ def start(
             f"LocalStack already running on port {instance.port} "
             f"(pid file {instance.localstack_pid_file}); `make localstack-down` first"
         )
+    # A stale record (dead LocalStack, or a moto left behind by one that died) is cleaned up first.
+    stop(instance)
+    instance.boot_id_file.unlink(missing_ok=True)
     busy = [p for p in ([instance.port] + ([instance.moto_port] if with_moto else [])) if port_in_use(p)]
     if busy:
         raise EmulatorError(
@@ -408,7 +418,18 @@ def start(
         stop(instance)
         raise
     (instance.state_dir / "startup-seconds").write_text(f"{time.monotonic() - began:.2f}\n")
+    instance.boot_id_file.write_text(f"{uuid.uuid4()}\n")
     return instance
+
+
+def boot_id(port: int | None = None) -> str | None:
+    """The running instance's boot id on ``port``, or None when nothing of ours runs there."""
+    instance = Instance(port or localaws.localstack_port(), localaws.moto_port())
+    if not running(instance):
+        return None
+    if not instance.boot_id_file.exists():  # started before boot ids existed: give it one now
+        instance.boot_id_file.write_text(f"{uuid.uuid4()}\n")
+    return instance.boot_id_file.read_text().strip() or None
 
 
 def stop(instance: Instance) -> list[str]:
@@ -446,6 +467,15 @@ def main(argv: list[str] | None = None) -> int:
     instance = Instance(args.port, args.moto_port)
     try:
         if args.action == "up":
+            if running(instance) and _read_pid(instance.moto_pid_file, "moto.server") is not None:
+                print(
+                    f"LocalStack already running at {instance.endpoint_url}, moto at {instance.moto_endpoint_url} "
+                    f"(boot {boot_id(instance.port) or 'unknown'}); nothing to do"
+                )
+                return 0
+            if running(instance):  # LocalStack without its moto: restart the pair so both are known-good
+                print(f"moto on {instance.moto_port} is gone; restarting LocalStack + moto", file=sys.stderr)
+                stop(instance)
             began = time.monotonic()
             start(instance.port, instance.moto_port)
             print(
@@ -455,9 +485,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"export LOCALSTACK_PORT={instance.port} MOTO_PORT={instance.moto_port}")
         elif args.action == "down":
             stopped = stop(instance)
+            instance.boot_id_file.unlink(missing_ok=True)
             print(
                 "stopped "
-                + (", ".join(stopped) if stopped else f"nothing (no emulator recorded on {instance.port})")
+                + (
+                    ", ".join(stopped)
+                    if stopped
+                    else f"nothing: no emulator running on {instance.port} (already down)"
+                )
             )
         else:
             if running(instance):

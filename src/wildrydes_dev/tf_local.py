@@ -41,6 +41,10 @@ class TerraformError(RuntimeError):
     pass
 
 
+# The root provider's default_tags keys (versions.tf); see provider_override.
+LOCAL_IGNORED_TAG_KEYS = ("Project", "ManagedBy")
+
+
 def provider_override(localstack_port: int, moto_port: int) -> str:
     """The provider block merged over the root's: every endpoint on loopback, test credentials."""
     endpoints = "\n".join(
@@ -58,6 +62,12 @@ provider "aws" {{
   # skip_requesting_account_id stays off: with it the emulators' ARNs would lack the account id.
   s3_use_path_style = true
   max_retries       = {PROVIDER_MAX_RETRIES}
+
+  # LocalStack 4.14's CloudWatch drops the Tags of PutMetricAlarm (TagResource works), so every alarm
+  # would show a tags_all diff on each plan. Locally the project's default tag keys are not compared.
+  ignore_tags {{
+    keys = [{", ".join(f'"{key}"' for key in LOCAL_IGNORED_TAG_KEYS)}]
+  }}
 
   endpoints {{
 {endpoints}
@@ -98,7 +108,45 @@ class TfLocal:
             defaults["data_bucket_name"] = f"wildrydes-data-{self.localstack_port}"
         if 'variable "data_bucket_force_destroy"' in declared:
             defaults["data_bucket_force_destroy"] = "true"  # local-destroy must be able to empty the bucket
+        if 'variable "sqs_batching_window_seconds"' in declared:
+            # LocalStack runs one poller per mapping: a 1 s window caps the ETL at ~10 messages/s. `make demo`
+            # and `make local-apply` share this one stack and these values, so either may follow the other.
+            defaults["sqs_batching_window_seconds"] = "0"
         return defaults
+
+    # ------------------------------------------------------------------ emulator identity
+    @property
+    def boot_id_file(self) -> Path:
+        """The boot id of the emulator instance this folder's state was made against."""
+        return self.work_dir / "emulator-boot-id"
+
+    def follow_emulators(self) -> None:
+        """Terraform state describes one emulator instance (they keep nothing across a restart). When the
+        state here belongs to an earlier instance, move it aside (stale-<boot>/) and start from empty state."""
+        from wildrydes_dev import emulators
+
+        current = emulators.boot_id(self.localstack_port)
+        if current is None:
+            raise TerraformError(
+                f"no emulators running on port {self.localstack_port}: "
+                f"run `make localstack-up LOCALSTACK_PORT={self.localstack_port}` first"
+            )
+        recorded = self.boot_id_file.read_text().strip() if self.boot_id_file.exists() else None
+        states = (
+            [p for p in self.work_dir.glob("*.tfstate*") if p.is_file()] if self.work_dir.exists() else []
+        )
+        if states and recorded != current:
+            aside = self.work_dir / f"stale-{recorded or 'unknown'}-{time.strftime('%Y%m%dT%H%M%S')}"
+            aside.mkdir(parents=True, exist_ok=True)
+            for path in states:
+                path.rename(aside / path.name)
+            print(
+                f"notice: Terraform state on port {self.localstack_port} belonged to an earlier emulator "
+                f"instance; starting from empty state (old state kept in {aside.relative_to(ROOT)})",
+                file=sys.stderr,
+            )
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.boot_id_file.write_text(f"{current}\n")
 
     # ------------------------------------------------------------------ workspace
     def prepare(self) -> None:
@@ -159,11 +207,13 @@ class TfLocal:
         self.terraform(*args, capture=True)
 
     def plan(self) -> None:
+        self.follow_emulators()
         self.init()
         self.terraform("plan", "-input=false", "-no-color", *self.var_args())
 
     def apply(self) -> dict:
         """Apply the root module; returns ``terraform output -json`` as a dict (name -> {value, type, ...})."""
+        self.follow_emulators()
         self.init()
         began = time.monotonic()
         self.terraform("apply", "-input=false", "-auto-approve", "-no-color", *self.var_args())
@@ -172,6 +222,7 @@ class TfLocal:
         return self.outputs()
 
     def outputs(self) -> dict:
+        self.follow_emulators()
         if not (self.work_dir / "terraform.tfstate").exists():
             raise TerraformError(
                 f"nothing applied on port {self.localstack_port} yet: run `make local-apply`"
@@ -182,9 +233,11 @@ class TfLocal:
         """One output's value."""
         return self.outputs()[name]["value"]
 
-    def destroy(self) -> None:
-        if not (self.work_dir / "terraform.tfstate").exists():
-            return
+    def destroy(self) -> bool:
+        """Destroy what was applied on this instance; False when there was nothing to destroy."""
+        self.follow_emulators()
+        if not (self.work_dir / "terraform.tfstate").exists() or not self.terraform_state_has_resources():
+            return False
         self.init()
         listed = self.terraform("state", "list", capture=True).split()
         forget = [
@@ -193,6 +246,13 @@ class TfLocal:
         if forget:
             self.terraform("state", "rm", "-no-color", *forget, capture=True)
         self.terraform("destroy", "-input=false", "-auto-approve", "-no-color", *self.var_args())
+        return True
+
+    def terraform_state_has_resources(self) -> bool:
+        try:
+            return bool(json.loads((self.work_dir / "terraform.tfstate").read_text()).get("resources"))
+        except (OSError, ValueError):
+            return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -216,7 +276,12 @@ def main(argv: list[str] | None = None) -> int:
         elif args.action == "outputs":
             print(json.dumps(tf.outputs(), indent=2, sort_keys=True))
         elif args.action == "destroy":
-            tf.destroy()
+            if tf.destroy():
+                print(f"destroyed the stack on LocalStack :{tf.localstack_port} (state: {tf.work_dir})")
+            else:
+                print(
+                    f"nothing to destroy on LocalStack :{tf.localstack_port} (no resources in this instance's state)"
+                )
         elif args.action == "plan":
             tf.plan()
         else:

@@ -8,10 +8,12 @@ demo's promise is "from nothing to a live endpoint", so it starts its own emulat
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -39,8 +41,6 @@ def _port_free(port: int) -> bool:
 
 
 def _free_port_pair() -> int:
-    import os
-
     if os.environ.get("DEMO_TEST_PORT"):
         return int(os.environ["DEMO_TEST_PORT"])
     for port in PORT_SEARCH:
@@ -130,6 +130,116 @@ def test_demo_accounts_for_every_ride_and_reports_model_quality(demo_run):
     for where in ("LocalStack", "moto", "DuckDB", "local trainer"):
         assert where in out, f"the output must say which stage runs on {where}"
     assert re.search(r"held-out AUC\s+0\.\d{4} vs Bayes-optimal AUC 0\.\d{4}", out), out[-3000:]
+
+
+# ------------------------------------------------------------------------------------ lifecycle sequences
+# The targets a person types, in the orders people type them, on the demo's emulators (issue: idempotent
+# targets, Terraform state that follows the emulators). Each step must exit 0 and the stack must work after.
+LIFECYCLE_STEP_TIMEOUT_S = 900
+LANDING_TIMEOUT_S = 180
+LANDING_RIDES = 3
+
+
+def _make(port: int, *targets: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "LOCALSTACK_PORT": str(port), "MOTO_PORT": str(port + 1), "DEMO_PORT": str(port)}
+    return subprocess.run(
+        ["make", "--no-print-directory", *targets],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=LIFECYCLE_STEP_TIMEOUT_S,
+        check=False,
+    )
+
+
+def _ok(proc: subprocess.CompletedProcess, what: str) -> str:
+    assert proc.returncode == 0, (
+        f"{what} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    )
+    return proc.stdout + proc.stderr
+
+
+def _upload_lands(port: int, tag: str) -> None:
+    """Upload a small ride file and wait until each of its rides is in processed/ (the stack works)."""
+    import boto3
+
+    listed = _make(port, "-s", "local-outputs")
+    _ok(listed, "local-outputs")
+    outputs = json.loads(listed.stdout)
+    bucket = outputs["data_bucket_name"]["value"]
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    name = f"lifecycle-{tag}-{time.time_ns()}"
+    rides = [
+        {
+            "Name": f"{name}-{n}",
+            "StatusTime": f"2018-03-0{n + 1} 08:15:00.000",
+            "Latitude": 40.75 + n * 0.01,
+            "Longitude": -73.98,
+            "Distance": 2.5 + n,
+            "HealthPoints": 120,
+            "MagicPoints": 90 + n,
+        }
+        for n in range(LANDING_RIDES)
+    ]
+    s3.put_object(Bucket=bucket, Key=f"raw/{name}.json", Body=json.dumps(rides).encode())
+    deadline = time.monotonic() + LANDING_TIMEOUT_S
+    found = 0
+    while time.monotonic() < deadline:
+        keys = [
+            o["Key"]
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="processed/")
+            for o in page.get("Contents", [])
+        ]
+        found = sum(s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode().count(name) for key in keys)
+        if found >= LANDING_RIDES:
+            break
+        time.sleep(2)
+    assert found == LANDING_RIDES, f"{tag}: {found} of {LANDING_RIDES} rides of {name} in processed/"
+
+
+def test_lifecycle_targets_are_idempotent_and_state_follows_the_emulators(demo_run):
+    port, proc = demo_run
+    assert proc.returncode == 0, proc.stderr[-4000:]
+
+    # demo -> local-apply: one shared stack and one set of variables, so nothing to change.
+    out = _ok(_make(port, "local-apply"), "local-apply after demo")
+    assert "No changes." in out or "0 added, 0 changed, 0 destroyed" in out, out[-2000:]
+
+    # localstack-up twice while up: says so, exits 0, the stack still works.
+    for attempt in (1, 2):
+        out = _ok(_make(port, "localstack-up"), f"localstack-up #{attempt} while running")
+        assert "already running" in out, out[-1000:]
+    _upload_lands(port, "after-up")
+
+    # localstack-down twice: the second finds nothing and still exits 0.
+    _ok(_make(port, "localstack-down"), "localstack-down #1")
+    out = _ok(_make(port, "localstack-down"), "localstack-down #2")
+    assert "already down" in out, out[-1000:]
+
+    # down -> up -> local-apply: the old state belongs to the vanished instance; set aside, applied afresh.
+    _ok(_make(port, "localstack-up"), "localstack-up after down")
+    out = _ok(_make(port, "local-apply"), "local-apply on a new emulator instance")
+    assert "belonged to an earlier emulator instance" in out, out[-2000:]
+    stale = list((ROOT / "build" / "tf-local" / str(port)).glob("stale-*/terraform.tfstate"))
+    assert stale, "the earlier instance's state must be kept aside, not deleted"
+    _upload_lands(port, "after-restart")
+
+    # local-destroy twice, then demo-down twice: each exits 0.
+    out = _ok(_make(port, "local-destroy"), "local-destroy #1")
+    assert "destroyed the stack" in out, out[-1000:]
+    out = _ok(_make(port, "local-destroy"), "local-destroy #2")
+    assert "nothing to destroy" in out, out[-1000:]
+    _ok(_make(port, "demo-down"), "demo-down #1")
+    out = _ok(_make(port, "demo-down"), "demo-down #2")
+    assert "already down" in out, out[-1000:]
+    assert _port_free(port) and _port_free(port + 1)
 
 
 def test_demo_down_stops_everything(demo_run):
