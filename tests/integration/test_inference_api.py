@@ -214,3 +214,19 @@ def test_publishing_a_new_model_changes_the_answer_without_redeploying(api, mode
     assert abs(expected - model_a["predictions"][0]["score"]) > 0.1
     after = api.lambda_client.get_function_configuration(FunctionName=api.function_name)
     assert (after["RevisionId"], after["CodeSha256"]) == (before["RevisionId"], before["CodeSha256"])
+
+
+DEPLOYED_RUNTIME = "python3.13"  # every function and the MXNet layer (docs/runtime.md)
+
+
+def test_all_four_functions_and_the_layer_run_on_python313(api, tf_local):
+    names = [tf_local.output(f"{fn}_function_name") for fn in ("ingest", "enrich", "writer")]
+    names.append(api.function_name)
+    runtimes = {
+        name: api.lambda_client.get_function_configuration(FunctionName=name)["Runtime"] for name in names
+    }
+    assert runtimes == dict.fromkeys(names, DEPLOYED_RUNTIME)
+    layers = api.lambda_client.get_function_configuration(FunctionName=api.function_name).get("Layers", [])
+    for layer in layers:
+        version = api.lambda_client.get_layer_version_by_arn(Arn=layer["Arn"])
+        assert version["CompatibleRuntimes"] == [DEPLOYED_RUNTIME], version["CompatibleRuntimes"]
