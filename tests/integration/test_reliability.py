@@ -13,9 +13,25 @@ Each case becomes one row of build/reliability/results.json -> docs/reliability.
 The large-file case has WILDRYDES_RELIABILITY_LARGE_RIDES rides (default 20,000 for ``make test``;
 ``make reliability`` uses 1,000,000).
 
-For the fault test the ground-station queue's visibility timeout is lowered for the duration of the test
+For the fault tests the ground-station queue's visibility timeout is lowered for the duration of the tests
 (SetQueueAttributes, restored afterwards; the root module derives it as 6x the writer timeout = 180 s, and
 no root variable can lower it below 6x), so each retry takes seconds. maxReceiveCount is the deployed one.
+
+How the tests are split (one test per check, so each fails on its own, with its name):
+
+- Bad input: the module fixture ``bad_input_run`` uploads every file, invokes ingest directly (two files in
+  one event; keys it must skip), waits once and snapshots what it observed; five tests check the snapshot
+  (the per-file outcomes that write the ``bad_input`` rows, the two direct invokes, the DLQs, the CSV rows).
+- Faults: the steps build on each other's state (the poison and denied messages of step A sit in the DLQ that
+  step C redrives; step D re-sends step A's good messages), so each step is a module fixture that requests
+  the step before it: ``fault_env`` (writer on the proxy, visibility lowered) -> ``batch_step`` (A: throttling,
+  then one batch of good, poison and denied-prefix messages) -> ``crash_step`` (B) -> ``redrive_step`` (C)
+  -> ``redelivery_step`` (D) -> ``faults_done`` (configuration restored). A step runs once per module and
+  snapshots what it observed right after its wait; a test only checks a snapshot and writes its ``faults``
+  row. Fixtures rather than test order, so any one test also runs alone (``-k redrive`` runs A, B, C first);
+  in a full run the tests are in step order anyway (file order), which keeps the rows in docs/reliability.md
+  in the order partial_batch, s3_throttling, poison, crash_mid_batch, denied_then_redrive, redelivery,
+  dlq_alarm. The bad-input tests come first in the file, so their DLQ check runs before any fault.
 """
 
 from __future__ import annotations
@@ -28,6 +44,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -281,11 +298,29 @@ def check_case(case: Case, key: str, out: Outputs, rows: list[tuple[str, str]]) 
     return row, problems
 
 
-def test_bad_inputs_are_processed_or_quarantined_never_lost(pipeline, results, tmp_path):
+@dataclass(frozen=True)
+class BadInputRun:
+    """Everything observed once the bad-input files went through the pipeline (snapshots, so the tests
+    that read them do not depend on what later tests add to the bucket or the DLQs)."""
+
+    every: list[Case]
+    pair_keys: list[str]
+    pair_response: dict
+    pair_answer: dict
+    ignored_answer: dict
+    counted: bool | None
+    rows: dict[str, list[tuple[str, str]]]
+    stray: list[str]
+    bad_rows: list[str]
+
+
+@pytest.fixture(scope="module")
+def bad_input_run(pipeline, results, tmp_path_factory) -> BadInputRun:
+    """Upload every bad-input file, invoke ingest directly twice, wait once until all files are counted."""
     p, out = pipeline, pipeline.outputs
     cases = bad_input_cases(RUN)
     pairs = two_file_cases(RUN)
-    large, large_path = large_case(tmp_path)
+    large, large_path = large_case(tmp_path_factory.mktemp("large"))
     began = time.monotonic()
 
     for case in [*cases, *pairs]:
@@ -296,14 +331,12 @@ def test_bad_inputs_are_processed_or_quarantined_never_lost(pipeline, results, t
     # Two files in one notification: ingest invoked with a two-record S3 event (their own uploads also
     # notified ingest; the outputs are deterministic, so being ingested twice must change nothing).
     pair_keys = [case.key(RUN) for case in pairs]
-    response = p.lam.invoke(FunctionName=p.ingest_fn, Payload=json.dumps(s3_event(p.bucket, pair_keys)))
-    answer = json.loads(response["Payload"].read())
-    assert "FunctionError" not in response, answer
-    assert [f["source"]["key"] for f in answer["files"]] == pair_keys
+    pair_response = p.lam.invoke(FunctionName=p.ingest_fn, Payload=json.dumps(s3_event(p.bucket, pair_keys)))
+    pair_answer = json.loads(pair_response["Payload"].read())
     # The handler's own guard: keys outside raw/ or without .json are skipped even if an event names them.
     ignored = [case.key(RUN) for case in cases if not case.ingested]
     response = p.lam.invoke(FunctionName=p.ingest_fn, Payload=json.dumps(s3_event(p.bucket, ignored)))
-    assert json.loads(response["Payload"].read()) == {"files": []}
+    ignored_answer = json.loads(response["Payload"].read())
 
     every = [*cases, *pairs, large]
     expected_rows = {case.id: case.expect.valid for case in every}
@@ -321,20 +354,51 @@ def test_bad_inputs_are_processed_or_quarantined_never_lost(pipeline, results, t
     pipeline_s = time.monotonic() - began
 
     rows = out.processed(attribute_run)
-    failures = []
-    for case in every:
-        row, problems = check_case(case, case.key(RUN), out, rows.get(case.id, []))
-        results.add("bad_input", row)
-        failures.extend(f"{case.id}: {problem}" for problem in problems)
     results.meta.update(
         bad_input_upload_seconds=round(upload_s, 1), bad_input_pipeline_seconds=round(pipeline_s, 1)
     )
     stray = [m["Body"][:200] for url in (p.ingest_dlq, p.gs_dlq, p.events_dlq) for m in peek(p, url)]
-    assert not stray, f"messages of this run in a DLQ: {stray}"
-    assert not out.bad_rows, f"malformed processed rows: {out.bad_rows[:5]}"
-    assert counted, "deadline passed before every file was counted:\n" + "\n".join(failures)
+    return BadInputRun(
+        every,
+        pair_keys,
+        {k: v for k, v in pair_response.items() if k != "Payload"},
+        pair_answer,
+        ignored_answer,
+        counted,
+        rows,
+        stray,
+        list(out.bad_rows),
+    )
+
+
+def test_bad_inputs_are_processed_or_quarantined_never_lost(pipeline, results, bad_input_run):
+    run = bad_input_run
+    failures = []
+    for case in run.every:
+        row, problems = check_case(case, case.key(RUN), pipeline.outputs, run.rows.get(case.id, []))
+        results.add("bad_input", row)
+        failures.extend(f"{case.id}: {problem}" for problem in problems)
+    assert run.counted, "deadline passed before every file was counted:\n" + "\n".join(failures)
     assert not failures, "\n".join(failures)
-    assert len(every) >= 25
+    assert len(run.every) >= 25
+
+
+def test_two_files_in_one_s3_event_are_both_ingested(bad_input_run):
+    run = bad_input_run
+    assert "FunctionError" not in run.pair_response, run.pair_answer
+    assert [f["source"]["key"] for f in run.pair_answer["files"]] == run.pair_keys
+
+
+def test_ingest_skips_keys_outside_raw_or_not_json_even_when_an_event_names_them(bad_input_run):
+    assert bad_input_run.ignored_answer == {"files": []}
+
+
+def test_no_message_of_the_bad_input_run_in_a_dlq(bad_input_run):
+    assert not bad_input_run.stray, f"messages of this run in a DLQ: {bad_input_run.stray}"
+
+
+def test_processed_rows_are_well_formed(bad_input_run):
+    assert not bad_input_run.bad_rows, f"malformed processed rows: {bad_input_run.bad_rows[:5]}"
 
 
 # ------------------------------------------------------------------------------------------- faults
@@ -403,13 +467,38 @@ def fault_row(
     )
 
 
-def test_faults_retry_only_what_failed_and_lose_nothing(pipeline, results, localstack):
-    p, out = pipeline, pipeline.outputs
-    failures: list[str] = []
+@dataclass
+class FaultEnv:
+    """The writer pointed at the fault proxy and the ground-station queue's visibility lowered; ``restore``
+    puts the deployed configuration back (once: the alarm step calls it, module teardown again)."""
+
+    pipeline: type
+    proxy: S3FaultProxy
+    writer: dict  # the writer's deployed configuration
+    original_env: dict[str, str]
+    original_visibility: str
+    max_receive: int
+    redeliver: Case
+    restored: bool = False
+
+    def restore(self) -> None:
+        if self.restored:
+            return
+        self.restored = True
+        p = self.pipeline
+        update_writer(p, Environment={"Variables": self.original_env}, Timeout=self.writer["Timeout"])
+        p.sqs.set_queue_attributes(
+            QueueUrl=p.gs_queue, Attributes={"VisibilityTimeout": self.original_visibility}
+        )
+        self.proxy.stop()
+
+
+@pytest.fixture(scope="module")
+def fault_env(pipeline, results, localstack):
+    p = pipeline
     writer = p.lam.get_function_configuration(FunctionName=p.writer_fn)
     original_env = writer.get("Environment", {}).get("Variables", {})
     attrs = p.sqs.get_queue_attributes(QueueUrl=p.gs_queue, AttributeNames=["All"])["Attributes"]
-    original_visibility = attrs["VisibilityTimeout"]
     max_receive = json.loads(attrs["RedrivePolicy"])["maxReceiveCount"]
     results.meta["max_receive_count"] = max_receive
 
@@ -424,237 +513,359 @@ def test_faults_retry_only_what_failed_and_lose_nothing(pipeline, results, local
     )
     p.s3.put_object(Bucket=p.bucket, Key=redeliver.key(RUN), Body=redeliver.body)
 
-    proxy = S3FaultProxy(localstack.port).start()
+    env = FaultEnv(
+        p,
+        S3FaultProxy(localstack.port).start(),
+        writer,
+        original_env,
+        attrs["VisibilityTimeout"],
+        max_receive,
+        redeliver,
+    )
     try:
-        update_writer(p, Environment={"Variables": {**original_env, "AWS_ENDPOINT_URL_S3": proxy.url}})
+        update_writer(p, Environment={"Variables": {**original_env, "AWS_ENDPOINT_URL_S3": env.proxy.url}})
         p.sqs.set_queue_attributes(
             QueueUrl=p.gs_queue, Attributes={"VisibilityTimeout": str(FAULT_VISIBILITY_S)}
         )
+        yield env
+    finally:
+        env.restore()
 
-        # ---- phase A: S3 throttling; one batch with good messages, poison and a denied prefix
-        proxy.rules[DATE_THROTTLE] = Rule("throttle", count=WRITER_SDK_ATTEMPTS)
-        proxy.rules[DATE_DENY] = Rule("deny")
-        # One throttled message: all its SDK retries (backoff up to ~15 s) fit in one invocation's timeout.
-        send(p, p.gs_queue, [envelope(p, "throttle", DATE_THROTTLE, range(2))])
-        deadline = time.monotonic() + FAULT_PHASE_WAIT_S
-        wait_until(lambda: any(DATE_THROTTLE in k for k in proxy.put_attempts), deadline, 0.2)
-        good = [envelope(p, "partial", DATE_PARTIAL, range(i, i + 2)) for i in (0, 2, 4)]
-        poison_text = f"poison {RUN}: not an envelope"
-        poison_unwritable = envelope(p, "poison", DATE_PARTIAL, range(2), enrich=False)  # no groundstation
-        denied = [envelope(p, "denied", DATE_DENY, range(2)), envelope(p, "denied", DATE_DENY, range(2, 4))]
-        send(p, p.gs_queue, [good[0], poison_text, good[1], poison_unwritable, good[2], *denied])
 
-        wait_until(
-            lambda: (
-                len(rows_of(p, "throttle")) >= 2
-                and len(rows_of(p, "partial")) >= 6
-                and len(peek(p, p.gs_dlq)) >= 4
-            ),
-            deadline,
-        )
-        dead = peek(p, p.gs_dlq)
-        dead_bodies = {m["Body"] for m in dead}
-        # Deliveries from the source queue before the move (the first peek itself is one more receive).
-        deliveries = FIRST_SEEN_RECEIVES.get(poison_text, 0) - 1
+@dataclass(frozen=True)
+class BatchStep:
+    """Step A: S3 throttling, then one batch with good messages, poison and a denied prefix."""
 
-        partial_keys = keys_of(p, "partial")
-        partial_versions = [out.versions(k) for k in partial_keys]
-        problems = []
-        if len(rows_of(p, "partial")) != 6 or len(partial_keys) != 3:
-            problems.append(
-                f"good messages: {len(rows_of(p, 'partial'))} rows in {len(partial_keys)} objects, want 6 in 3"
-            )
-        if partial_versions != [1, 1, 1]:
-            problems.append(
-                f"good messages were written {partial_versions} times: more than the failed item was retried"
-            )
-        if {poison_text, poison_unwritable} - dead_bodies:
-            problems.append("the failing messages are not in the DLQ")
-        fault_row(
-            results,
-            "partial_batch",
-            "writer failure for part of a batch (2 of 5 messages fail "
-            "deterministically: not an envelope / rides without groundstation)",
-            "only the failed items retried; good items written once; failed ones -> DLQ",
-            f"good objects written {partial_versions} times; failing messages in DLQ",
-            6 + 2,
-            len({r for r, _ in rows_of(p, "partial")}),
-            2 * (poison_unwritable in dead_bodies),
-            problems,
-        )
-        failures += [f"partial_batch: {x}" for x in problems]
+    good: list[str]
+    poison_text: str
+    poison_unwritable: str
+    denied: list[str]
+    dead_bodies: set[str]
+    deliveries: int  # deliveries of the poison message from the source queue before it moved
+    partial_rows: list[tuple[str, str]]
+    partial_keys: list[str]
+    partial_versions: list[int]
+    throttle_rows: list[tuple[str, str]]
+    throttle_versions: list[int]
+    throttle_attempts: list[int]
 
-        problems = []
-        throttle_keys = keys_of(p, "throttle")
-        attempts = [proxy.put_attempts[k] for k in throttle_keys]
-        if len(rows_of(p, "throttle")) != 2 or [out.versions(k) for k in throttle_keys] != [1]:
-            problems.append(
-                f"throttled: rows {len(rows_of(p, 'throttle'))}, versions {[out.versions(k) for k in throttle_keys]}"
-            )
-        if any(a <= WRITER_SDK_ATTEMPTS for a in attempts):
-            problems.append(f"throttled PUT attempts {attempts}: the SQS retry never happened")
-        fault_row(
-            results,
-            "s3_throttling",
-            f"S3 throttling: 503 SlowDown for the first {WRITER_SDK_ATTEMPTS} "
-            "PUTs of each object (all SDK retries of the first delivery)",
-            "SDK retries, then SQS redelivers; each object lands once",
-            f"PUT attempts per object {attempts}; written once each",
-            2,
-            len({r for r, _ in rows_of(p, "throttle")}),
-            0,
-            problems,
-        )
-        failures += [f"s3_throttling: {x}" for x in problems]
 
-        problems = []
-        if poison_text not in dead_bodies:
-            problems.append("poison message not in the DLQ")
-        elif deliveries < max_receive:
-            problems.append(f"poison moved after {deliveries} deliveries < maxReceiveCount {max_receive}")
-        fault_row(
-            results,
-            "poison",
-            "poison message (body not JSON) on the ground-station queue",
-            f"retried maxReceiveCount={max_receive} times, then in the DLQ",
-            f"in DLQ after {deliveries} deliveries",
-            0,
-            0,
-            0,
-            problems,
-        )
-        failures += [f"poison: {x}" for x in problems]
+@pytest.fixture(scope="module")
+def batch_step(pipeline, fault_env) -> BatchStep:
+    p, out, proxy = pipeline, pipeline.outputs, fault_env.proxy
+    proxy.rules[DATE_THROTTLE] = Rule("throttle", count=WRITER_SDK_ATTEMPTS)
+    proxy.rules[DATE_DENY] = Rule("deny")
+    # One throttled message: all its SDK retries (backoff up to ~15 s) fit in one invocation's timeout.
+    send(p, p.gs_queue, [envelope(p, "throttle", DATE_THROTTLE, range(2))])
+    deadline = time.monotonic() + FAULT_PHASE_WAIT_S
+    wait_until(lambda: any(DATE_THROTTLE in k for k in proxy.put_attempts), deadline, 0.2)
+    good = [envelope(p, "partial", DATE_PARTIAL, range(i, i + 2)) for i in (0, 2, 4)]
+    poison_text = f"poison {RUN}: not an envelope"
+    poison_unwritable = envelope(p, "poison", DATE_PARTIAL, range(2), enrich=False)  # no groundstation
+    denied = [envelope(p, "denied", DATE_DENY, range(2)), envelope(p, "denied", DATE_DENY, range(2, 4))]
+    send(p, p.gs_queue, [good[0], poison_text, good[1], poison_unwritable, good[2], *denied])
 
-        # ---- phase B: the function dies mid-batch (timeout kills it while one PUT hangs)
-        update_writer(p, Timeout=CRASH_TIMEOUT_S)
+    wait_until(
+        lambda: (
+            len(rows_of(p, "throttle")) >= 2
+            and len(rows_of(p, "partial")) >= 6
+            and len(peek(p, p.gs_dlq)) >= 4
+        ),
+        deadline,
+    )
+    dead = peek(p, p.gs_dlq)
+    # Deliveries from the source queue before the move (the first peek itself is one more receive).
+    deliveries = FIRST_SEEN_RECEIVES.get(poison_text, 0) - 1
+    partial_keys = keys_of(p, "partial")
+    throttle_keys = keys_of(p, "throttle")
+    return BatchStep(
+        good,
+        poison_text,
+        poison_unwritable,
+        denied,
+        {m["Body"] for m in dead},
+        deliveries,
+        rows_of(p, "partial"),
+        partial_keys,
+        [out.versions(k) for k in partial_keys],
+        rows_of(p, "throttle"),
+        [out.versions(k) for k in throttle_keys],
+        [proxy.put_attempts[k] for k in throttle_keys],
+    )
+
+
+@dataclass(frozen=True)
+class CrashStep:
+    """Step B: the function dies mid-batch (timeout kills it while one PUT hangs)."""
+
+    held: list[str]
+    rows: list[tuple[str, str]]
+    keys: list[str]
+    written: list[int]  # PUTs forwarded to S3 per object
+
+
+@pytest.fixture(scope="module")
+def crash_step(pipeline, fault_env, batch_step) -> CrashStep:
+    p, proxy = pipeline, fault_env.proxy
+    update_writer(p, Timeout=CRASH_TIMEOUT_S)
+    try:
         proxy.rules[DATE_CRASH] = Rule("hold", count=2, hold_seconds=CRASH_HOLD_S)
         send(p, p.gs_queue, [envelope(p, "crash", DATE_CRASH, range(i, i + 2)) for i in (0, 2, 4)])
         deadline = time.monotonic() + FAULT_PHASE_WAIT_S
         wait_until(lambda: len(rows_of(p, "crash")) >= 6 and queue_busy(p, p.gs_queue) == 0, deadline)
-        update_writer(p, Timeout=writer["Timeout"])
-        crash_keys = keys_of(p, "crash")
-        written = [proxy.put_forwarded[k] for k in crash_keys]
-        problems = []
-        if not proxy.held:
-            problems.append("no PUT was held: the crash was not injected")
-        if len(rows_of(p, "crash")) != 6 or len(crash_keys) != 3:
-            problems.append(
-                f"crash: {len(rows_of(p, 'crash'))} rows in {len(crash_keys)} objects, want 6 in 3"
-            )
-        if max(written, default=0) < 2:
-            problems.append(f"objects written {written} times: the batch was not redelivered after the crash")
-        fault_row(
-            results,
-            "crash_mid_batch",
-            f"Lambda dies mid-batch (a PUT hangs past the {CRASH_TIMEOUT_S} s "
-            "timeout; the runtime is killed after part of the batch was written)",
-            "whole batch redelivered; rewritten objects are identical (same keys), no duplicate rows",
-            f"objects written {written} times; {len(rows_of(p, 'crash'))} rows",
-            6,
-            len({r for r, _ in rows_of(p, "crash")}),
-            0,
-            problems,
-            doubled=len(rows_of(p, "crash")) - len({r for r, _ in rows_of(p, "crash")}),
-        )
-        failures += [f"crash_mid_batch: {x}" for x in problems]
-
-        # ---- phase C: restore the denied prefix, replay the DLQ with `wildrydes redrive`
-        denied_before = len(rows_of(p, "denied"))
-        denied_in_dlq = sum(1 for body in denied if body in dead_bodies)
-        proxy.rules[DATE_DENY].active = False
-        redrive = subprocess.run(
-            [str(CLI), "redrive", "--dlq", p.gs_dlq],
-            check=False,
-            env={**os.environ, **localstack.env},
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        deadline = time.monotonic() + FAULT_PHASE_WAIT_S
-        wait_until(
-            lambda: (
-                len(rows_of(p, "denied")) >= 4
-                and {poison_text, poison_unwritable} <= {m["Body"] for m in peek(p, p.gs_dlq)}
-            ),
-            deadline,
-        )
-        denied_keys = keys_of(p, "denied")
-        problems = []
-        if redrive.returncode != 0:
-            problems.append(f"wildrydes redrive exit {redrive.returncode}: {redrive.stderr.strip()[-300:]}")
-        if denied_before or denied_in_dlq != 2:
-            problems.append(
-                f"denied prefix: {denied_before} rows before restore, {denied_in_dlq}/2 messages in DLQ"
-            )
-        if len(rows_of(p, "denied")) != 4 or [out.versions(k) for k in denied_keys] != [1, 1]:
-            problems.append(
-                f"after redrive: {len(rows_of(p, 'denied'))} rows, versions {[out.versions(k) for k in denied_keys]}"
-            )
-        back = {m["Body"] for m in peek(p, p.gs_dlq)}
-        if {poison_text, poison_unwritable} - back or set(denied) & back:
-            problems.append("after redrive the DLQ should hold exactly the poison messages of this run")
-        fault_row(
-            results,
-            "denied_then_redrive",
-            "S3 errors: processed/ partition denied (403 AccessDenied) until "
-            "fixed; then `wildrydes redrive` replays the DLQ",
-            "messages reach the DLQ after maxReceiveCount; after the fix and redrive each lands once; "
-            "poison goes back to the DLQ",
-            f"{denied_in_dlq} messages in DLQ during the outage; `wildrydes redrive` "
-            f"{' '.join(redrive.stdout.split()[1:4])}; landed once",
-            4,
-            len({r for r, _ in rows_of(p, "denied")}),
-            0,
-            problems,
-        )
-        failures += [f"denied_then_redrive: {x}" for x in problems]
-
-        # ---- phase D: redelivery of already-processed batches (writer input, ingest output, S3 event)
-        before = {k: out.versions(k) for k in partial_keys}
-        send(p, p.gs_queue, good)
-        bodies: list[str] = []
-        ingest_file(
-            Source(p.bucket, redeliver.key(RUN)),
-            lambda: io.BytesIO(redeliver.body),
-            bodies.append,
-            QuarantineWriter(lambda k, b: None, "quarantine/", Source(p.bucket, redeliver.key(RUN))),
-        )
-        redeliver_keys = keys_of(p, "redeliver")
-        redeliver_before = {k: out.versions(k) for k in redeliver_keys}
-        send(p, p.ingest_queue, bodies)
-        deadline = time.monotonic() + FAULT_PHASE_WAIT_S
-        wait_until(
-            lambda: all(out.versions(k) > v for k, v in {**before, **redeliver_before}.items()), deadline
-        )
-        problems = []
-        if not redeliver_keys:
-            problems.append("the redelivery file was never processed")
-        if not all(out.versions(k) > v for k, v in {**before, **redeliver_before}.items()):
-            problems.append("a redelivered message was not written again")
-        rows = rows_of(p, "partial") + rows_of(p, "redeliver")
-        doubled = len(rows) - len({r for r, _ in rows})
-        if doubled or len(rows) != 6 + 3:
-            problems.append(f"after redelivery: {len(rows)} rows, {doubled} doubled")
-        fault_row(
-            results,
-            "redelivery",
-            "redelivery of already-processed batches (3 writer messages, the "
-            "ingest messages of a processed file)",
-            "objects overwritten with identical content: no duplicate rows",
-            f"objects rewritten; {len(rows)} rows, {doubled} doubled",
-            9,
-            len({r for r, _ in rows}),
-            0,
-            problems,
-            doubled=doubled,
-        )
-        failures += [f"redelivery: {x}" for x in problems]
     finally:
-        update_writer(p, Environment={"Variables": original_env}, Timeout=writer["Timeout"])
-        p.sqs.set_queue_attributes(QueueUrl=p.gs_queue, Attributes={"VisibilityTimeout": original_visibility})
-        proxy.stop()
+        update_writer(p, Timeout=fault_env.writer["Timeout"])
+    crash_keys = keys_of(p, "crash")
+    return CrashStep(
+        list(proxy.held), rows_of(p, "crash"), crash_keys, [proxy.put_forwarded[k] for k in crash_keys]
+    )
 
-    # ---- phase E: the DLQ alarm
+
+@dataclass(frozen=True)
+class RedriveStep:
+    """Step C: restore the denied prefix, replay the DLQ with ``wildrydes redrive``."""
+
+    denied_before: int  # rows of the denied messages before the fix
+    denied_in_dlq: int  # denied messages in the DLQ during the outage
+    redrive: subprocess.CompletedProcess
+    rows: list[tuple[str, str]]
+    versions: list[int]
+    back: set[str]  # this run's DLQ bodies after the redrive
+
+
+@pytest.fixture(scope="module")
+def redrive_step(pipeline, fault_env, localstack, batch_step, crash_step) -> RedriveStep:
+    p, out = pipeline, pipeline.outputs
+    batch = batch_step
+    denied_before = len(rows_of(p, "denied"))
+    denied_in_dlq = sum(1 for body in batch.denied if body in batch.dead_bodies)
+    fault_env.proxy.rules[DATE_DENY].active = False
+    redrive = subprocess.run(
+        [str(CLI), "redrive", "--dlq", p.gs_dlq],
+        check=False,
+        env={**os.environ, **localstack.env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    deadline = time.monotonic() + FAULT_PHASE_WAIT_S
+    wait_until(
+        lambda: (
+            len(rows_of(p, "denied")) >= 4
+            and {batch.poison_text, batch.poison_unwritable} <= {m["Body"] for m in peek(p, p.gs_dlq)}
+        ),
+        deadline,
+    )
+    denied_keys = keys_of(p, "denied")
+    return RedriveStep(
+        denied_before,
+        denied_in_dlq,
+        redrive,
+        rows_of(p, "denied"),
+        [out.versions(k) for k in denied_keys],
+        {m["Body"] for m in peek(p, p.gs_dlq)},
+    )
+
+
+@dataclass(frozen=True)
+class RedeliveryStep:
+    """Step D: redelivery of already-processed batches (writer input, ingest output, S3 event)."""
+
+    redeliver_keys: list[str]
+    rewritten: bool  # every object of the redelivered messages got a new version
+    rows: list[tuple[str, str]]
+
+
+@pytest.fixture(scope="module")
+def redelivery_step(pipeline, fault_env, batch_step, redrive_step) -> RedeliveryStep:
+    p, out, redeliver = pipeline, pipeline.outputs, fault_env.redeliver
+    before = {k: out.versions(k) for k in batch_step.partial_keys}
+    send(p, p.gs_queue, batch_step.good)
+    bodies: list[str] = []
+    ingest_file(
+        Source(p.bucket, redeliver.key(RUN)),
+        lambda: io.BytesIO(redeliver.body),
+        bodies.append,
+        QuarantineWriter(lambda k, b: None, "quarantine/", Source(p.bucket, redeliver.key(RUN))),
+    )
+    redeliver_keys = keys_of(p, "redeliver")
+    redeliver_before = {k: out.versions(k) for k in redeliver_keys}
+    send(p, p.ingest_queue, bodies)
+    deadline = time.monotonic() + FAULT_PHASE_WAIT_S
+    wait_until(lambda: all(out.versions(k) > v for k, v in {**before, **redeliver_before}.items()), deadline)
+    rewritten = all(out.versions(k) > v for k, v in {**before, **redeliver_before}.items())
+    return RedeliveryStep(redeliver_keys, rewritten, rows_of(p, "partial") + rows_of(p, "redeliver"))
+
+
+@pytest.fixture(scope="module")
+def faults_done(fault_env, redelivery_step) -> None:
+    """Steps A-D have run; the writer and the queue have their deployed configuration again."""
+    fault_env.restore()
+
+
+def report(fid: str, problems: list[str]) -> str:
+    return "\n".join(f"{fid}: {x}" for x in problems)
+
+
+def test_partial_batch_retries_only_the_failed_messages(results, batch_step):
+    step = batch_step
+    problems = []
+    if len(step.partial_rows) != 6 or len(step.partial_keys) != 3:
+        problems.append(
+            f"good messages: {len(step.partial_rows)} rows in {len(step.partial_keys)} objects, want 6 in 3"
+        )
+    if step.partial_versions != [1, 1, 1]:
+        problems.append(
+            f"good messages were written {step.partial_versions} times: more than the failed item was retried"
+        )
+    if {step.poison_text, step.poison_unwritable} - step.dead_bodies:
+        problems.append("the failing messages are not in the DLQ")
+    fault_row(
+        results,
+        "partial_batch",
+        "writer failure for part of a batch (2 of 5 messages fail "
+        "deterministically: not an envelope / rides without groundstation)",
+        "only the failed items retried; good items written once; failed ones -> DLQ",
+        f"good objects written {step.partial_versions} times; failing messages in DLQ",
+        6 + 2,
+        len({r for r, _ in step.partial_rows}),
+        2 * (step.poison_unwritable in step.dead_bodies),
+        problems,
+    )
+    assert not problems, report("partial_batch", problems)
+
+
+def test_s3_throttling_is_retried_until_each_object_lands_once(results, batch_step):
+    step = batch_step
+    problems = []
+    if len(step.throttle_rows) != 2 or step.throttle_versions != [1]:
+        problems.append(f"throttled: rows {len(step.throttle_rows)}, versions {step.throttle_versions}")
+    if any(a <= WRITER_SDK_ATTEMPTS for a in step.throttle_attempts):
+        problems.append(f"throttled PUT attempts {step.throttle_attempts}: the SQS retry never happened")
+    fault_row(
+        results,
+        "s3_throttling",
+        f"S3 throttling: 503 SlowDown for the first {WRITER_SDK_ATTEMPTS} "
+        "PUTs of each object (all SDK retries of the first delivery)",
+        "SDK retries, then SQS redelivers; each object lands once",
+        f"PUT attempts per object {step.throttle_attempts}; written once each",
+        2,
+        len({r for r, _ in step.throttle_rows}),
+        0,
+        problems,
+    )
+    assert not problems, report("s3_throttling", problems)
+
+
+def test_poison_message_reaches_the_dlq_after_max_receive_count(results, fault_env, batch_step):
+    step, max_receive = batch_step, fault_env.max_receive
+    problems = []
+    if step.poison_text not in step.dead_bodies:
+        problems.append("poison message not in the DLQ")
+    elif step.deliveries < max_receive:
+        problems.append(f"poison moved after {step.deliveries} deliveries < maxReceiveCount {max_receive}")
+    fault_row(
+        results,
+        "poison",
+        "poison message (body not JSON) on the ground-station queue",
+        f"retried maxReceiveCount={max_receive} times, then in the DLQ",
+        f"in DLQ after {step.deliveries} deliveries",
+        0,
+        0,
+        0,
+        problems,
+    )
+    assert not problems, report("poison", problems)
+
+
+def test_crash_mid_batch_redelivers_the_batch_without_duplicate_rows(results, crash_step):
+    step = crash_step
+    problems = []
+    if not step.held:
+        problems.append("no PUT was held: the crash was not injected")
+    if len(step.rows) != 6 or len(step.keys) != 3:
+        problems.append(f"crash: {len(step.rows)} rows in {len(step.keys)} objects, want 6 in 3")
+    if max(step.written, default=0) < 2:
+        problems.append(
+            f"objects written {step.written} times: the batch was not redelivered after the crash"
+        )
+    distinct = len({r for r, _ in step.rows})
+    fault_row(
+        results,
+        "crash_mid_batch",
+        f"Lambda dies mid-batch (a PUT hangs past the {CRASH_TIMEOUT_S} s "
+        "timeout; the runtime is killed after part of the batch was written)",
+        "whole batch redelivered; rewritten objects are identical (same keys), no duplicate rows",
+        f"objects written {step.written} times; {len(step.rows)} rows",
+        6,
+        distinct,
+        0,
+        problems,
+        doubled=len(step.rows) - distinct,
+    )
+    assert not problems, report("crash_mid_batch", problems)
+
+
+def test_denied_prefix_then_redrive_lands_each_message_once(results, batch_step, redrive_step):
+    step, batch = redrive_step, batch_step
+    problems = []
+    if step.redrive.returncode != 0:
+        problems.append(
+            f"wildrydes redrive exit {step.redrive.returncode}: {step.redrive.stderr.strip()[-300:]}"
+        )
+    if step.denied_before or step.denied_in_dlq != 2:
+        problems.append(
+            f"denied prefix: {step.denied_before} rows before restore, {step.denied_in_dlq}/2 messages in DLQ"
+        )
+    if len(step.rows) != 4 or step.versions != [1, 1]:
+        problems.append(f"after redrive: {len(step.rows)} rows, versions {step.versions}")
+    if {batch.poison_text, batch.poison_unwritable} - step.back or set(batch.denied) & step.back:
+        problems.append("after redrive the DLQ should hold exactly the poison messages of this run")
+    fault_row(
+        results,
+        "denied_then_redrive",
+        "S3 errors: processed/ partition denied (403 AccessDenied) until "
+        "fixed; then `wildrydes redrive` replays the DLQ",
+        "messages reach the DLQ after maxReceiveCount; after the fix and redrive each lands once; "
+        "poison goes back to the DLQ",
+        f"{step.denied_in_dlq} messages in DLQ during the outage; `wildrydes redrive` "
+        f"{' '.join(step.redrive.stdout.split()[1:4])}; landed once",
+        4,
+        len({r for r, _ in step.rows}),
+        0,
+        problems,
+    )
+    assert not problems, report("denied_then_redrive", problems)
+
+
+def test_redelivery_overwrites_objects_with_identical_content(results, redelivery_step):
+    step = redelivery_step
+    problems = []
+    if not step.redeliver_keys:
+        problems.append("the redelivery file was never processed")
+    if not step.rewritten:
+        problems.append("a redelivered message was not written again")
+    doubled = len(step.rows) - len({r for r, _ in step.rows})
+    if doubled or len(step.rows) != 6 + 3:
+        problems.append(f"after redelivery: {len(step.rows)} rows, {doubled} doubled")
+    fault_row(
+        results,
+        "redelivery",
+        "redelivery of already-processed batches (3 writer messages, the "
+        "ingest messages of a processed file)",
+        "objects overwritten with identical content: no duplicate rows",
+        f"objects rewritten; {len(step.rows)} rows, {doubled} doubled",
+        9,
+        len({r for r, _ in step.rows}),
+        0,
+        problems,
+        doubled=doubled,
+    )
+    assert not problems, report("redelivery", problems)
+
+
+def test_dlq_alarm_fires_while_messages_sit_in_the_dlq(pipeline, results, faults_done):
+    p = pipeline
     dlq_name = p.gs_dlq.rstrip("/").rsplit("/", 1)[-1]
     alarms = [
         a
@@ -696,5 +907,4 @@ def test_faults_retry_only_what_failed_and_lose_nothing(pipeline, results, local
         0,
         problems,
     )
-    failures += [f"dlq_alarm: {x}" for x in problems]
-    assert not failures, "\n".join(failures)
+    assert not problems, report("dlq_alarm", problems)
