@@ -95,6 +95,26 @@ local-outputs: venv ## the root module's outputs on the emulators as JSON (terra
 .PHONY: local-destroy
 local-destroy: venv ## destroy what local-apply created
 	$(TF_LOCAL) destroy
+
+# The tools LocalStack users type (owner: ops). `eval "$$(make -s aws-env)"` exports the endpoints, test credentials
+# and PATH entry (localstack/bin) for the emulators on LOCALSTACK_PORT/MOTO_PORT; then `aws`, `awslocal` and
+# `tflocal` reach them, Athena/Glue/SageMaker on moto (docs/localstack.md, "The tools people type").
+# tflocal has its own venv: its python-hcl2 8 would replace the `hcl2` package checkov uses in .venv.
+TFLOCAL_VENV     := $(BUILD)/tflocal-venv
+TFLOCAL_VENV_KEY  = $(shell sha256sum requirements-tflocal.txt | cut -c1-16)
+
+.PHONY: aws-env tflocal-venv
+aws-env: ## print the export lines for the emulators: eval "$$(make -s aws-env)"
+	@test -x $(PY) || { echo 'error: no project venv: run `make venv` first' >&2; exit 1; }
+	@$(PY) -m wildrydes_dev.localaws env
+
+tflocal-venv: ## tflocal (terraform-local, pinned in requirements-tflocal.txt) in build/tflocal-venv
+	@if [ ! -f $(TFLOCAL_VENV)/.installed-$(TFLOCAL_VENV_KEY) ]; then \
+	  test -n "$(PYTHON313)" || { $(PYTHON_BOOT) src/wildrydes_dev/find_python.py 3.13; exit 1; }; \
+	  rm -rf $(TFLOCAL_VENV) && $(PYTHON313) -m venv $(TFLOCAL_VENV) && \
+	  $(TFLOCAL_VENV)/bin/pip install -q --disable-pip-version-check -r requirements-tflocal.txt && \
+	  touch $(TFLOCAL_VENV)/.installed-$(TFLOCAL_VENV_KEY) && echo "built $(TFLOCAL_VENV) ($(TFLOCAL_VENV_KEY))"; \
+	fi
 # ---------------------------------------------------------------------------- end local AWS
 
 # ---------------------------------------------------------------------------- sample data (owner: weather)
@@ -125,7 +145,7 @@ docs: venv ## regenerate the README input/output tables (root and modules/*) fro
 # themselves through the session fixture in tests/conftest.py; nothing needs to be running first.
 PYTEST_ARGS ?=
 .PHONY: test
-test: venv package ## run every test: unit, Terraform (fmt/validate/plan/checkov) and LocalStack integration
+test: venv package tflocal-venv ## run every test: unit, Terraform (fmt/validate/plan/checkov) and LocalStack integration
 	$(PY) -m pytest tests $(PYTEST_ARGS)
 
 .PHONY: test-unit
