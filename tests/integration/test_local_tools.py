@@ -17,7 +17,30 @@ from wildrydes_dev import localaws
 
 pytestmark = pytest.mark.localstack
 TOOL_TIMEOUT_SECONDS = 120
+TCP_LISTEN_STATE = "0A"
+LOOPBACK_HEX = "0100007F"  # 127.0.0.1 as /proc/net/tcp writes it
 TFLOCAL_TIMEOUT_SECONDS = 600
+
+
+def listening_addresses(port: int) -> list[str]:
+    """Local addresses (hex, as in /proc/net/tcp{,6}) of the sockets listening on ``port``."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as handle:
+            for line in handle.readlines()[1:]:
+                fields = line.split()
+                address, port_hex = fields[1].rsplit(":", 1)
+                if fields[3] == TCP_LISTEN_STATE and int(port_hex, 16) == port:
+                    found.append(address)
+    return found
+
+
+def test_emulators_listen_on_loopback_only(localstack):
+    # LocalStack 4.14.0 gets no security fixes: it must not be reachable from other machines.
+    for port in (localstack.port, localstack.moto_port):
+        addresses = listening_addresses(port)
+        assert addresses, f"nothing listens on {port}"
+        assert set(addresses) == {LOOPBACK_HEX}, f"port {port} listens on {addresses} (0.0.0.0 = 00000000)"
 
 
 def in_shell(localstack, command: str, timeout: int = TOOL_TIMEOUT_SECONDS) -> subprocess.CompletedProcess:
