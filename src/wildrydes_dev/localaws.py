@@ -149,6 +149,13 @@ def exported_endpoint_differs(port: int | None = None) -> bool:
     return bool(exported) and exported != endpoint_url(port)
 
 
+def localstack_client_knows(service: str) -> bool:
+    """Does localstack-client have ``service`` in its service list (its Session refuses any other)?"""
+    from localstack_client import config
+
+    return service in config.get_service_ports()
+
+
 def localstack_session(port: int | None = None, **credentials: str):
     """A localstack-client session on the LocalStack instance at ``port`` (test credentials, project region).
 
@@ -169,8 +176,9 @@ def boto3_client(service: str, localstack: int | None = None, moto: int | None =
 
     LocalStack's services come from a localstack-client session; Athena, Glue and SageMaker from plain boto3 on
     the moto server (localstack-client only knows one host per session). Plain boto3 also serves LocalStack when
-    the caller names an endpoint_url or the shell exported another instance's AWS_ENDPOINT_URL, which
-    localstack-client would obey over the port asked for. ``config`` is merged over ours."""
+    the caller names an endpoint_url, for a service localstack-client does not list, or when the shell exported
+    another instance's AWS_ENDPOINT_URL, which localstack-client would obey over the port asked for.
+    ``config`` is merged over ours."""
     import boto3
     from botocore.config import Config
 
@@ -185,7 +193,12 @@ def boto3_client(service: str, localstack: int | None = None, moto: int | None =
         for key in ("aws_access_key_id", "aws_secret_access_key", "region_name")
         if key in kwargs
     }
-    if service in MOTO_SERVICES or "endpoint_url" in kwargs or exported_endpoint_differs(localstack):
+    if (
+        service in MOTO_SERVICES
+        or "endpoint_url" in kwargs
+        or exported_endpoint_differs(localstack)
+        or not localstack_client_knows(service)
+    ):
         settings = {
             "endpoint_url": endpoint_for(service, localstack, moto),
             "region_name": REGION,

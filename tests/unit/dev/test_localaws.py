@@ -134,3 +134,13 @@ def test_shims_are_executable_and_call_the_module():
         shim = localaws.SHIM_DIR / name
         assert os.access(shim, os.X_OK), f"{shim} is not executable"
         assert f"-m wildrydes_dev.localaws {name}" in shim.read_text()
+
+
+def test_a_service_localstack_client_does_not_list_still_gets_a_client(monkeypatch):
+    from localstack_client import config
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    assert localaws.localstack_client_knows("s3")
+    monkeypatch.setattr(config, "get_service_ports", lambda: {"s3": LS_PORT})
+    assert not localaws.localstack_client_knows("sqs")
+    assert localaws.boto3_client("sqs", LS_PORT, MOTO_PORT).meta.endpoint_url == LS_URL
