@@ -50,8 +50,8 @@ $(VENV)/.installed: requirements-dev.txt requirements-mxnet.txt pyproject.toml l
 .PHONY: venv setup
 venv: $(VENV)/.installed ## create the project venv (.venv, Python 3.13) from exact pins
 
-setup: ## build the project, LocalStack and Lambda runtime venvs at once (each only when its pins changed)
-	@$(MAKE) --no-print-directory -j3 venv localstack-venv lambda-runtime
+setup: ## build the project, LocalStack, Lambda runtime and tflocal venvs at once (each only when its pins changed)
+	@$(MAKE) --no-print-directory -j4 venv localstack-venv lambda-runtime tflocal-venv
 
 # ---------------------------------------------------------------------------- local AWS (owner: localstack)
 # LocalStack 4.14.0 in host mode (own venv, Python 3.13) + the `process` Lambda executor (localstack/executor),
@@ -113,6 +113,26 @@ local-outputs: venv ## the root module's outputs on the emulators as JSON (terra
 .PHONY: local-destroy
 local-destroy: venv ## destroy what local-apply created
 	$(TF_LOCAL) destroy
+
+# The tools LocalStack users type (owner: ops). `eval "$$(make -s aws-env)"` exports the endpoints, test credentials
+# and PATH entry (localstack/bin) for the emulators on LOCALSTACK_PORT/MOTO_PORT; then `aws`, `awslocal` and
+# `tflocal` reach them, Athena/Glue/SageMaker on moto (docs/localstack.md, "The tools people type").
+# tflocal has its own venv: its python-hcl2 8 would replace the `hcl2` package checkov uses in .venv.
+TFLOCAL_VENV     := $(BUILD)/tflocal-venv
+TFLOCAL_VENV_KEY  = $(shell sha256sum requirements-tflocal.txt | cut -c1-16)
+
+.PHONY: aws-env tflocal-venv
+aws-env: ## print the export lines for the emulators: eval "$$(make -s aws-env)"
+	@test -x $(PY) || { echo 'error: no project venv: run `make venv` first' >&2; exit 1; }
+	@$(PY) -m wildrydes_dev.localaws env
+
+tflocal-venv: | $(UV) ## tflocal (terraform-local, pinned in requirements-tflocal.txt) in build/tflocal-venv
+	@if [ ! -f $(TFLOCAL_VENV)/.installed-$(TFLOCAL_VENV_KEY) ]; then \
+	  echo "setup: tflocal venv $(TFLOCAL_VENV) ($(TFLOCAL_VENV_KEY))"; \
+	  rm -rf $(TFLOCAL_VENV) && $(PYTHON313) -m venv $(TFLOCAL_VENV) && \
+	  $(UV_INSTALL) $(TFLOCAL_VENV)/bin/python -r requirements-tflocal.txt && \
+	  touch $(TFLOCAL_VENV)/.installed-$(TFLOCAL_VENV_KEY); \
+	fi
 # ---------------------------------------------------------------------------- end local AWS
 
 # ---------------------------------------------------------------------------- sample data (owner: weather)
@@ -127,11 +147,12 @@ sample-data: venv ## regenerate the committed sample in data/sample (rides, GHCN
 # ---------------------------------------------------------------------------- lint and docs
 # `make lint` is read-only and runs in .ci/run before `make test`; .pre-commit-config.yaml runs the same commands.
 .PHONY: lint docs
-lint: venv ## ruff check, ruff format --check, mypy (runtime packages), terraform fmt -check, README tables
+lint: venv ## ruff check, ruff format --check, mypy (runtime packages), terraform fmt -check, README tables, actionlint
 	$(VENV)/bin/ruff check
 	$(VENV)/bin/ruff format --check
 	$(VENV)/bin/mypy
 	terraform fmt -check -recursive
+	$(VENV)/bin/actionlint -no-color
 	$(PY) -m wildrydes_dev.tf_docs --check
 
 docs: venv ## regenerate the README input/output tables (root and modules/*) from variables.tf/outputs.tf

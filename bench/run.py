@@ -41,7 +41,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from wildrydes_dev import demo
+from wildrydes_dev import demo, localaws
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -175,18 +175,13 @@ def price(api: str) -> float:
 # ---------------------------------------------------------------------------- ETL section
 class Etl:
     def __init__(self, settings: demo.Settings, outputs: dict):
-        import boto3
-
         self.settings, self.outputs = settings, outputs
         self.bucket = outputs["data_bucket_name"]
         self.calls = ClientCalls()
-        kw = {
-            "endpoint_url": settings.endpoint,
-            "region_name": "us-east-1",
-            "aws_access_key_id": "test",
-            "aws_secret_access_key": "test",
-        }
-        self.s3, self.sqs, self.lam = (boto3.client(s, **kw) for s in ("s3", "sqs", "lambda"))
+        # localstack-client sessions on the demo's LocalStack (wildrydes_dev.localaws), like the tests'.
+        self.s3, self.sqs, self.lam = (
+            localaws.boto3_client(s, settings.port, settings.moto_port) for s in ("s3", "sqs", "lambda")
+        )
         for c in (self.s3, self.sqs, self.lam):
             self.calls.attach(c)
         self.log = log_path(settings)

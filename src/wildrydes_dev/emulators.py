@@ -44,6 +44,7 @@ POLL_SECONDS = 0.2
 # Workers poll their parent once a second as a fallback to the kernel's parent-death signal.
 WORKER_EXIT_GRACE_SECONDS = 3
 # LocalStack settings for fast, offline tests (see docs/localstack.md for each one's reason).
+GATEWAY_SERVER = "hypercorn"
 LOCALSTACK_SPEED_SETTINGS = {
     "LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC": "1",
     "LAMBDA_RETRY_BASE_DELAY": "1",
@@ -265,6 +266,10 @@ def localstack_environment(instance: Instance, executor: str = EXECUTOR_NAME) ->
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LOCALSTACK_", "GATEWAY_"))}
     env.update(
         GATEWAY_LISTEN=f"{localaws.HOST}:{instance.port}",
+        # LocalStack 4.14.0's default (twisted) gateway ignores the host of GATEWAY_LISTEN for IPv4 and listens on
+        # 0.0.0.0 (runtime/server/twisted.py: "TODO: interface = host?"); hypercorn binds exactly GATEWAY_LISTEN,
+        # so the emulator, which gets no more security fixes, is reachable from this machine only.
+        GATEWAY_SERVER=GATEWAY_SERVER,
         # Queue URLs and other self-references must resolve offline: no *.localhost.localstack.cloud names.
         LOCALSTACK_HOST=f"{localaws.HOST}:{instance.port}",
         SQS_ENDPOINT_STRATEGY="off",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -10,20 +9,6 @@ import pytest
 from wildrydes_dev import emulators, tf_local
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-def test_override_ignores_exactly_the_root_default_tag_keys():
-    versions = (ROOT / "versions.tf").read_text()
-    default_tags = re.search(r"default_tags\s*{\s*tags\s*=\s*merge\(\{(?P<keys>[^}]*)\}", versions)
-    assert default_tags, "versions.tf no longer sets default_tags as merge({...}, var.tags)"
-    keys = {k.strip() for k in re.findall(r"(\w+)\s*=", default_tags["keys"])}
-    assert set(tf_local.LOCAL_IGNORED_TAG_KEYS) == keys
-    override = tf_local.provider_override(4566, 4567)
-    assert 'keys = ["Project", "ManagedBy"]' in override
-    assert (
-        'athena     = "http://127.0.0.1:4567"' in override
-        and 's3         = "http://127.0.0.1:4566"' in override
-    )
 
 
 @pytest.fixture
