@@ -44,7 +44,9 @@ POLL_SECONDS = 0.2
 # Workers poll their parent once a second as a fallback to the kernel's parent-death signal.
 WORKER_EXIT_GRACE_SECONDS = 3
 # LocalStack settings for fast, offline tests (see docs/localstack.md for each one's reason).
-GATEWAY_SERVER = "hypercorn"
+# LocalStack runs through the executor package's entry point, which binds its gateway to GATEWAY_LISTEN's host
+# (LocalStack's twisted gateway alone listens on every interface; see localstack_main.py for why not hypercorn).
+LOCALSTACK_ENTRY = "wildrydes_process_executor.localstack_main"
 LOCALSTACK_SPEED_SETTINGS = {
     "LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC": "1",
     "LAMBDA_RETRY_BASE_DELAY": "1",
@@ -266,10 +268,6 @@ def localstack_environment(instance: Instance, executor: str = EXECUTOR_NAME) ->
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LOCALSTACK_", "GATEWAY_"))}
     env.update(
         GATEWAY_LISTEN=f"{localaws.HOST}:{instance.port}",
-        # LocalStack 4.14.0's default (twisted) gateway ignores the host of GATEWAY_LISTEN for IPv4 and listens on
-        # 0.0.0.0 (runtime/server/twisted.py: "TODO: interface = host?"); hypercorn binds exactly GATEWAY_LISTEN,
-        # so the emulator, which gets no more security fixes, is reachable from this machine only.
-        GATEWAY_SERVER=GATEWAY_SERVER,
         # Queue URLs and other self-references must resolve offline: no *.localhost.localstack.cloud names.
         LOCALSTACK_HOST=f"{localaws.HOST}:{instance.port}",
         SQS_ENDPOINT_STRATEGY="off",
@@ -288,7 +286,7 @@ def localstack_environment(instance: Instance, executor: str = EXECUTOR_NAME) ->
 
 
 def running(instance: Instance) -> bool:
-    return _read_pid(instance.localstack_pid_file, "localstack.runtime.main") is not None
+    return _read_pid(instance.localstack_pid_file, LOCALSTACK_ENTRY) is not None
 
 
 def _spawn(args: list[str], env: dict[str, str], log: Path, pid_file: Path) -> subprocess.Popen:
@@ -402,7 +400,7 @@ def start(
 
     began = time.monotonic()
     process = _spawn(
-        [str(localstack_python()), "-m", "localstack.runtime.main"],
+        [str(localstack_python()), "-m", LOCALSTACK_ENTRY],
         localstack_environment(instance, executor),
         instance.localstack_log,
         instance.localstack_pid_file,
@@ -441,7 +439,7 @@ def stop(instance: Instance) -> list[str]:
     """Stop the LocalStack and moto processes recorded for this instance (only those, by PID)."""
     stopped = []
     for name, pid_file, signature in (
-        ("LocalStack", instance.localstack_pid_file, "localstack.runtime.main"),
+        ("LocalStack", instance.localstack_pid_file, LOCALSTACK_ENTRY),
         ("moto", instance.moto_pid_file, "moto.server"),
     ):
         pid = _read_pid(pid_file, signature)

@@ -305,3 +305,42 @@ def test_worker_reports_init_error_and_exits(tmp_path):
         assert process.wait(timeout=10) == 0
     finally:
         process.kill()
+
+
+# ------------------------------------------------------------------------------ LocalStack entry point
+@pytest.mark.parametrize(
+    "listen, host",
+    [
+        ("127.0.0.1:4566", "127.0.0.1"),
+        ("127.0.0.1:4566,127.0.0.1:4510", "127.0.0.1"),
+        (":4566", ""),
+        ("0.0.0.0:4566", "0.0.0.0"),
+        ("[::1]:4566", ""),
+        ("4566", ""),
+        (None, ""),
+    ],
+)
+def test_localstack_entry_binds_the_ipv4_listen_host(listen, host):
+    from wildrydes_process_executor import localstack_main
+
+    assert localstack_main.listen_host(listen) == host
+
+
+def test_localstack_entry_defaults_twisted_ipv4_endpoints_to_the_host():
+    from types import SimpleNamespace
+
+    from wildrydes_process_executor import localstack_main
+
+    seen = {}
+
+    def fake(reactor, port, backlog=50, interface=""):
+        seen.update(port=port, interface=interface)
+
+    endpoints = SimpleNamespace(
+        TCP4ServerEndpoint=fake
+    )  # twisted.internet.endpoints lives in LocalStack's venv
+    localstack_main.bind_ipv4_endpoints_to("127.0.0.1", endpoints)
+    endpoints.TCP4ServerEndpoint(None, 4566)
+    assert seen == {"port": 4566, "interface": "127.0.0.1"}
+    endpoints.TCP4ServerEndpoint(None, 4567, interface="10.0.0.1")  # an explicit interface still wins
+    assert seen["interface"] == "10.0.0.1"
