@@ -1,5 +1,5 @@
 variable "name_prefix" {
-  description = "Prefix of every name: function `<name_prefix>-<function.name>`, role `...-lambda`, policies `...-data-access` / `...-own-logs`, log group `/aws/lambda/<function>`, POWERTOOLS_SERVICE_NAME `<name_prefix>-<function.name>`."
+  description = "Prefix of every name: function `<name_prefix>-<name>`, role `...-lambda`, policies `...-data-access` / `...-own-logs`, log group `/aws/lambda/<function>`, POWERTOOLS_SERVICE_NAME `<name_prefix>-<name>`."
   type        = string
 
   validation {
