@@ -1,5 +1,6 @@
-# One role per function with exactly the calls its code makes (lambda_src/README.md):
-# no action wildcards, resources scoped to our queues and to bucket prefixes.
+# One data-access policy per function with exactly the calls its code makes (lambda_src/README.md):
+# no action wildcards, resources scoped to our queues and to bucket prefixes. The role, this policy's
+# attachment (<name_prefix>-<function>-data-access) and the own-logs policy live in modules/lambda_function.
 
 locals {
   bucket_objects = { for name, prefix in var.layout : name => "${var.data_bucket_arn}/${prefix}*" }
@@ -29,26 +30,6 @@ locals {
   ]
 }
 
-data "aws_iam_policy_document" "assume_lambda" {
-  statement {
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role" "function" {
-  for_each = local.function_keys
-
-  name               = "${var.name_prefix}-${each.key}-lambda"
-  description        = "Execution role of the ${var.name_prefix}-${each.key} function (least privilege)"
-  assume_role_policy = data.aws_iam_policy_document.assume_lambda.json
-  tags               = var.tags
-}
-
 data "aws_iam_policy_document" "function" {
   for_each = local.functions
 
@@ -70,33 +51,4 @@ data "aws_iam_policy_document" "function" {
       resources = ["*"]
     }
   }
-}
-
-resource "aws_iam_role_policy" "function" {
-  for_each = local.functions
-
-  name   = "${var.name_prefix}-${each.key}-data-access"
-  role   = aws_iam_role.function[each.key].id
-  policy = data.aws_iam_policy_document.function[each.key].json
-}
-
-# Logs only into the function's own group (the group exists, so no CreateLogGroup). A separate
-# policy because the group's ARN is known only after apply, while the data-access policy above
-# is fully known at plan time (and checked there by tests/terraform).
-data "aws_iam_policy_document" "logs" {
-  for_each = local.function_keys
-
-  statement {
-    sid       = "WriteOwnLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.function[each.key].arn}:*"]
-  }
-}
-
-resource "aws_iam_role_policy" "logs" {
-  for_each = local.function_keys
-
-  name   = "${var.name_prefix}-${each.key}-own-logs"
-  role   = aws_iam_role.function[each.key].id
-  policy = data.aws_iam_policy_document.logs[each.key].json
 }

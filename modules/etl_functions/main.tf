@@ -1,6 +1,7 @@
 # The three ETL functions: ingest (S3 raw/*.json -> ingest queue), enrich (ingest queue ->
-# ground-station queue) and writer (ground-station queue -> processed/ CSV). Each has its own
-# role (iam.tf), log group and, for the SQS consumers, an event source mapping.
+# ground-station queue) and writer (ground-station queue -> processed/ CSV). Each is one
+# modules/lambda_function (its role, log group and policies), with its data-access grants (iam.tf)
+# and, for the SQS consumers, an event source mapping.
 
 data "aws_region" "current" {}
 
@@ -54,74 +55,43 @@ locals {
   }
 }
 
-resource "aws_cloudwatch_log_group" "function" {
+# Function, role, log group and the own-logs policy in the repository's one Lambda shape
+# (modules/lambda_function); the data-access policy document is written here (iam.tf).
+module "function" {
+  source = "../lambda_function"
+  # The static key set: the roles and log groups inside must not wait for the queues.
   for_each = local.function_keys
 
-  #checkov:skip=CKV_AWS_158:Log lines carry ride metadata, no secrets; CloudWatch Logs encrypts at rest by default and log_kms_key_arn enables a CMK.
-  #checkov:skip=CKV_AWS_338:Retention is a variable (default 30 days) sized for a demo pipeline; a year of debug logs is cost without use here.
-  name              = "/aws/lambda/${var.name_prefix}-${each.key}"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = var.log_kms_key_arn
-  tags              = var.tags
-}
-
-resource "aws_lambda_function" "function" {
-  for_each = local.functions
-
-  #checkov:skip=CKV_AWS_117:The functions use only S3 and SQS public endpoints; a VPC would add NAT/endpoint cost and nothing to isolate.
-  #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile; the zips are built reproducibly by `make package` and pinned by source_code_hash.
-  #checkov:skip=CKV_AWS_173:Environment variables hold only bucket/queue names and tuning knobs, no secrets; Lambda encrypts them at rest with its service key.
-  #checkov:skip=CKV_AWS_115:Reserved concurrency is opt-in (var.functions.<name>.reserved_concurrency): reserving fails on accounts with the default 10-execution quota; SQS consumers can be bounded by sqs_maximum_concurrency.
-  #checkov:skip=CKV_AWS_116:Only ingest is invoked asynchronously and it has a dead_letter_config; enrich and writer are SQS-triggered, where the queue's redrive policy is the DLQ.
-  function_name    = "${var.name_prefix}-${each.key}"
-  description      = each.value.description
-  role             = aws_iam_role.function[each.key].arn
-  runtime          = var.runtime
-  architectures    = var.architectures
-  handler          = local.handler
-  filename         = var.functions[each.key].zip_path
-  source_code_hash = filebase64sha256(var.functions[each.key].zip_path) # a changed zip redeploys
-  memory_size      = var.functions[each.key].memory_mb
-  timeout          = var.functions[each.key].timeout_seconds
-
-  reserved_concurrent_executions = coalesce(var.functions[each.key].reserved_concurrency, -1) # -1 = unreserved
-
-  environment {
-    variables = merge(
+  name_prefix = var.name_prefix
+  name        = each.key
+  function = {
+    description          = local.functions[each.key].description
+    zip_path             = var.functions[each.key].zip_path
+    handler              = local.handler
+    runtime              = var.runtime
+    architectures        = var.architectures
+    memory_mb            = var.functions[each.key].memory_mb
+    timeout_seconds      = var.functions[each.key].timeout_seconds
+    reserved_concurrency = var.functions[each.key].reserved_concurrency
+    environment = merge(
       local.common_environment,
-      { POWERTOOLS_SERVICE_NAME = "${var.name_prefix}-${each.key}" },
-      each.value.environment,
+      local.functions[each.key].environment,
       var.functions[each.key].environment,
     )
+    tracing_mode           = var.tracing_mode
+    dead_letter_target_arn = local.functions[each.key].dlq_arn
   }
-
-  tracing_config {
-    mode = var.tracing_mode
-  }
-
-  dynamic "dead_letter_config" {
-    for_each = each.value.dlq_arn == null ? [] : [each.value.dlq_arn]
-    content {
-      target_arn = dead_letter_config.value
-    }
-  }
-
-  tags = var.tags
-
-  # The log group (with its retention) and the role's permissions must exist before the first
-  # invocation, or Lambda creates a never-expiring log group / fails on a missing grant.
-  depends_on = [
-    aws_cloudwatch_log_group.function,
-    aws_iam_role_policy.function,
-    aws_iam_role_policy.logs,
-  ]
+  data_access_policy_json = data.aws_iam_policy_document.function[each.key].json
+  log_retention_days      = var.log_retention_days
+  log_kms_key_arn         = var.log_kms_key_arn
+  tags                    = var.tags
 }
 
 resource "aws_lambda_event_source_mapping" "sqs" {
   for_each = local.sqs_consumers
 
   event_source_arn                   = each.value
-  function_name                      = aws_lambda_function.function[each.key].arn
+  function_name                      = module.function[each.key].function_arn
   batch_size                         = var.sqs_batch_size
   maximum_batching_window_in_seconds = var.sqs_batching_window_seconds
   # Only the failed messages of a batch return to the queue, not the whole batch.

@@ -17,12 +17,12 @@ locals {
   dashboard_widgets = [
     {
       title   = "Invocations"
-      metrics = [for f in keys(local.functions) : ["AWS/Lambda", "Invocations", "FunctionName", aws_lambda_function.function[f].function_name]]
+      metrics = [for f in keys(local.functions) : ["AWS/Lambda", "Invocations", "FunctionName", module.function[f].function_name]]
       stat    = "Sum"
     },
     {
       title   = "Errors"
-      metrics = [for f in keys(local.functions) : ["AWS/Lambda", "Errors", "FunctionName", aws_lambda_function.function[f].function_name]]
+      metrics = [for f in keys(local.functions) : ["AWS/Lambda", "Errors", "FunctionName", module.function[f].function_name]]
       stat    = "Sum"
     },
     {

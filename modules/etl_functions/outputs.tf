@@ -1,41 +1,41 @@
 output "ingest_function_name" {
   description = "Name of the ingest function."
-  value       = aws_lambda_function.function["ingest"].function_name
+  value       = module.function["ingest"].function_name
 }
 
 output "ingest_function_arn" {
   description = "ARN of the ingest function (target of the raw/*.json S3 notification)."
-  value       = aws_lambda_function.function["ingest"].arn
+  value       = module.function["ingest"].function_arn
 }
 
 output "enrich_function_name" {
   description = "Name of the enrich function."
-  value       = aws_lambda_function.function["enrich"].function_name
+  value       = module.function["enrich"].function_name
 }
 
 output "enrich_function_arn" {
   description = "ARN of the enrich function."
-  value       = aws_lambda_function.function["enrich"].arn
+  value       = module.function["enrich"].function_arn
 }
 
 output "writer_function_name" {
   description = "Name of the writer function."
-  value       = aws_lambda_function.function["writer"].function_name
+  value       = module.function["writer"].function_name
 }
 
 output "writer_function_arn" {
   description = "ARN of the writer function."
-  value       = aws_lambda_function.function["writer"].arn
+  value       = module.function["writer"].function_arn
 }
 
 output "role_arns" {
   description = "Execution role ARN per function (keys ingest, enrich, writer)."
-  value       = { for k, r in aws_iam_role.function : k => r.arn }
+  value       = { for k, f in module.function : k => f.role_arn }
 }
 
 output "log_group_names" {
   description = "CloudWatch log group per function (keys ingest, enrich, writer)."
-  value       = { for k, g in aws_cloudwatch_log_group.function : k => g.name }
+  value       = { for k, f in module.function : k => f.log_group_name }
 }
 
 output "event_source_mapping_uuids" {

@@ -36,7 +36,7 @@ resource "aws_api_gateway_integration" "post_root" {
 resource "aws_lambda_permission" "api_gateway" {
   statement_id  = "AllowApiGatewayPostRoot"
   action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.inference.function_name
+  function_name = module.function.function_name
   qualifier     = local.invoke_qualifier
   principal     = "apigateway.amazonaws.com"
   source_arn    = "${aws_api_gateway_rest_api.this.execution_arn}/*/POST/"

@@ -31,17 +31,17 @@ output "api_key_id" {
 
 output "function_name" {
   description = "Name of the inference Lambda function."
-  value       = aws_lambda_function.inference.function_name
+  value       = module.function.function_name
 }
 
 output "function_arn" {
   description = "ARN of the inference Lambda function."
-  value       = aws_lambda_function.inference.arn
+  value       = module.function.function_arn
 }
 
 output "function_role_arn" {
   description = "ARN of the inference function's execution role."
-  value       = aws_iam_role.function.arn
+  value       = module.function.role_arn
 }
 
 output "layer_version_arn" {

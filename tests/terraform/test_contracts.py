@@ -90,9 +90,10 @@ def etl_plan(tmp_path_factory, terraform_bin):
 
 
 def test_etl_environment_and_python_defaults_agree_with_the_layout(etl_plan):
-    etl = etl_plan.resources
     env = {
-        n: etl[f'aws_lambda_function.function["{n}"]']["values"]["environment"][0]["variables"]
+        n: tfhelpers.lambda_function(etl_plan, n)["aws_lambda_function.this"]["values"]["environment"][0][
+            "variables"
+        ]
         for n in ("ingest", "enrich", "writer")
     }
     assert env["ingest"]["RAW_PREFIX"] == layout.Prefix.RAW
@@ -116,9 +117,10 @@ def test_etl_environment_and_python_defaults_agree_with_the_layout(etl_plan):
 
 
 def test_etl_iam_is_scoped_to_the_layout_prefixes(etl_plan):
-    etl = etl_plan.resources
     granted = {
-        n: policy_resources(etl[f'aws_iam_role_policy.function["{n}"]']["values"]["policy"])
+        n: policy_resources(
+            tfhelpers.lambda_function(etl_plan, n)["aws_iam_role_policy.data_access"]["values"]["policy"]
+        )
         for n in ("ingest", "enrich", "writer")
     }
     s3 = {n: {r for r in rs if r.startswith(BUCKET_ARN)} for n, rs in granted.items()}
@@ -156,14 +158,14 @@ def inference_plan(tmp_path_factory, terraform_bin):
 
 
 def test_inference_serves_the_python_model_keys_and_reads_only_models(inference_plan):
-    inference = inference_plan.resources
-    env = inference["aws_lambda_function.inference"]["values"]["environment"][0]["variables"]
+    inference = tfhelpers.lambda_function(inference_plan)
+    env = inference["aws_lambda_function.this"]["values"]["environment"][0]["variables"]
     assert env["MODEL_S3_KEY"] == layout.MODEL_KEY == service.DEFAULT_MODEL_KEY
     assert env["METADATA_S3_KEY"] == layout.METADATA_KEY == service.default_metadata_key(layout.MODEL_KEY)
     assert inference_plan.outputs["model_s3_uri"] == f"s3://{tfhelpers.ROOT_TEST_BUCKET}/{layout.MODEL_KEY}"
     reads = {
         r
-        for r in policy_resources(inference["aws_iam_role_policy.function"]["values"]["policy"])
+        for r in policy_resources(inference["aws_iam_role_policy.data_access"]["values"]["policy"])
         if r.startswith(BUCKET_ARN)
     }
     assert reads == {f"{BUCKET_ARN}/{layout.Prefix.MODELS}*"}

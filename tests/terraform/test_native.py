@@ -1,7 +1,10 @@
 """Runs each module's native `terraform test` files (modules/<name>/tests/*.tftest.hcl).
 
-They use `mock_provider "aws"`, so they are offline; they cover what a plan with the real provider
-cannot show (rendered redrive policies) and prove with `expect_failures` that bad inputs are refused.
+Module-level plan rules live there (tests/terraform keeps fmt/validate/checkov, the root composition and
+the cross-language contracts). They are offline: `mock_provider "aws"` where computed values must flow
+(apply runs), and the real provider with fake credentials and no API call where rendered documents are
+read at plan time (IAM policies, dashboards); `expect_failures` proves that bad inputs are refused.
+Each module is run from a copy laid out as in the repository (`../lambda_function`, `../../sql`).
 """
 
 from __future__ import annotations
@@ -9,18 +12,18 @@ from __future__ import annotations
 import re
 
 import pytest
-from tfhelpers import MODULES_DIR, copy_tree, init_args, run_terraform
+from tfhelpers import ALL_MODULES, MODULES_DIR, init_args, module_copy, run_terraform
 
 MODULES_WITH_NATIVE_TESTS = sorted(p.parent.parent.name for p in MODULES_DIR.glob("*/tests/*.tftest.hcl"))
 
 
-def test_the_etl_modules_have_native_tests():
-    assert {"storage", "queues", "etl_functions"} <= set(MODULES_WITH_NATIVE_TESTS)
+def test_every_module_has_native_tests():
+    assert set(MODULES_WITH_NATIVE_TESTS) == set(ALL_MODULES)
 
 
 @pytest.mark.parametrize("module", MODULES_WITH_NATIVE_TESTS)
 def test_native_terraform_tests_pass(module, tmp_path, terraform_bin):
-    workdir = copy_tree(MODULES_DIR / module, tmp_path / module)
+    workdir = module_copy(tmp_path, module)
     run_terraform(workdir, *init_args())
     proc = run_terraform(workdir, "test", "-no-color", check=False)
     output = proc.stdout + proc.stderr

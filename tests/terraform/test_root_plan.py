@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from tfhelpers import ROOT_TEST_BUCKET as BUCKET
-from tfhelpers import plan_error
+from tfhelpers import lambda_function, plan_error
 
 ETL_OUTPUTS = (
     "data_bucket_name",
@@ -39,8 +39,9 @@ def test_root_exposes_the_etl_outputs(plan):
 
 
 def test_modules_are_wired_to_each_other(plan):
-    etl = plan.modules["module.etl_functions"].resources
-    writer = etl['aws_lambda_function.function["writer"]']["values"]
+    writer = lambda_function(plan.modules["module.etl_functions"], "writer")["aws_lambda_function.this"][
+        "values"
+    ]
     assert writer["timeout"] == 30 and writer["function_name"] == "wr-root-writer"
     queues = plan.modules["module.queues"].resources
     # The ingest queue's consumer is enrich: its visibility follows enrich's timeout.
@@ -51,13 +52,17 @@ def test_modules_are_wired_to_each_other(plan):
     )
 
 
-def test_default_tags_reach_every_taggable_resource(plan):
+def planned_resources(plan):
     def walk(module):
         yield from module.resources.values()
         for child in module.child_modules.values():
             yield from walk(child)
 
-    tagged = [r for r in walk(plan.root_module) if "tags_all" in r["values"]]
+    return list(walk(plan.root_module))
+
+
+def test_default_tags_reach_every_taggable_resource(plan):
+    tagged = [r for r in planned_resources(plan) if "tags_all" in r["values"]]
     assert tagged, "no taggable resources planned"
     for resource in tagged:
         tags = resource["values"]["tags_all"]
@@ -68,3 +73,21 @@ def test_default_tags_reach_every_taggable_resource(plan):
 def test_bad_name_prefix_is_rejected(root):
     error = plan_error(root, {"name_prefix": "WR_root", "data_bucket_name": BUCKET})
     assert "name_prefix must be 3-24 characters" in error
+
+
+def test_no_sqs_redrive_allow_policy_resource(plan):
+    # Its destroy hangs on LocalStack; a DLQ accepts redrives from any queue of the account by default.
+    assert not [
+        r["address"] for r in planned_resources(plan) if r["type"] == "aws_sqs_queue_redrive_allow_policy"
+    ]
+
+
+def test_no_managed_full_access_policies(plan):
+    # Every role carries inline least-privilege policies; the one managed attachment is API Gateway's
+    # narrow CloudWatch push policy (a configuration API Gateway requires).
+    attachments = [r for r in planned_resources(plan) if r["type"] == "aws_iam_role_policy_attachment"]
+    assert not [a for a in attachments if a["address"].startswith("module.sagemaker.")]
+    assert all(
+        a["values"]["policy_arn"].endswith(":policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs")
+        for a in attachments
+    )

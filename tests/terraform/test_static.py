@@ -7,7 +7,16 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from tfhelpers import ALL_MODULES, MODULES_DIR, REPO_ROOT, copy_tree, init_args, run_terraform, terraform_env
+from tfhelpers import (
+    ALL_MODULES,
+    MODULES_DIR,
+    REPO_ROOT,
+    copy_tree,
+    init_args,
+    module_copy,
+    run_terraform,
+    terraform_env,
+)
 
 CHECKOV = REPO_ROOT / ".venv" / "bin" / "checkov"
 ROOT_TF_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf")
@@ -27,7 +36,7 @@ def test_fmt_is_clean(terraform_bin):
 
 @pytest.mark.parametrize("module", ALL_MODULES)
 def test_module_validates(module, tmp_path, terraform_bin):
-    workdir = copy_tree(MODULES_DIR / module, tmp_path / module)
+    workdir = module_copy(tmp_path, module)
     run_terraform(workdir, *init_args())
     proc = run_terraform(workdir, "validate", "-json", check=False)
     report = json.loads(proc.stdout)

@@ -115,9 +115,17 @@ def base64_sha256(path: Path) -> str:
     return base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
 
 
+def module_copy(tmp_path: Path, module: str) -> Path:
+    """A temporary copy of modules/<module> laid out as in the repository (every module, and sql/ next to
+    modules/), so relative paths such as `../lambda_function` and the athena module's `../../sql` resolve."""
+    copy_tree(MODULES_DIR, tmp_path / "modules")
+    copy_tree(REPO_ROOT / "sql", tmp_path / "sql")
+    return tmp_path / "modules" / module
+
+
 def offline_module(tmp_path: Path, module: str) -> tftest.TerraformTest:
     """A tftest handle on an initialised temporary copy of modules/<module> with the offline provider."""
-    workdir = copy_tree(MODULES_DIR / module, tmp_path / module)
+    workdir = module_copy(tmp_path, module)
     # Modules declare no provider block, so the test adds the offline one.
     (workdir / "offline_provider.tf").write_text(OFFLINE_PROVIDER_TF)
     tf = tftest.TerraformTest(str(workdir), env=TF_ENV)
@@ -148,3 +156,19 @@ def plan(tf: tftest.TerraformTest, **tf_vars: Any) -> tftest.TerraformPlanOutput
 def values(plan_output: tftest.TerraformPlanOutput, address: str) -> dict[str, Any]:
     """Planned attribute values of one resource (address relative to the module)."""
     return plan_output.resources[address]["values"]
+
+
+def lambda_function(
+    plan_module: tftest.TerraformPlanOutput | tftest.TerraformPlanModule, key: str | None = None
+) -> dict[str, Any]:
+    """Planned resources of one modules/lambda_function call named `function` inside a planned module
+    (`module.function`, or `module.function["<key>"]` for the for_each in etl_functions), by address
+    relative to it (aws_lambda_function.this, aws_iam_role_policy.data_access, ...)."""
+    children = (
+        plan_module.modules
+        if isinstance(plan_module, tftest.TerraformPlanOutput)
+        else plan_module.child_modules
+    )
+    address = "module.function" if key is None else f'module.function["{key}"]'
+    assert address in children, f"{address} not planned; planned modules: {sorted(children)}"
+    return children[address].resources

@@ -1,4 +1,5 @@
 # Native `terraform test` (offline: mock provider). Run from the module folder: terraform test
+# The named-query runs read the repository's sql/ (the module's default sql_dir, ../../sql).
 mock_provider "aws" {}
 
 variables {
@@ -17,7 +18,7 @@ variables {
     metadata_key   = "models/linear-learner/latest/metadata.json"
   }
   data_bucket_name     = "wr-test-data"
-  create_named_queries = false # the SQL lives outside the module folder; tests/terraform covers rendering
+  create_named_queries = false # switched on by the runs that render the shared sql/ (../../sql)
 }
 
 run "workgroup_guard_rails" {
@@ -71,4 +72,178 @@ run "year_range_must_be_ordered" {
     ghcn_year_range = [2030, 1750]
   }
   expect_failures = [var.ghcn_year_range]
+}
+
+run "scan_cutoff_defaults_to_ten_gib" {
+  command = plan
+
+  assert {
+    condition     = aws_athena_workgroup.this.configuration[0].bytes_scanned_cutoff_per_query == 10 * 1024 * 1024 * 1024
+    error_message = "a query scanning more than 10 GiB is cancelled"
+  }
+}
+
+run "rides_table_projects_ride_date_over_processed" {
+  command = plan
+
+  assert {
+    condition = (
+      aws_glue_catalog_table.rides.parameters["projection.enabled"] == "true"
+      && aws_glue_catalog_table.rides.parameters["projection.ride_date.type"] == "date"
+      && aws_glue_catalog_table.rides.parameters["projection.ride_date.format"] == "yyyy-MM-dd"
+      && aws_glue_catalog_table.rides.parameters["projection.ride_date.range"] == "2017-01-01,NOW"
+      && aws_glue_catalog_table.rides.parameters["storage.location.template"] == "s3://wr-test-data/processed/ride_date=$${ride_date}/"
+      && aws_glue_catalog_table.rides.parameters["skip.header.line.count"] == "1"
+    )
+    error_message = "ride_date is projected (no crawler, no MSCK) over processed/ride_date=YYYY-MM-DD/ with a header line"
+  }
+  assert {
+    condition = [for c in aws_glue_catalog_table.rides.storage_descriptor[0].columns : c.name] == [
+      "ride_id", "name", "statustime", "latitude", "longitude", "distance", "healthpoints", "magicpoints", "groundstation", "heavy_utilization",
+    ]
+    error_message = "the column order of processed/ride_date=*/<hash>.csv (docs/design.md; compared with the Python CSV schema in tests/terraform/test_contracts.py)"
+  }
+  assert {
+    condition     = [for k in aws_glue_catalog_table.rides.partition_keys : k.name] == ["ride_date"]
+    error_message = "one partition key, ride_date"
+  }
+}
+
+run "ghcn_tables_project_year_and_element" {
+  command = plan
+
+  assert {
+    condition = (
+      aws_glue_catalog_table.ghcn_parquet.parameters["projection.year.type"] == "integer"
+      && aws_glue_catalog_table.ghcn_parquet.parameters["projection.year.range"] == "1750,2030"
+      && aws_glue_catalog_table.ghcn_parquet.parameters["projection.element.type"] == "enum"
+      && length(setsubtract(["TMIN", "TMAX", "PRCP"], split(",", aws_glue_catalog_table.ghcn_parquet.parameters["projection.element.values"]))) == 0
+      && aws_glue_catalog_table.ghcn_parquet.parameters["storage.location.template"] == "s3://noaa-ghcn-pds/parquet/by_year/YEAR=$${year}/ELEMENT=$${element}/"
+    )
+    error_message = "the Parquet table projects YEAR and ELEMENT over the public GHCN-D bucket"
+  }
+  assert {
+    condition = (
+      [for k in aws_glue_catalog_table.ghcn_parquet.partition_keys : k.name] == ["year", "element"]
+      && length(setintersection(["year", "element"], [for c in aws_glue_catalog_table.ghcn_parquet.storage_descriptor[0].columns : c.name])) == 0
+    )
+    error_message = "ELEMENT/YEAR exist only in the path, never as file columns"
+  }
+  assert {
+    condition = (
+      aws_glue_catalog_table.ghcn_csv.parameters["skip.header.line.count"] == "1"
+      && aws_glue_catalog_table.ghcn_csv.storage_descriptor[0].location == "s3://noaa-ghcn-pds/csv/by_year/"
+      && [for c in aws_glue_catalog_table.ghcn_csv.storage_descriptor[0].columns : c.name] == ["id", "date", "element", "data_value", "m_flag", "q_flag", "s_flag", "obs_time"]
+    )
+    error_message = "the CSV fallback table reads csv/by_year/ with the GHCN-D columns"
+  }
+}
+
+run "named_queries_render_the_shared_sql" {
+  command = plan
+  variables {
+    create_named_queries = true
+  }
+
+  assert {
+    condition     = toset([for q in aws_athena_named_query.this : q.name]) == toset(["wildrydes-reduce-ghcn-parquet", "wildrydes-reduce-ghcn-csv", "wildrydes-training-join"])
+    error_message = "one named query per shared SQL file"
+  }
+  assert {
+    condition     = alltrue([for q in aws_athena_named_query.this : !strcontains(q.query, "$${") && q.database == "wildrydes"])
+    error_message = "no placeholder is left unrendered; the queries run in the wildrydes database"
+  }
+  assert {
+    condition = (
+      strcontains(aws_athena_named_query.this["reduce_ghcn_parquet"].query, "FROM wildrydes.ghcn_parquet")
+      && strcontains(aws_athena_named_query.this["reduce_ghcn_parquet"].query, "'USW00094728'")
+      && strcontains(aws_athena_named_query.this["reduce_ghcn_parquet"].query, "year IN ('2017')")
+      && strcontains(aws_athena_named_query.this["reduce_ghcn_csv"].query, "FROM wildrydes.ghcn_csv")
+      && strcontains(aws_athena_named_query.this["training_join"].query, "FROM wildrydes.rides")
+      && strcontains(aws_athena_named_query.this["training_join"].query, "LEFT JOIN wildrydes.ground_station_weather")
+    )
+    error_message = "each query reads its table, the Central Park station and the year 2017 by default"
+  }
+}
+
+run "source_bucket_prefixes_cutoff_and_years_are_variables" {
+  command = plan
+  variables {
+    create_named_queries           = true
+    ghcn_source_bucket             = "my-ghcn-mirror"
+    ghcn_parquet_prefix            = "ghcn/parquet/"
+    ghcn_csv_prefix                = "ghcn/csv/"
+    bytes_scanned_cutoff_per_query = 10485760
+    years                          = [2016, 2017]
+    ride_date_range                = "2017-01-01,2017-12-31"
+  }
+
+  assert {
+    condition = (
+      aws_glue_catalog_table.ghcn_parquet.parameters["storage.location.template"] == "s3://my-ghcn-mirror/ghcn/parquet/YEAR=$${year}/ELEMENT=$${element}/"
+      && aws_glue_catalog_table.ghcn_csv.storage_descriptor[0].location == "s3://my-ghcn-mirror/ghcn/csv/"
+    )
+    error_message = "the GHCN-D source bucket and prefixes are variables"
+  }
+  assert {
+    condition     = aws_athena_workgroup.this.configuration[0].bytes_scanned_cutoff_per_query == 10485760
+    error_message = "the scan cutoff is a variable (down to Athena's 10 MiB minimum)"
+  }
+  assert {
+    condition     = length(regexall("year IN \\('2016', '2017'\\)", aws_athena_named_query.this["reduce_ghcn_parquet"].query)) == 1
+    error_message = "years reach the rendered SQL"
+  }
+  assert {
+    condition     = aws_glue_catalog_table.rides.parameters["projection.ride_date.range"] == "2017-01-01,2017-12-31"
+    error_message = "ride_date_range reaches the projection"
+  }
+}
+
+run "named_queries_can_be_switched_off_for_moto" {
+  command = plan
+
+  assert {
+    condition     = length(aws_athena_named_query.this) == 0 && aws_athena_workgroup.this.name != null
+    error_message = "create_named_queries = false creates none, the workgroup stays"
+  }
+}
+
+run "sse_kms_uses_the_given_key" {
+  command = plan
+  variables {
+    results_encryption  = "SSE_KMS"
+    results_kms_key_arn = "arn:aws:kms:us-east-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+  }
+
+  assert {
+    condition = (
+      aws_athena_workgroup.this.configuration[0].result_configuration[0].encryption_configuration[0].encryption_option == "SSE_KMS"
+      && aws_athena_workgroup.this.configuration[0].result_configuration[0].encryption_configuration[0].kms_key_arn == "arn:aws:kms:us-east-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    )
+    error_message = "SSE_KMS encrypts results with the given key"
+  }
+}
+
+run "client_side_encryption_is_rejected" {
+  command = plan
+  variables {
+    results_encryption = "CSE_KMS"
+  }
+  expect_failures = [var.results_encryption]
+}
+
+run "bad_ride_date_range_is_rejected" {
+  command = plan
+  variables {
+    ride_date_range = "2017/01/01,NOW"
+  }
+  expect_failures = [var.ride_date_range]
+}
+
+run "hyphenated_database_name_is_rejected" {
+  command = plan
+  variables {
+    database_name = "wild-rydes"
+  }
+  expect_failures = [var.database_name]
 }

@@ -1,5 +1,7 @@
-# Native `terraform test` (offline: mock provider). Run from the module folder: terraform test
-# `apply` with mocks lets computed ids flow into the outputs, which a plan cannot show.
+# Native `terraform test`, offline. Run from the module folder: terraform test
+# Two providers: `mock_provider "aws"` for the runs that apply (computed ids flow into the outputs,
+# which a plan cannot show) and `aws.offline`, the real provider with fake credentials and no API
+# call, for the plan runs that read the rendered IAM policies.
 mock_provider "aws" {
   mock_data "aws_region" {
     defaults = {
@@ -51,6 +53,18 @@ mock_provider "aws" {
   }
 }
 
+provider "aws" {
+  alias                       = "offline"
+  region                      = "us-east-1"
+  access_key                  = "test"
+  secret_key                  = "test"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+  max_retries                 = 1
+}
+
 variables {
   layout = {
     raw            = "raw/"
@@ -87,7 +101,7 @@ run "aws_urls" {
     error_message = "the function serves the published latest model"
   }
   assert {
-    condition     = length(aws_lambda_function.inference.layers) == 1 && aws_lambda_function.inference.layers[0] == aws_lambda_layer_version.mxnet[0].arn
+    condition     = length(module.function.lambda_function.layers) == 1 && module.function.lambda_function.layers[0] == aws_lambda_layer_version.mxnet[0].arn
     error_message = "the mxnet engine runs with the layer"
   }
   assert {
@@ -144,7 +158,7 @@ run "python313_x86_64_by_default" {
   command = plan
 
   assert {
-    condition     = aws_lambda_function.inference.runtime == "python3.13" && aws_lambda_function.inference.architectures == tolist(["x86_64"])
+    condition     = module.function.lambda_function.runtime == "python3.13" && module.function.lambda_function.architectures == tolist(["x86_64"])
     error_message = "the function runs python3.13 on x86_64 by default"
   }
   assert {
@@ -152,11 +166,11 @@ run "python313_x86_64_by_default" {
     error_message = "the layer is compatible with exactly the deployed runtime and architecture"
   }
   assert {
-    condition     = length(aws_lambda_alias.live) == 0 && aws_lambda_function.inference.publish == false
+    condition     = length(aws_lambda_alias.live) == 0 && module.function.lambda_function.publish == false
     error_message = "SnapStart (and its alias) is off by default"
   }
   assert {
-    condition     = aws_iam_role.function.name == "${var.name_prefix}-inference-lambda" && aws_iam_role_policy.function.name == "${var.name_prefix}-inference-data-access" && aws_lambda_function.inference.environment[0].variables["POWERTOOLS_SERVICE_NAME"] == "${var.name_prefix}-inference"
+    condition     = module.function.role.name == "${var.name_prefix}-inference-lambda" && module.function.role_policies.data_access.name == "${var.name_prefix}-inference-data-access" && module.function.role_policies.own_logs.name == "${var.name_prefix}-inference-own-logs" && module.function.lambda_function.environment[0].variables["POWERTOOLS_SERVICE_NAME"] == "${var.name_prefix}-inference"
     error_message = "role, policy and service name follow the ETL functions' <name_prefix>-<function> convention"
   }
 }
@@ -168,7 +182,7 @@ run "arm64_follows_into_function_and_layer" {
   }
 
   assert {
-    condition     = aws_lambda_function.inference.architectures == tolist(["arm64"]) && aws_lambda_layer_version.mxnet[0].compatible_architectures == toset(["arm64"])
+    condition     = module.function.lambda_function.architectures == tolist(["arm64"]) && aws_lambda_layer_version.mxnet[0].compatible_architectures == toset(["arm64"])
     error_message = "arm64 reaches the function and the layer"
   }
 }
@@ -189,11 +203,201 @@ run "snapstart_publishes_and_the_api_invokes_the_alias" {
   }
 
   assert {
-    condition     = aws_lambda_function.inference.publish && aws_lambda_function.inference.snap_start[0].apply_on == "PublishedVersions"
+    condition     = module.function.lambda_function.publish && module.function.lambda_function.snap_start[0].apply_on == "PublishedVersions"
     error_message = "SnapStart applies to published versions"
   }
   assert {
     condition     = aws_lambda_permission.api_gateway.qualifier == "live" && aws_api_gateway_integration.post_root.uri == aws_lambda_alias.live[0].invoke_arn
     error_message = "the API invokes (and may invoke only) the live alias"
   }
+}
+
+# ---------------------------------------------------------------------------- plan rules, real provider offline
+run "function_configuration" {
+  command   = plan
+  providers = { aws = aws.offline }
+  state_key = "offline"
+  variables {
+    data_bucket_name = "wildrydes-data-test"
+  }
+
+  assert {
+    condition = (
+      module.function.lambda_function.function_name == "wildrydes-inference" && module.function.lambda_function.handler == "handler.lambda_handler"
+      && module.function.lambda_function.memory_size == 512 && module.function.lambda_function.tracing_config[0].mode == "Active"
+      && module.function.lambda_function.source_code_hash == filebase64sha256("tests/fixtures/inference.zip")
+    )
+    error_message = "handler.lambda_handler, 512 MB (MXNet alone needs ~140 MB RSS), X-Ray Active, deployed from the zip's hash"
+  }
+  assert {
+    condition = keys(module.function.lambda_function.environment[0].variables) == sort([
+      "MODEL_S3_BUCKET", "MODEL_S3_KEY", "METADATA_S3_KEY", "INFERENCE_ENGINE", "MODEL_RECHECK_SECONDS", "MAX_BATCH",
+      "MAX_BODY_BYTES", "POWERTOOLS_SERVICE_NAME", "LOG_LEVEL",
+    ])
+    error_message = "exactly the environment lambda_src/README.md documents"
+  }
+  assert {
+    condition = (
+      module.function.lambda_function.environment[0].variables["MODEL_S3_BUCKET"] == "wildrydes-data-test"
+      && module.function.lambda_function.environment[0].variables["MODEL_S3_KEY"] == "models/linear-learner/latest/model.tar.gz"
+      && module.function.lambda_function.environment[0].variables["METADATA_S3_KEY"] == "models/linear-learner/latest/metadata.json"
+      && module.function.lambda_function.environment[0].variables["INFERENCE_ENGINE"] == "mxnet"
+    )
+    error_message = "the function serves the layout's model and metadata keys with the mxnet engine by default"
+  }
+  assert {
+    condition     = module.function.lambda_function.reserved_concurrent_executions == -1
+    error_message = "unreserved by default: reserving fails on accounts with the default 10-execution quota"
+  }
+}
+
+run "layer_is_staged_in_s3_under_artifacts" {
+  command   = plan
+  providers = { aws = aws.offline }
+  state_key = "offline"
+  variables {
+    data_bucket_name = "wildrydes-data-test"
+  }
+
+  assert {
+    condition     = aws_s3_object.layer[0].bucket == "wildrydes-data-test" && startswith(aws_s3_object.layer[0].key, "artifacts/mxnet-layer-")
+    error_message = "the layer zip is staged in the data bucket under artifacts/"
+  }
+  assert {
+    condition = (
+      aws_lambda_layer_version.mxnet[0].source_code_hash == filebase64sha256("tests/fixtures/layer.zip")
+      && aws_lambda_layer_version.mxnet[0].filename == null && aws_lambda_layer_version.mxnet[0].s3_key == aws_s3_object.layer[0].key
+    )
+    error_message = "the layer is published from S3 (not a direct upload) and follows the zip's hash"
+  }
+}
+
+run "role_reads_models_only_and_writes_its_own_logs" {
+  command   = plan
+  providers = { aws = aws.offline }
+  state_key = "offline"
+  variables {
+    data_bucket_name = "wildrydes-data-test"
+    account_id       = "000000000000"
+  }
+
+  assert {
+    condition     = [for s in jsondecode(module.function.role_policies.data_access.policy).Statement : s if s.Sid == "ReadPublishedModel"] == [{ Sid = "ReadPublishedModel", Effect = "Allow", Action = "s3:GetObject", Resource = "arn:aws:s3:::wildrydes-data-test/models/*" }]
+    error_message = "the function reads the models/ prefix only (GetObject also covers the ETag HeadObject)"
+  }
+  assert {
+    condition     = alltrue([for a in flatten([for s in jsondecode(module.function.role_policies.data_access.policy).Statement : flatten([s.Action])]) : !strcontains(a, "*") && (!startswith(a, "s3:") || a == "s3:GetObject")])
+    error_message = "no wildcard actions and no S3 action but GetObject"
+  }
+  assert {
+    condition     = jsondecode(module.function.role_policies.own_logs.policy).Statement[0].Resource == "arn:aws:logs:us-east-1:000000000000:log-group:/aws/lambda/wildrydes-inference:*"
+    error_message = "logs go to the function's own group only (ARN known at plan time with account_id)"
+  }
+}
+
+run "stage_usage_plan_and_logs" {
+  command   = plan
+  providers = { aws = aws.offline }
+  state_key = "offline"
+
+  assert {
+    condition     = aws_api_gateway_stage.prod.stage_name == "prod" && length(aws_api_gateway_stage.prod.access_log_settings[0].format) > 0
+    error_message = "stage prod with an access-log format"
+  }
+  assert {
+    condition = (
+      aws_api_gateway_usage_plan.this.throttle_settings[0].rate_limit == 20 && aws_api_gateway_usage_plan.this.throttle_settings[0].burst_limit == 40
+      && aws_api_gateway_usage_plan.this.quota_settings[0].limit == 100000 && aws_api_gateway_usage_plan.this.quota_settings[0].period == "DAY"
+    )
+    error_message = "default throttle 20 rps / burst 40 and quota 100000 a day"
+  }
+  assert {
+    condition     = module.function.log_group.retention_in_days == 365 && aws_cloudwatch_log_group.access.retention_in_days == 365
+    error_message = "function and access log groups keep 365 days by default"
+  }
+  assert {
+    condition     = aws_api_gateway_method.post_root.http_method == "POST" && aws_api_gateway_method.post_root.api_key_required
+    error_message = "POST / requires an API key"
+  }
+  assert {
+    condition     = aws_api_gateway_integration.post_root.type == "AWS_PROXY" && aws_api_gateway_integration.post_root.integration_http_method == "POST"
+    error_message = "POST / proxies to Lambda"
+  }
+}
+
+run "post_is_on_the_root_resource" {
+  command = apply
+
+  assert {
+    condition     = aws_api_gateway_method.post_root.resource_id == "root0" && aws_api_gateway_integration.post_root.resource_id == "root0"
+    error_message = "the API serves POST / on the root resource (no sub-resources)"
+  }
+}
+
+run "numpy_engine_needs_no_layer_and_variables_flow_through" {
+  command   = plan
+  providers = { aws = aws.offline }
+  state_key = "offline"
+  variables {
+    inference_engine     = "numpy"
+    memory_mb            = 256
+    throttle_rate_limit  = 5
+    throttle_burst_limit = 10
+    quota_limit          = 1000
+    quota_period         = "WEEK"
+    log_retention_days   = 30
+    local_endpoint       = "http://localhost:4574"
+    reserved_concurrency = 5
+  }
+
+  assert {
+    condition     = length(aws_lambda_layer_version.mxnet) == 0 && length(aws_s3_object.layer) == 0 && length(module.function.lambda_function.layers) == 0
+    error_message = "the numpy engine needs no layer"
+  }
+  assert {
+    condition = (
+      module.function.lambda_function.memory_size == 256 && module.function.lambda_function.environment[0].variables["INFERENCE_ENGINE"] == "numpy"
+      && module.function.lambda_function.reserved_concurrent_executions == 5 && module.function.log_group.retention_in_days == 30
+    )
+    error_message = "memory, engine, reserved concurrency and retention follow the variables"
+  }
+  assert {
+    condition = (
+      aws_api_gateway_usage_plan.this.throttle_settings[0].rate_limit == 5 && aws_api_gateway_usage_plan.this.throttle_settings[0].burst_limit == 10
+      && aws_api_gateway_usage_plan.this.quota_settings[0].limit == 1000 && aws_api_gateway_usage_plan.this.quota_settings[0].period == "WEEK"
+    )
+    error_message = "throttle and quota follow the variables"
+  }
+}
+
+run "hourly_quota_is_rejected" {
+  command = plan
+  variables {
+    quota_period = "HOUR"
+  }
+  expect_failures = [var.quota_period]
+}
+
+run "unsupported_retention_is_rejected" {
+  command = plan
+  variables {
+    log_retention_days = 10
+  }
+  expect_failures = [var.log_retention_days]
+}
+
+run "local_endpoint_with_a_path_is_rejected" {
+  command = plan
+  variables {
+    local_endpoint = "http://localhost:4566/path"
+  }
+  expect_failures = [var.local_endpoint]
+}
+
+run "zero_reserved_concurrency_is_rejected" {
+  command = plan
+  variables {
+    reserved_concurrency = 0
+  }
+  expect_failures = [var.reserved_concurrency]
 }
