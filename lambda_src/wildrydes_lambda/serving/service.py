@@ -1,15 +1,18 @@
 """The inference API's request -> response logic, free of Lambda and API Gateway specifics.
 
 ``InferenceSettings.from_env`` reads the function's configuration once (see lambda_src/README.md);
-``answer`` turns one HTTP request (method, headers, body) into ``(status, headers, JSON body)`` using a
-model provider (normally ``ModelCache.get``). Every outcome is a JSON body: client mistakes are 4xx naming
-the field, a model that cannot be loaded is 503, and anything unexpected is a 500 without internals.
+``answer`` turns one HTTP request (method, headers, body) into an ``HttpAnswer`` (status, headers, body; it
+unpacks as ``status, headers, body``) using a model provider (normally ``ModelCache.get``). Predictions are
+JSON or JSON Lines as ``Accept`` asks (see wildrydes_lambda.serving.request and openapi.yaml); every error is
+a JSON body: client mistakes are 4xx naming the field, a model that cannot be loaded is 503, and anything
+unexpected is a 500 without internals.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,10 +25,15 @@ from wildrydes_lambda.serving.request import (
     HTTP_INTERNAL_ERROR,
     HTTP_OK,
     HTTP_SERVICE_UNAVAILABLE,
+    JSON_MEDIA_TYPE,
+    JSONLINES_MEDIA_TYPE,
     RequestError,
-    decode_http_body,
-    parse_payload,
+    decode_body,
+    parse_body,
     predictions_body,
+    predictions_lines,
+    read_http_request,
+    render_jsonlines,
 )
 from wildrydes_lambda.serving.model_cache import LoadedModel, ModelUnavailable
 
@@ -38,7 +46,8 @@ DEFAULT_RECHECK_SECONDS = 60.0
 MAX_BATCH_CEILING = 10_000
 MAX_BODY_BYTES_CEILING = 6 * 1024 * 1024  # Lambda's synchronous payload limit
 
-RESPONSE_HEADERS = {"Content-Type": "application/json"}
+RESPONSE_HEADERS = {"Content-Type": JSON_MEDIA_TYPE}
+MODEL_VERSION_HEADER = "X-Model-Version"  # on every prediction, whatever the response format
 RETRY_AFTER_SECONDS = 30  # a missing model is usually a publish in progress or not done yet
 
 
@@ -92,22 +101,59 @@ def error_body(code: str, message: str) -> dict[str, Any]:
     return {"error": code, "message": message}
 
 
+@dataclass(frozen=True)
+class HttpAnswer:
+    """One response: status, headers and the body as data (a JSON object, or the JSON Lines records when
+    ``Content-Type`` is JSON Lines). Unpacks as ``status, headers, body``; ``text`` goes on the wire."""
+
+    status: int
+    headers: dict[str, str]
+    body: dict[str, Any] | list[dict[str, Any]]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.status, self.headers, self.body))
+
+    @property
+    def text(self) -> str:
+        if isinstance(self.body, list):
+            return render_jsonlines(self.body)
+        return json.dumps(self.body)
+
+    @property
+    def error(self) -> str | None:
+        """The error code of an error answer, else None."""
+        return self.body.get("error") if isinstance(self.body, dict) else None
+
+
+def _json_answer(status: int, body: dict[str, Any],
+                 extra_headers: Mapping[str, str] | None = None) -> HttpAnswer:
+    return HttpAnswer(status, {**RESPONSE_HEADERS, **(extra_headers or {})}, body)
+
+
 def answer(method: str | None, headers: Mapping[str, str] | None, body: str | bytes | None,
            is_base64_encoded: bool, get_model: Callable[[], LoadedModel],
-           settings: InferenceSettings) -> tuple[int, dict[str, str], dict[str, Any]]:
-    """One HTTP request -> (status, headers, JSON-serializable body). Never raises."""
+           settings: InferenceSettings) -> HttpAnswer:
+    """One HTTP request -> its answer. Never raises."""
     try:
-        payload = decode_http_body(method, headers, body, is_base64_encoded, settings.max_body_bytes)
+        http = read_http_request(method, headers, body, is_base64_encoded, settings.max_body_bytes)
+        decoded = decode_body(http)  # syntax errors are 400 even while no model is available
         model = get_model()
-        request = parse_payload(payload, model.schema, settings.max_batch)
+        request = parse_body(decoded, model.schema, settings.max_batch)
         scores = model.engine.score(request.rows)
-        return HTTP_OK, dict(RESPONSE_HEADERS), predictions_body(scores, model.threshold, model.model_version)
+        version_header = {MODEL_VERSION_HEADER: model.model_version}
+        if http.response_type == JSONLINES_MEDIA_TYPE:
+            return HttpAnswer(HTTP_OK, {"Content-Type": JSONLINES_MEDIA_TYPE, **version_header},
+                              predictions_lines(scores, model.threshold))
+        return _json_answer(HTTP_OK, predictions_body(scores, model.threshold, model.model_version),
+                            version_header)
     except RequestError as exc:
-        return exc.status, {**RESPONSE_HEADERS, **exc.headers}, exc.body()
+        return _json_answer(exc.status, exc.body(), exc.headers)
     except ModelUnavailable as exc:
         logger.error("model unavailable: %s", exc)
-        return (HTTP_SERVICE_UNAVAILABLE, {**RESPONSE_HEADERS, "Retry-After": str(RETRY_AFTER_SECONDS)},
-                error_body("model_unavailable", "no model is available to score with; try again later"))
+        return _json_answer(HTTP_SERVICE_UNAVAILABLE,
+                            error_body("model_unavailable",
+                                       "no model is available to score with; try again later"),
+                            {"Retry-After": str(RETRY_AFTER_SECONDS)})
     except Exception:  # a true server fault: log the trace, never send it
         logger.exception("unexpected error while scoring")
-        return HTTP_INTERNAL_ERROR, dict(RESPONSE_HEADERS), error_body("internal_error", "internal error")
+        return _json_answer(HTTP_INTERNAL_ERROR, error_body("internal_error", "internal error"))
