@@ -36,7 +36,7 @@ resource "aws_lambda_function" "inference" {
   }
 
   environment {
-    variables = {
+    variables = merge({
       MODEL_S3_BUCKET         = var.data_bucket_name
       MODEL_S3_KEY            = var.layout.model_key
       METADATA_S3_KEY         = var.layout.metadata_key
@@ -46,7 +46,7 @@ resource "aws_lambda_function" "inference" {
       MAX_BODY_BYTES          = tostring(var.max_body_bytes)
       POWERTOOLS_SERVICE_NAME = local.function_name # <name_prefix>-<function>, as the ETL functions
       LOG_LEVEL               = var.log_level
-    }
+    }, local.cors_function_environment) # cors.tf
   }
 
   logging_config {

@@ -11,7 +11,8 @@ import re
 import pytest
 from tfhelpers import MODULES_DIR, copy_tree, init_args, run_terraform
 
-MODULES_WITH_NATIVE_TESTS = sorted(p.parent.parent.name for p in MODULES_DIR.glob("*/tests/*.tftest.hcl"))
+# One entry per module (a module may have several test files; `terraform test` runs them all).
+MODULES_WITH_NATIVE_TESTS = sorted({p.parent.parent.name for p in MODULES_DIR.glob("*/tests/*.tftest.hcl")})
 
 
 def test_the_etl_modules_have_native_tests():

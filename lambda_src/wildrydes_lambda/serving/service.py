@@ -48,6 +48,7 @@ MAX_BODY_BYTES_CEILING = 6 * 1024 * 1024  # Lambda's synchronous payload limit
 
 RESPONSE_HEADERS = {"Content-Type": JSON_MEDIA_TYPE}
 MODEL_VERSION_HEADER = "X-Model-Version"  # on every prediction, whatever the response format
+ANY_ORIGIN = "*"
 RETRY_AFTER_SECONDS = 30  # a missing model is usually a publish in progress or not done yet
 
 
@@ -66,6 +67,7 @@ class InferenceSettings:
     recheck_seconds: float = DEFAULT_RECHECK_SECONDS
     max_batch: int = DEFAULT_MAX_BATCH
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    cors_allowed_origins: tuple[str, ...] = ()  # CORS_ALLOWED_ORIGINS: comma-separated; empty = CORS off
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> InferenceSettings:
@@ -94,6 +96,8 @@ class InferenceSettings:
             recheck_seconds=recheck,
             max_batch=int_setting(env, "MAX_BATCH", DEFAULT_MAX_BATCH, 1, MAX_BATCH_CEILING),
             max_body_bytes=int_setting(env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 64, MAX_BODY_BYTES_CEILING),
+            cors_allowed_origins=tuple(origin.strip() for origin in env.get("CORS_ALLOWED_ORIGINS", "").split(",")
+                                       if origin.strip()),
         )
 
 
@@ -130,10 +134,31 @@ def _json_answer(status: int, body: dict[str, Any],
     return HttpAnswer(status, {**RESPONSE_HEADERS, **(extra_headers or {})}, body)
 
 
+def cors_headers(request_headers: Mapping[str, str] | None,
+                 allowed_origins: tuple[str, ...]) -> dict[str, str]:
+    """Access-Control-Allow-Origin for an allowed ``Origin`` (``*`` allows any); nothing otherwise."""
+    if not allowed_origins:
+        return {}
+    if ANY_ORIGIN in allowed_origins:
+        return {"Access-Control-Allow-Origin": ANY_ORIGIN}
+    origin = next((v for k, v in (request_headers or {}).items() if k.lower() == "origin"), None)
+    if origin is not None and origin in allowed_origins:
+        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+    return {}
+
+
 def answer(method: str | None, headers: Mapping[str, str] | None, body: str | bytes | None,
            is_base64_encoded: bool, get_model: Callable[[], LoadedModel],
            settings: InferenceSettings) -> HttpAnswer:
-    """One HTTP request -> its answer. Never raises."""
+    """One HTTP request -> its answer (with CORS headers for an allowed Origin). Never raises."""
+    result = _answer(method, headers, body, is_base64_encoded, get_model, settings)
+    result.headers.update(cors_headers(headers, settings.cors_allowed_origins))
+    return result
+
+
+def _answer(method: str | None, headers: Mapping[str, str] | None, body: str | bytes | None,
+            is_base64_encoded: bool, get_model: Callable[[], LoadedModel],
+            settings: InferenceSettings) -> HttpAnswer:
     try:
         http = read_http_request(method, headers, body, is_base64_encoded, settings.max_body_bytes)
         decoded = decode_body(http)  # syntax errors are 400 even while no model is available

@@ -3,13 +3,15 @@ the same limits and 4xx JSON errors for every format, and the percentage beside 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 
 import pytest
-from test_inference_request import BAD_PAYLOADS, JSON_HEADERS, MODEL, WORKSHOP, loaded_model, post
+from test_inference_request import BAD_PAYLOADS, JSON_HEADERS, MODEL, SETTINGS, WORKSHOP, loaded_model, post
 
 from wildrydes_lambda.serving import request as ir
+from wildrydes_lambda.serving.service import InferenceSettings, answer
 
 CSV = "text/csv"
 JSONL = "application/jsonlines"
@@ -302,3 +304,40 @@ def test_the_loaded_model_fixture_is_the_reference_model():
     assert loaded_model().engine.score([[30, 300, 333, 100]]) == pytest.approx(
         MODEL.score([[30, 300, 333, 100]])
     )
+
+
+# --------------------------------------------------------------------------- CORS (opt in)
+def test_cors_is_off_without_allowed_origins():
+    status, headers, _ = post(WORKSHOP, {**JSON_HEADERS, "Origin": "https://app.example.com"})
+    assert status == 200 and "Access-Control-Allow-Origin" not in headers
+
+
+@pytest.mark.parametrize(
+    "allowed, origin, expected",
+    [
+        (("https://app.example.com",), "https://app.example.com", "https://app.example.com"),
+        (
+            ("https://app.example.com", "http://localhost:3000"),
+            "http://localhost:3000",
+            "http://localhost:3000",
+        ),
+        (("https://app.example.com",), "https://evil.example.com", None),
+        (("https://app.example.com",), None, None),
+        (("*",), "https://anyone.example.com", "*"),
+    ],
+)
+def test_allowed_origins_get_the_cors_header_on_every_answer(allowed, origin, expected):
+    settings = dataclasses.replace(SETTINGS, cors_allowed_origins=allowed)
+    for body in (WORKSHOP, {"distance": -1}):  # a success and an error alike
+        headers = {**JSON_HEADERS, **({"origin": origin} if origin else {})}
+        got = answer("POST", headers, json.dumps(body), False, loaded_model, settings)
+        assert got.headers.get("Access-Control-Allow-Origin") == expected
+
+
+def test_cors_origins_come_from_the_environment():
+    env = {"MODEL_S3_BUCKET": "b", "CORS_ALLOWED_ORIGINS": " https://a.example.com, http://localhost:3000 ,"}
+    assert InferenceSettings.from_env(env).cors_allowed_origins == (
+        "https://a.example.com",
+        "http://localhost:3000",
+    )
+    assert InferenceSettings.from_env({"MODEL_S3_BUCKET": "b"}).cors_allowed_origins == ()

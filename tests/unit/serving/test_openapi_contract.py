@@ -191,3 +191,20 @@ def test_the_drift_check_fails_on_a_changed_model(tmp_path, monkeypatch):
     (tmp_path / "json_request.schema.json").write_text("{}\n")
     assert openapi_models.main(["--check"]) == 1
     assert openapi_models.main([]) == 0 and openapi_models.main(["--check"]) == 0
+
+
+def test_every_gateway_response_is_documented_with_its_status_and_code():
+    import hcl2
+
+    source = (REPO_ROOT / "modules" / "inference_api" / "gateway_responses.tf").read_text()
+    block = next(block for block in hcl2.loads(source)["locals"] if "gateway_responses" in block)
+    responses = block["gateway_responses"][0]  # bc-python-hcl2 wraps object values in a list
+    assert {"INVALID_API_KEY", "MISSING_AUTHENTICATION_TOKEN", "THROTTLED", "DEFAULT_5XX"} <= set(responses)
+    for response_type, response in responses.items():
+        code = response["error"]
+        assert f"`{code}`" in SPEC["info"]["description"], response_type
+        if response["status"] is not None:
+            documented = resolve(OPERATION["responses"][response["status"]])
+            assert f"`{code}`" in documented["description"], (response_type, code)
+            for header in response["headers"]:
+                assert header in documented.get("headers", {}), (response_type, header)
