@@ -147,16 +147,19 @@ sample-data: venv ## regenerate the committed sample in data/sample (rides, GHCN
 # ---------------------------------------------------------------------------- lint and docs
 # `make lint` is read-only and runs in .ci/run before `make test`; .pre-commit-config.yaml runs the same commands.
 .PHONY: lint docs
-lint: venv ## ruff check, ruff format --check, mypy (runtime packages), terraform fmt -check, README tables, actionlint
+lint: venv ## ruff, ruff format --check, mypy, terraform fmt -check, README tables, actionlint, openapi.yaml and its models
 	$(VENV)/bin/ruff check
 	$(VENV)/bin/ruff format --check
 	$(VENV)/bin/mypy
 	terraform fmt -check -recursive
 	$(VENV)/bin/actionlint -no-color
 	$(PY) -m wildrydes_dev.tf_docs --check
+	$(VENV)/bin/openapi-spec-validator openapi.yaml
+	$(PY) -m wildrydes_dev.openapi_models --check
 
-docs: venv ## regenerate the README input/output tables (root and modules/*) from variables.tf/outputs.tf
+docs: venv ## regenerate README tables (root, modules/*) and the API Gateway models generated from openapi.yaml
 	$(PY) -m wildrydes_dev.tf_docs
+	$(PY) -m wildrydes_dev.openapi_models
 
 # ---------------------------------------------------------------------------- tests
 # `make test` is the one command CI runs (.ci/run). Integration tests start LocalStack + moto

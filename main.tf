@@ -125,6 +125,8 @@ module "inference_api" {
   throttle_burst_limit       = var.inference_throttle_burst_limit
   quota_limit                = var.inference_quota_limit
   quota_period               = var.inference_quota_period
+  cors_allowed_origins       = var.inference_cors_allowed_origins
+  json_body_validation       = var.inference_json_body_validation
   manage_api_gateway_account = var.manage_api_gateway_account
   log_retention_days         = var.inference_log_retention_days
   log_level                  = var.log_level

@@ -333,6 +333,30 @@ variable "inference_quota_period" {
   default     = "DAY"
 }
 
+variable "inference_cors_allowed_origins" {
+  description = "Browser origins allowed to call the inference API (CORS), e.g. [\"https://app.example.com\"]; [\"*\"] allows any. Empty (default) = CORS off."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition = alltrue([
+      for origin in var.inference_cors_allowed_origins : origin == "*" || can(regex("^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$", origin))
+    ])
+    error_message = "inference_cors_allowed_origins entries must be \"*\" or scheme://host[:port] with no path or trailing slash."
+  }
+
+  validation {
+    condition     = !contains(var.inference_cors_allowed_origins, "*") || length(var.inference_cors_allowed_origins) == 1
+    error_message = "inference_cors_allowed_origins: \"*\" already allows every origin; give it alone."
+  }
+}
+
+variable "inference_json_body_validation" {
+  description = "Validate application/json bodies at API Gateway (model generated from openapi.yaml) before the function runs. The local test stack and the demo turn it off: LocalStack 4.x applies the JSON model to text/csv and JSON Lines bodies too."
+  type        = bool
+  default     = true
+}
+
 variable "inference_log_retention_days" {
   description = "Retention (days) of the inference function's and the API's access log groups (a year by default: API access is audit data)."
   type        = number

@@ -6,7 +6,6 @@ logic lives in wildrydes_lambda.serving.service (tested without AWS).
 
 from __future__ import annotations
 
-import json
 import logging
 
 from aws_lambda_powertools import Logger
@@ -42,7 +41,7 @@ register_snapstart_hooks(MODEL_CACHE)
 def lambda_handler(event: dict, context: object) -> dict:
     if not isinstance(event, dict):  # a direct invoke with a non-object payload: answer like a bad request
         event = {}
-    status, headers, body = answer(
+    result = answer(
         event.get("httpMethod"),
         event.get("headers"),
         event.get("body"),
@@ -52,12 +51,12 @@ def lambda_handler(event: dict, context: object) -> dict:
     )
     current = MODEL_CACHE.current
     logger.info(
-        "scored" if status == 200 else "rejected",
+        "scored" if result.status == 200 else "rejected",
         extra={
-            "status": status,
-            "error": body.get("error"),
+            "status": result.status,
+            "error": result.error,
             "model_version": current.model_version if current else None,
             "engine": SETTINGS.engine,
         },
     )
-    return {"statusCode": status, "headers": headers, "body": json.dumps(body)}
+    return {"statusCode": result.status, "headers": result.headers, "body": result.text}

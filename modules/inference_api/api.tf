@@ -2,7 +2,7 @@
 
 resource "aws_api_gateway_rest_api" "this" {
   name        = "${var.name_prefix}-inference"
-  description = "POST / with the workshop JSON or SageMaker-style instances; API key required."
+  description = "POST / with JSON (workshop or SageMaker instances), CSV or JSON Lines; API key required. Contract: openapi.yaml."
 
   endpoint_configuration {
     types = ["REGIONAL"]
@@ -16,12 +16,15 @@ resource "aws_api_gateway_rest_api" "this" {
 }
 
 resource "aws_api_gateway_method" "post_root" {
-  #checkov:skip=CKV2_AWS_53:The function validates every field and answers clear 400 JSON; an API Gateway model would duplicate (and drift from) that schema.
   rest_api_id      = aws_api_gateway_rest_api.this.id
   resource_id      = aws_api_gateway_rest_api.this.root_resource_id
   http_method      = "POST"
   authorization    = "NONE"
   api_key_required = true # callers are identified, throttled and metered by API key (usage plan)
+  # JSON bodies are checked against the contract's model first (request_validation.tf); the model stays
+  # declared (and in the export) when var.json_body_validation is off.
+  request_validator_id = var.json_body_validation ? aws_api_gateway_request_validator.body.id : null
+  request_models       = { (local.json_media_type) = aws_api_gateway_model.json_request.name }
 }
 
 resource "aws_api_gateway_integration" "post_root" {
@@ -45,13 +48,20 @@ resource "aws_lambda_permission" "api_gateway" {
 resource "aws_api_gateway_deployment" "this" {
   rest_api_id = aws_api_gateway_rest_api.this.id
 
-  # Redeploy whenever the method or integration changes.
+  # Redeploy whenever a method, integration, validation model, gateway response or the CORS setup changes.
   triggers = {
     redeployment = sha1(jsonencode([
       aws_api_gateway_method.post_root.id,
       aws_api_gateway_method.post_root.api_key_required,
+      aws_api_gateway_method.post_root.request_validator_id,
+      aws_api_gateway_method.post_root.request_models,
       aws_api_gateway_integration.post_root.id,
       aws_api_gateway_integration.post_root.uri,
+      aws_api_gateway_model.json_request.schema,
+      [for response in aws_api_gateway_gateway_response.json : response.id],
+      local.gateway_responses,
+      var.cors_allowed_origins,
+      aws_api_gateway_integration_response.options_root[*].id,
     ]))
   }
 

@@ -18,7 +18,7 @@ module "function" {
     # Invoked synchronously by API Gateway only: the caller gets the error, so no dead-letter target.
     tracing_mode = "Active"
     snap_start   = var.snapstart_enabled
-    environment = {
+    environment = merge({
       MODEL_S3_BUCKET       = var.data_bucket_name
       MODEL_S3_KEY          = var.layout.model_key
       METADATA_S3_KEY       = var.layout.metadata_key
@@ -27,7 +27,7 @@ module "function" {
       MAX_BATCH             = tostring(var.max_batch)
       MAX_BODY_BYTES        = tostring(var.max_body_bytes)
       LOG_LEVEL             = var.log_level
-    }
+    }, local.cors_function_environment) # cors.tf
   }
   data_access_policy_json = data.aws_iam_policy_document.function.json
   log_retention_days      = var.log_retention_days

@@ -276,3 +276,32 @@ variable "layout" {
     metadata_key = string
   })
 }
+
+variable "cors_allowed_origins" {
+  description = "Browser origins allowed to call the API (CORS), e.g. [\"https://app.example.com\"]; [\"*\"] allows any. Empty (default) = CORS off, no OPTIONS method."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition = alltrue([
+      for origin in var.cors_allowed_origins : origin == "*" || can(regex("^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$", origin))
+    ])
+    error_message = "cors_allowed_origins entries must be \"*\" or scheme://host[:port] with no path or trailing slash."
+  }
+
+  validation {
+    condition     = !contains(var.cors_allowed_origins, "*") || length(var.cors_allowed_origins) == 1
+    error_message = "cors_allowed_origins: \"*\" already allows every origin; give it alone."
+  }
+
+  validation {
+    condition     = length(distinct(var.cors_allowed_origins)) == length(var.cors_allowed_origins)
+    error_message = "cors_allowed_origins has duplicates."
+  }
+}
+
+variable "json_body_validation" {
+  description = "Validate application/json bodies at API Gateway against the model generated from openapi.yaml. Set false only on an emulator that applies the JSON model to every content type (LocalStack 4.x community rejects text/csv and JSON Lines bodies then); AWS validates only the matching content type."
+  type        = bool
+  default     = true
+}

@@ -2,11 +2,15 @@
 
     wildrydes predict --model build/model/model.tar.gz '{"distance": 30, "TMAX": 333, "TMIN": 300, "PRCP": 100}'
     wildrydes predict --model s3://BUCKET/models/linear-learner/latest/model.tar.gz --engine numpy '{...}'
+    printf '30,300,333,100\n1,0,0,0\n' | wildrydes predict --model build/model/model.tar.gz \
+        --content-type text/csv --accept application/jsonlines -
 
 The model is a ``model.tar.gz`` (or a directory of extracted module files) on disk or in S3; its
 ``metadata.json`` (feature order, units, threshold, version) is taken from next to it unless --metadata
-says otherwise. The request is any shape the API accepts (see wildrydes_lambda.serving.request); the
-output is the API's JSON response body. ``-`` reads the request from stdin.
+says otherwise. The request is anything the API accepts (``--content-type``: application/json in any of
+its shapes, text/csv or application/jsonlines; see openapi.yaml and wildrydes_lambda.serving.request); the
+output is the API's response body in the format ``--accept`` chooses (JSON by default, or JSON Lines). ``-``
+reads the request from stdin.
 """
 
 from __future__ import annotations
@@ -25,9 +29,20 @@ from wildrydes_lambda.serving import engine as inference_engine
 from wildrydes_lambda.serving.model_cache import ModelUnavailable, build_loaded_model
 from wildrydes_lambda.serving.request import (
     DEFAULT_MAX_BATCH,
+    JSON_MEDIA_TYPE,
+    JSONLINES_MEDIA_TYPE,
+    REQUEST_MEDIA_TYPES,
+    RESPONSE_MEDIA_TYPES,
+    DecodedBody,
+    HttpBody,
     RequestError,
-    parse_payload,
+    decode_body,
+    negotiate_response_type,
+    parse_body,
     predictions_body,
+    predictions_lines,
+    render_jsonlines,
+    request_media_type,
 )
 from wildrydes_lambda.serving.service import METADATA_FILE_NAME, default_metadata_key
 
@@ -72,13 +87,18 @@ def default_metadata_location(model: str) -> str:
     return str((path if path.is_dir() else path.parent) / METADATA_FILE_NAME)
 
 
-def _read_request(text: str) -> Any:
+def _user_error(exc: RequestError) -> CommandError:
+    return CommandError(f"{exc.message} (HTTP {exc.status} {exc.code})")
+
+
+def _read_request(text: str, content_type: str) -> DecodedBody:
+    """The request text (``-``: stdin) parsed as the API parses a body of ``content_type``."""
     if text == "-":
         text = sys.stdin.read()
     try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise CommandError(f"the request is not valid JSON ({exc})") from exc
+        return decode_body(HttpBody(request_media_type(content_type), text))
+    except RequestError as exc:
+        raise _user_error(exc) from exc
 
 
 def predict(
@@ -87,9 +107,16 @@ def predict(
     metadata: str | None = None,
     engine: str = inference_engine.ENGINE_MXNET,
     max_batch: int = DEFAULT_MAX_BATCH,
-) -> dict[str, Any]:
-    """The API's response body for ``request_text`` scored by ``model`` (path or s3:// URI)."""
-    payload = _read_request(request_text)
+    content_type: str = JSON_MEDIA_TYPE,
+    accept: str = JSON_MEDIA_TYPE,
+) -> dict[str, Any] | list[dict[str, Any]]:
+    """The API's response body for ``request_text`` scored by ``model`` (path or s3:// URI): the JSON object,
+    or the list of JSON Lines records when ``accept`` asks for JSON Lines."""
+    try:
+        response_type = negotiate_response_type(accept)
+    except RequestError as exc:
+        raise _user_error(exc) from exc
+    payload = _read_request(request_text, content_type)
     work = Path(tempfile.mkdtemp(prefix="wildrydes-predict-"))
     try:
         model_path = _fetch(model, work / "model.tar.gz")
@@ -108,17 +135,25 @@ def predict(
         except (linear_learner.ArtifactError, ModelUnavailable) as exc:
             raise CommandError(str(exc)) from exc
         try:
-            request = parse_payload(payload, loaded.schema, max_batch)
+            request = parse_body(payload, loaded.schema, max_batch)
         except RequestError as exc:
-            raise CommandError(f"{exc.message} (HTTP {exc.status} {exc.code})") from exc
-        return predictions_body(loaded.engine.score(request.rows), loaded.threshold, loaded.model_version)
+            raise _user_error(exc) from exc
+        scores = loaded.engine.score(request.rows)
+        if response_type == JSONLINES_MEDIA_TYPE:
+            return predictions_lines(scores, loaded.threshold)
+        return predictions_body(scores, loaded.threshold, loaded.model_version)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
 def run(args) -> int:
-    body = predict(args.model, args.request, args.metadata, args.engine, args.max_batch)
-    print(json.dumps(body))
+    body = predict(
+        args.model, args.request, args.metadata, args.engine, args.max_batch, args.content_type, args.accept
+    )
+    if isinstance(body, list):
+        sys.stdout.write(render_jsonlines(body))
+    else:
+        print(json.dumps(body))
     return 0
 
 
@@ -143,5 +178,17 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--max-batch", type=int, default=DEFAULT_MAX_BATCH, help="largest accepted instances list"
     )
-    parser.add_argument("request", help="the request JSON (any shape the API accepts), or - for stdin")
+    parser.add_argument(
+        "--content-type",
+        default=JSON_MEDIA_TYPE,
+        metavar="TYPE",
+        help=f"request media type: {', '.join(REQUEST_MEDIA_TYPES)} (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--accept",
+        default=JSON_MEDIA_TYPE,
+        metavar="TYPE",
+        help=f"response media type: {', '.join(RESPONSE_MEDIA_TYPES)} (default: %(default)s)",
+    )
+    parser.add_argument("request", help="the request body (any format the API accepts), or - for stdin")
     parser.set_defaults(func=run)

@@ -45,7 +45,8 @@ DEFAULT_SEED = 7
 RIDE_FILES = 1
 # LocalStack runs ONE poller per event source mapping and it waits the whole batching window for every
 # batch (AWS scales pollers out), so the default 1 s window caps the local ETL at ~10 messages/s. The demo
-# applies the stack with no window; `make bench` measures the Terraform defaults.
+# applies the stack with no window (and, as LocalStack 4.x validates every content type against the API's
+# application/json model, no API Gateway body validation): wildrydes_dev/tf_local.py's local defaults.
 # Seconds to wait for the pipeline to account for every uploaded ride before giving up.
 PIPELINE_TIMEOUT_S = 600
 POLL_INTERVAL_S = 1.0

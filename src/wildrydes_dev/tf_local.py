@@ -139,6 +139,10 @@ class TfLocal:
             # LocalStack runs one poller per mapping: a 1 s window caps the ETL at ~10 messages/s. `make demo`
             # and `make local-apply` share this one stack and these values, so either may follow the other.
             defaults["sqs_batching_window_seconds"] = "0"
+        if 'variable "inference_json_body_validation"' in declared:
+            # LocalStack 4.x validates every content type against the API's application/json model, so text/csv
+            # and JSON Lines requests would get the gateway's 400; AWS validates the matching type only.
+            defaults["inference_json_body_validation"] = "false"
         return defaults
 
     # ------------------------------------------------------------------ emulator identity

@@ -1,16 +1,19 @@
 """The inference API's request -> response logic, free of Lambda and API Gateway specifics.
 
 ``InferenceSettings.from_env`` reads the function's configuration once (see lambda_src/README.md);
-``answer`` turns one HTTP request (method, headers, body) into ``(status, headers, JSON body)`` using a
-model provider (normally ``ModelCache.get``). Every outcome is a JSON body: client mistakes are 4xx naming
-the field, a model that cannot be loaded is 503, and anything unexpected is a 500 without internals.
+``answer`` turns one HTTP request (method, headers, body) into an ``HttpAnswer`` (status, headers, body; it
+unpacks as ``status, headers, body``) using a model provider (normally ``ModelCache.get``). Predictions are
+JSON or JSON Lines as ``Accept`` asks (see wildrydes_lambda.serving.request and openapi.yaml); every error is
+a JSON body: client mistakes are 4xx naming the field, a model that cannot be loaded is 503, and anything
+unexpected is a 500 without internals.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,10 +26,15 @@ from wildrydes_lambda.serving.request import (
     HTTP_INTERNAL_ERROR,
     HTTP_OK,
     HTTP_SERVICE_UNAVAILABLE,
+    JSON_MEDIA_TYPE,
+    JSONLINES_MEDIA_TYPE,
     RequestError,
-    decode_http_body,
-    parse_payload,
+    decode_body,
+    parse_body,
     predictions_body,
+    predictions_lines,
+    read_http_request,
+    render_jsonlines,
 )
 from wildrydes_lambda.settings import ConfigError, int_setting
 
@@ -39,7 +47,9 @@ DEFAULT_RECHECK_SECONDS = 60.0
 MAX_BATCH_CEILING = 10_000
 MAX_BODY_BYTES_CEILING = 6 * 1024 * 1024  # Lambda's synchronous payload limit
 
-RESPONSE_HEADERS = {"Content-Type": "application/json"}
+RESPONSE_HEADERS = {"Content-Type": JSON_MEDIA_TYPE}
+MODEL_VERSION_HEADER = "X-Model-Version"  # on every prediction, whatever the response format
+ANY_ORIGIN = "*"
 RETRY_AFTER_SECONDS = 30  # a missing model is usually a publish in progress or not done yet
 
 
@@ -58,6 +68,7 @@ class InferenceSettings:
     recheck_seconds: float = DEFAULT_RECHECK_SECONDS
     max_batch: int = DEFAULT_MAX_BATCH
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    cors_allowed_origins: tuple[str, ...] = ()  # CORS_ALLOWED_ORIGINS: comma-separated; empty = CORS off
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> InferenceSettings:
@@ -90,11 +101,58 @@ class InferenceSettings:
             max_body_bytes=int_setting(
                 env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 64, MAX_BODY_BYTES_CEILING
             ),
+            cors_allowed_origins=tuple(
+                origin.strip() for origin in env.get("CORS_ALLOWED_ORIGINS", "").split(",") if origin.strip()
+            ),
         )
 
 
 def error_body(code: str, message: str) -> dict[str, Any]:
     return {"error": code, "message": message}
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    """One response: status, headers and the body as data (a JSON object, or the JSON Lines records when
+    ``Content-Type`` is JSON Lines). Unpacks as ``status, headers, body``; ``text`` goes on the wire."""
+
+    status: int
+    headers: dict[str, str]
+    body: dict[str, Any] | list[dict[str, Any]]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.status, self.headers, self.body))
+
+    @property
+    def text(self) -> str:
+        if isinstance(self.body, list):
+            return render_jsonlines(self.body)
+        return json.dumps(self.body)
+
+    @property
+    def error(self) -> str | None:
+        """The error code of an error answer, else None."""
+        return self.body.get("error") if isinstance(self.body, dict) else None
+
+
+def _json_answer(
+    status: int, body: dict[str, Any], extra_headers: Mapping[str, str] | None = None
+) -> HttpAnswer:
+    return HttpAnswer(status, {**RESPONSE_HEADERS, **(extra_headers or {})}, body)
+
+
+def cors_headers(
+    request_headers: Mapping[str, str] | None, allowed_origins: tuple[str, ...]
+) -> dict[str, str]:
+    """Access-Control-Allow-Origin for an allowed ``Origin`` (``*`` allows any); nothing otherwise."""
+    if not allowed_origins:
+        return {}
+    if ANY_ORIGIN in allowed_origins:
+        return {"Access-Control-Allow-Origin": ANY_ORIGIN}
+    origin = next((v for k, v in (request_headers or {}).items() if k.lower() == "origin"), None)
+    if origin is not None and origin in allowed_origins:
+        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+    return {}
 
 
 def answer(
@@ -104,23 +162,46 @@ def answer(
     is_base64_encoded: bool,
     get_model: Callable[[], LoadedModel],
     settings: InferenceSettings,
-) -> tuple[int, dict[str, str], dict[str, Any]]:
-    """One HTTP request -> (status, headers, JSON-serializable body). Never raises."""
+) -> HttpAnswer:
+    """One HTTP request -> its answer (with CORS headers for an allowed Origin). Never raises."""
+    result = _answer(method, headers, body, is_base64_encoded, get_model, settings)
+    result.headers.update(cors_headers(headers, settings.cors_allowed_origins))
+    return result
+
+
+def _answer(
+    method: str | None,
+    headers: Mapping[str, str] | None,
+    body: str | bytes | None,
+    is_base64_encoded: bool,
+    get_model: Callable[[], LoadedModel],
+    settings: InferenceSettings,
+) -> HttpAnswer:
     try:
-        payload = decode_http_body(method, headers, body, is_base64_encoded, settings.max_body_bytes)
+        http = read_http_request(method, headers, body, is_base64_encoded, settings.max_body_bytes)
+        decoded = decode_body(http)  # syntax errors are 400 even while no model is available
         model = get_model()
-        request = parse_payload(payload, model.schema, settings.max_batch)
+        request = parse_body(decoded, model.schema, settings.max_batch)
         scores = model.engine.score(request.rows)
-        return HTTP_OK, dict(RESPONSE_HEADERS), predictions_body(scores, model.threshold, model.model_version)
+        version_header = {MODEL_VERSION_HEADER: model.model_version}
+        if http.response_type == JSONLINES_MEDIA_TYPE:
+            return HttpAnswer(
+                HTTP_OK,
+                {"Content-Type": JSONLINES_MEDIA_TYPE, **version_header},
+                predictions_lines(scores, model.threshold),
+            )
+        return _json_answer(
+            HTTP_OK, predictions_body(scores, model.threshold, model.model_version), version_header
+        )
     except RequestError as exc:
-        return exc.status, {**RESPONSE_HEADERS, **exc.headers}, exc.body()
+        return _json_answer(exc.status, exc.body(), exc.headers)
     except ModelUnavailable as exc:
         logger.error("model unavailable: %s", exc)
-        return (
+        return _json_answer(
             HTTP_SERVICE_UNAVAILABLE,
-            {**RESPONSE_HEADERS, "Retry-After": str(RETRY_AFTER_SECONDS)},
             error_body("model_unavailable", "no model is available to score with; try again later"),
+            {"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
     except Exception:  # a true server fault: log the trace, never send it
         logger.exception("unexpected error while scoring")
-        return HTTP_INTERNAL_ERROR, dict(RESPONSE_HEADERS), error_body("internal_error", "internal error")
+        return _json_answer(HTTP_INTERNAL_ERROR, error_body("internal_error", "internal error"))

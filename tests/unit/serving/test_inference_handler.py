@@ -202,3 +202,20 @@ def test_bad_configuration_fails_the_cold_start_naming_the_variable(env, variabl
     env.setenv(variable, value)
     with mock_aws(), pytest.raises(ConfigError, match=variable):
         load_handler_module("inference_handler_bad_config")
+
+
+def test_csv_in_json_lines_out_through_the_handler_like_a_sagemaker_client(deployed):
+    handler, s3, _ = deployed
+    publish(s3, MODEL_V1, "v1")
+    rows = [WORKSHOP_ROW, [2.5, -50, 20, 0]]
+    event = api_event("\n".join(",".join(map(str, r)) for r in rows), content_type="text/csv")
+    event["headers"]["Accept"] = "application/jsonlines"
+    response = handler.lambda_handler(event, CONTEXT)
+    assert response["statusCode"] == 200
+    assert response["headers"]["Content-Type"] == "application/jsonlines"
+    assert response["headers"]["X-Model-Version"] == "v1"
+    lines = [json.loads(line) for line in response["body"].splitlines()]
+    expected = MODEL_V1.as_float32().score(rows)
+    assert [line["score"] for line in lines] == pytest.approx(expected, abs=SCORE_ATOL)
+    percents = [line["heavy_utilization_percent"] for line in lines]
+    assert percents == [round(line["score"] * 100, 1) for line in lines]

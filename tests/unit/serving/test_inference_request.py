@@ -50,7 +50,11 @@ def test_workshop_payload_scores_in_metadata_order_and_ignores_extra_fields():
     assert status == 200 and headers["Content-Type"] == "application/json"
     expected = MODEL.score([[30, 300, 333, 100]])[0]  # distance, TMIN, TMAX, PRCP
     assert body["predictions"] == [
-        {"score": pytest.approx(expected, abs=1e-12), "predicted_label": int(expected >= 0.5)}
+        {
+            "score": pytest.approx(expected, abs=1e-12),
+            "predicted_label": int(expected >= 0.5),
+            "heavy_utilization_percent": round(expected * 100, 1),
+        }
     ]
     assert body["model_version"] == "test-v1"
 

@@ -89,3 +89,49 @@ def test_missing_metadata_is_a_user_error(published_dir):
     (published_dir / "metadata.json").unlink()
     with pytest.raises(CommandError, match="metadata.json not found"):
         predict.predict(str(published_dir / "model.tar.gz"), WORKSHOP, engine="numpy")
+
+
+@pytest.mark.parametrize(
+    "content_type, request_text",
+    [
+        ("text/csv", "distance,TMIN,TMAX,PRCP\n30,300,333,100\n1,0,0,0\n"),
+        ("application/jsonlines", WORKSHOP + '\n{"features": [1, 0, 0, 0]}'),
+    ],
+)
+def test_cli_takes_csv_and_json_lines_and_answers_json_lines(
+    published_dir, content_type, request_text, capsys
+):
+    parser = argparse.ArgumentParser()
+    predict.register(parser.add_subparsers())
+    args = parser.parse_args(
+        [
+            "predict",
+            "--model",
+            str(published_dir / "model.tar.gz"),
+            "--engine",
+            "numpy",
+            "--content-type",
+            content_type,
+            "--accept",
+            "application/jsonlines",
+            request_text,
+        ]
+    )
+    assert args.func(args) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    expected = MODEL.as_float32().score([[30, 300, 333, 100], [1, 0, 0, 0]])
+    assert [line["score"] for line in lines] == pytest.approx(expected, abs=1e-6)
+    assert lines[0]["heavy_utilization_percent"] == round(lines[0]["score"] * 100, 1)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"content_type": "text/csv", "request_text": "30,300,far,100"}, r"rows\[0\].TMAX must be a number"),
+        ({"content_type": "text/plain", "request_text": "30,300,333,100"}, "Content-Type"),
+        ({"accept": "text/html", "request_text": WORKSHOP}, "not_acceptable"),
+    ],
+)
+def test_cli_format_errors_are_the_api_errors(published_dir, options, message):
+    with pytest.raises(CommandError, match=message):
+        predict.predict(str(published_dir / "model.tar.gz"), engine="numpy", **options)
