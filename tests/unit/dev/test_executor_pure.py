@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
-from wildrydes_process_executor import errors, layout, worker
+from wildrydes_process_executor import errors, layout, pool, worker
 
 
 # ----------------------------------------------------------------------------- handler names and init errors
@@ -213,6 +213,7 @@ class FakeRuntimeApi:
 
 
 def _start_worker(tmp_path, api, handler_code, handler="handler.main"):
+    """A worker on a fake runtime endpoint: (process, port, status line from the control pipe)."""
     task = tmp_path / "task"
     task.mkdir()
     (task / "handler.py").write_text(handler_code)
@@ -228,22 +229,27 @@ def _start_worker(tmp_path, api, handler_code, handler="handler.main"):
     os.close(write_fd)
     with os.fdopen(read_fd) as control:
         port = int(control.readline() or 0)
-    return process, port
+        status = control.readline()
+    return process, port, status
+
+
+def _invoke(port: int, invocation: dict) -> int:
+    import urllib.request
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/invoke", data=json.dumps(invocation).encode())
+    return opener.open(request, timeout=5).status
 
 
 def test_worker_protocol_ready_invoke_logs_then_response(tmp_path):
     api = FakeRuntimeApi()
     code = "def main(event, context):\n    print('seen', event['n'])\n    return {'double': event['n'] * 2}\n"
-    process, port = _start_worker(tmp_path, api, code)
+    process, port, status = _start_worker(tmp_path, api, code)
     try:
-        api.wait_for("/status/env1/ready")
-        import urllib.request
-
+        assert status == "ready\n" and worker.parse_status_line(status) is None  # readiness on the pipe
         invocation = {"invoke-id": "req-9", "invoked-function-arn": "arn", "payload": json.dumps({"n": 21}),
                       "trace-id": "Root=1"}
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/invoke", data=json.dumps(invocation).encode())
-        assert opener.open(request, timeout=5).status == 200
+        assert _invoke(port, invocation) == 200
         assert json.loads(api.wait_for("/invocations/req-9/response")) == {"double": 42}
         paths = [path for path, _ in api.calls]
         assert paths.index("/_localstack_lambda/env1/invocations/req-9/logs") < paths.index(
@@ -255,12 +261,214 @@ def test_worker_protocol_ready_invoke_logs_then_response(tmp_path):
         process.wait()
 
 
-def test_worker_reports_init_error_and_exits(tmp_path):
-    api = FakeRuntimeApi()
-    process, _ = _start_worker(tmp_path, api, "import no_such_module_here\n")
+def test_pooled_worker_answers_the_environment_named_in_each_invocation(tmp_path):
+    """A warm worker serves any environment of its version: results go to the endpoint the invocation names."""
+    first_env, second_env = FakeRuntimeApi(), FakeRuntimeApi()
+    process, port, status = _start_worker(tmp_path, first_env, "def main(event, context):\n    return event\n")
     try:
-        payload = json.loads(api.wait_for("/status/env1/error"))
-        assert payload["errorType"] == "Runtime.ImportModuleError"
-        assert process.wait(timeout=10) == 0
+        assert worker.parse_status_line(status) is None
+        for env, request_id in ((second_env, "req-a"), (first_env, "req-b")):
+            invocation = {"invoke-id": request_id, "payload": json.dumps({"id": request_id}),
+                          worker.RUNTIME_ENDPOINT_KEY: env.url}
+            assert _invoke(port, invocation) == 200
+            assert json.loads(env.wait_for(f"/invocations/{request_id}/response")) == {"id": request_id}
+        assert not any(path.endswith("req-a/response") for path, _ in first_env.calls)
+        assert not any(path.endswith("req-b/response") for path, _ in second_env.calls)
     finally:
         process.kill()
+        process.wait()
+
+
+def test_worker_reports_init_error_on_the_pipe_and_exits(tmp_path):
+    api = FakeRuntimeApi()
+    process, _, status = _start_worker(tmp_path, api, "import no_such_module_here\n")
+    try:
+        payload = worker.parse_status_line(status)
+        assert payload["errorType"] == "Runtime.ImportModuleError"
+        assert process.wait(timeout=10) == 0
+        assert api.calls == []  # nothing goes to an environment's endpoint before an invocation
+    finally:
+        process.kill()
+
+
+@pytest.mark.parametrize("payload", [None, {"errorType": "Runtime.HandlerNotFound", "errorMessage": "x y"}])
+def test_status_line_round_trip(payload):
+    line = worker.status_line(payload)
+    assert "\n" not in line and worker.parse_status_line(line + "\n") == payload
+
+
+def test_status_line_rejects_garbage():
+    with pytest.raises(ValueError, match="unexpected worker status line"):
+        worker.parse_status_line("12345")
+
+
+# ----------------------------------------------------------------------------- warm worker pool
+@pytest.mark.parametrize("environ, expected", [({}, pool.DEFAULT_MAX_WARM), ({pool.MAX_WARM_ENV: "3"}, 3),
+                                               ({pool.MAX_WARM_ENV: " "}, pool.DEFAULT_MAX_WARM)])
+def test_max_warm_setting(environ, expected):
+    assert pool.configured_max_warm(environ) == expected
+
+
+@pytest.mark.parametrize("bad", ["0", "-2", "many", "1.5"])
+def test_max_warm_setting_rejects_nonsense(bad):
+    with pytest.raises(ValueError, match=pool.MAX_WARM_ENV):
+        pool.configured_max_warm({pool.MAX_WARM_ENV: bad})
+
+
+def test_idle_seconds_setting():
+    assert pool.configured_idle_seconds({}) == pool.DEFAULT_IDLE_SECONDS == 600
+    assert pool.configured_idle_seconds({pool.IDLE_SECONDS_ENV: "2.5"}) == 2.5
+    with pytest.raises(ValueError, match=pool.IDLE_SECONDS_ENV):
+        pool.configured_idle_seconds({pool.IDLE_SECONDS_ENV: "0"})
+
+
+def test_cap_is_reserved_concurrency_else_the_configured_cap():
+    assert pool.pool_cap(None, 8) == 8
+    assert pool.pool_cap(3, 8) == 3
+    assert pool.pool_cap(20, 8) == 20  # reserved concurrency is the function's own promise: honoured
+    assert pool.pool_cap(0, 8) == 1  # 0 throttles every invoke in LocalStack; never a zero-size pool
+
+
+@pytest.mark.parametrize("live, starting, waiting, cap, expected", [
+    (0, 0, 1, 8, True),    # nothing warm: one cold start
+    (1, 0, 1, 8, True),    # all busy, below the cap: start one more
+    (1, 1, 1, 8, False),   # one already starting for the one waiter
+    (1, 1, 2, 8, True),    # two waiters, one starting
+    (8, 0, 3, 8, False),   # at the cap: wait for a warm worker, never a cold start
+    (7, 1, 3, 8, False),
+])
+def test_should_spawn(live, starting, waiting, cap, expected):
+    assert pool.should_spawn(live, starting, waiting, cap) is expected
+
+
+def test_expired_idle_workers():
+    assert pool.expired({1: 100.0, 2: 50.0, 3: 89.0}, now=100.0, idle_seconds=10) == [2, 3]
+    assert pool.expired({}, now=1.0, idle_seconds=1) == []
+
+
+class _Spawner:
+    """Counts spawns; each one is a real (sleeping) process so liveness and kill are real."""
+
+    def __init__(self, tmp_path, delay: float = 0.0, fail: bytes | None = None):
+        self.tmp_path, self.delay, self.fail, self.count = tmp_path, delay, fail, 0
+        self.workers: list = []
+
+    def __call__(self):
+        import time
+
+        self.count += 1
+        time.sleep(self.delay)
+        if self.fail is not None:
+            raise pool.WorkerInitError(self.fail)
+        process = subprocess.Popen(["sleep", "60"], start_new_session=True)
+        w = pool.Worker(f"w{self.count}", process, 0, self.tmp_path / f"w{self.count}.log",
+                        self.tmp_path / f"w{self.count}.pid")
+        self.workers.append(w)
+        return w
+
+    def cleanup(self):
+        for w in self.workers:
+            w.kill()
+
+
+@pytest.fixture
+def spawner_factory(tmp_path):
+    made = []
+
+    def make(**kwargs):
+        made.append(_Spawner(tmp_path, **kwargs))
+        return made[-1]
+
+    yield make
+    for s in made:
+        s.cleanup()
+
+
+def test_pool_reuses_an_idle_worker_instead_of_starting_another(spawner_factory):
+    spawn = spawner_factory()
+    p = pool.WorkerPool("fn@1", lambda: 8, idle_seconds=600)
+    first = p.acquire(spawn, timeout=10)
+    p.release(first)
+    for _ in range(5):
+        again = p.acquire(spawn, timeout=10)
+        assert again is first
+        p.release(again)
+    assert spawn.count == 1 and p.stats()["idle"] == 1
+
+
+def test_busy_pool_serves_a_burst_from_a_warm_worker_freed_before_a_cold_start_ends(spawner_factory):
+    import time
+
+    slow = spawner_factory(delay=1.5)  # the cold start of the burst
+    p = pool.WorkerPool("fn@1", lambda: 8, idle_seconds=600)
+    warm = spawner_factory()()
+    p.release(warm)  # as if it had served a request
+    busy = p.acquire(slow, timeout=10)
+    assert busy is warm and slow.count == 0
+    threading.Timer(0.2, p.release, args=(warm,)).start()  # the warm request ends after 0.2 s
+    started = time.monotonic()
+    second = p.acquire(slow, timeout=10)
+    assert second is warm and time.monotonic() - started < 1.0  # did not wait for the 1.5 s cold start
+    assert slow.count == 1  # ...which was started and joins the pool for sustained concurrency
+    p.release(second)
+    deadline = time.monotonic() + 5
+    while p.stats()["idle"] < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert p.stats()["idle"] == 2
+
+
+def test_pool_at_its_cap_waits_for_a_warm_worker(spawner_factory):
+    spawn = spawner_factory()
+    p = pool.WorkerPool("fn@1", lambda: 1, idle_seconds=600)
+    only = p.acquire(spawn, timeout=10)
+    threading.Timer(0.3, p.release, args=(only,)).start()
+    assert p.acquire(spawn, timeout=10) is only
+    assert spawn.count == 1
+    with pytest.raises(TimeoutError):
+        p.acquire(spawn, timeout=0.3)
+
+
+def test_init_error_reaches_the_invocation_when_nothing_else_can_serve_it(spawner_factory):
+    p = pool.WorkerPool("fn@1", lambda: 8, idle_seconds=600)
+    with pytest.raises(pool.WorkerInitError) as caught:
+        p.acquire(spawner_factory(fail=b'{"errorType": "Runtime.ImportModuleError"}'), timeout=10)
+    assert b"ImportModuleError" in caught.value.payload
+    assert p.stats() == {"idle": 0, "busy": 0, "starting": 0, "waiting": 0}
+
+
+def test_dead_workers_are_not_leased_and_idle_ones_are_reaped(spawner_factory):
+    import time
+
+    spawn = spawner_factory()
+    p = pool.WorkerPool("fn@1", lambda: 8, idle_seconds=600)
+    a = p.acquire(spawn, timeout=10)
+    p.release(a)
+    a.process.kill()
+    a.process.wait()
+    b = p.acquire(spawn, timeout=10)
+    assert b is not a and spawn.count == 2
+    p.release(b)
+    assert p.reap_idle(now=time.monotonic() + 10) == []
+    assert p.reap_idle(now=time.monotonic() + 601) == [b]
+    assert not b.alive() and p.stats()["idle"] == 0
+
+
+def test_closing_the_pool_kills_every_worker_and_wakes_waiters(spawner_factory):
+    spawn = spawner_factory()
+    p = pool.WorkerPool("fn@1", lambda: 1, idle_seconds=600)
+    busy = p.acquire(spawn, timeout=10)
+    errors_seen = []
+
+    def wait_for_worker():
+        try:
+            p.acquire(spawn, timeout=10)
+        except pool.PoolClosed as exc:
+            errors_seen.append(exc)
+
+    waiter = threading.Thread(target=wait_for_worker)
+    waiter.start()
+    closer = threading.Timer(0.2, p.close)
+    closer.start()
+    waiter.join(5)
+    closer.join(5)
+    assert len(errors_seen) == 1 and not busy.alive()
