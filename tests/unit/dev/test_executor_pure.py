@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
-from wildrydes_process_executor import errors, layout, pool, worker
+from wildrydes_process_executor import errors, layout, limits, pool, worker
 
 
 # ----------------------------------------------------------------------------- handler names and init errors
@@ -472,3 +472,130 @@ def test_closing_the_pool_kills_every_worker_and_wakes_waiters(spawner_factory):
     waiter.join(5)
     closer.join(5)
     assert len(errors_seen) == 1 and not busy.alive()
+
+
+# ----------------------------------------------------------------------------- Lambda limits
+def test_limits_setting():
+    assert limits.limits_enabled({limits.LIMITS_ENV: "on"}) is True
+    assert limits.limits_enabled({limits.LIMITS_ENV: "OFF"}) is False
+    assert limits.limits_enabled({}) is (limits.DEFAULT_LIMITS == "on")
+    with pytest.raises(ValueError, match=limits.LIMITS_ENV):
+        limits.limits_enabled({limits.LIMITS_ENV: "maybe"})
+
+
+@pytest.mark.parametrize("memory_mb, cores, share, quota", [
+    (1769, 2, 1.0, 100_000),          # one full vCPU at 1,769 MB
+    (128, 2, 128 / 1769, 7_236),      # 7.2 ms of CPU per 100 ms
+    (256, 2, 256 / 1769, 14_471),
+    (3538, 2, 2.0, 200_000),          # two vCPUs
+    (10240, 2, 2.0, 200_000),         # capped at the machine's cores
+])
+def test_cpu_share_follows_lambda(memory_mb, cores, share, quota):
+    assert limits.cpu_share(memory_mb, cores) == pytest.approx(share)
+    assert limits.cfs_quota_us(limits.cpu_share(memory_mb, cores)) == quota
+    assert limits.memory_limit_bytes(memory_mb) == memory_mb * 1024 * 1024
+
+
+def test_cfs_quota_never_below_the_kernel_minimum():
+    assert limits.cfs_quota_us(0.001) == limits.MIN_CFS_QUOTA_US
+
+
+def test_own_cgroups_and_oom_counter_parsing():
+    own = limits.own_cgroups("4:memory:/process_api/abc\n2:cpu,cpuacct:/\n0::/user.slice\n")
+    assert own == {"memory": "/process_api/abc", "cpu": "/", "cpuacct": "/", "": "/user.slice"}
+    assert limits.oom_kills("oom_kill_disable 0\nunder_oom 0\noom_kill 2\n") == 2
+    assert limits.oom_kills("low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n") == 1
+    assert limits.oom_kills("under_oom 0\n") == 0
+
+
+def _fake_v1(root: Path) -> str:
+    (root / "memory" / "ls").mkdir(parents=True)
+    (root / "cpu").mkdir()
+    return "4:memory:/ls\n1:cpu:/\n0::/\n"
+
+
+def test_v1_cgroups_get_memory_and_cpu_quota(tmp_path, monkeypatch):
+    proc = _fake_v1(tmp_path)
+    monkeypatch.setattr(limits, "detect_mode", lambda root=None: _detect(tmp_path, proc))
+    factory = limits.LimitsFactory({limits.LIMITS_ENV: "on"}, root=tmp_path, cores=2)
+    assert factory.mode == limits.MODE_V1
+    worker_limits = factory.for_worker("w1", 128)
+    parent = f"{limits.PARENT_PREFIX}{os.getpid()}"
+    memory_dir, cpu_dir = tmp_path / "memory" / "ls" / parent / "w1", tmp_path / "cpu" / parent / "w1"
+    assert (memory_dir / "memory.limit_in_bytes").read_text() == str(128 * 1024 * 1024)
+    assert (cpu_dir / "cpu.cfs_quota_us").read_text() == "7236"
+    assert (cpu_dir / "cpu.cfs_period_us").read_text() == "100000"
+    worker_limits.add(4242)
+    assert (memory_dir / "cgroup.procs").read_text() == "4242" == (cpu_dir / "cgroup.procs").read_text()
+    (memory_dir / "memory.oom_control").write_text("oom_kill_disable 0\nunder_oom 0\noom_kill 1\n")
+    assert worker_limits.oom_killed()
+    assert worker_limits.env == {}
+
+
+_real_detect = limits.detect_mode
+
+
+def _detect(root, proc):
+    return _real_detect(root, proc)
+
+
+def test_v2_cgroups_when_only_the_unified_hierarchy_is_there(tmp_path, monkeypatch):
+    (tmp_path / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
+    (tmp_path / "app").mkdir()
+    monkeypatch.setattr(limits, "detect_mode", lambda root=None: _detect(tmp_path, "0::/app\n"))
+    factory = limits.LimitsFactory({limits.LIMITS_ENV: "on"}, root=tmp_path, cores=2)
+    assert factory.mode == limits.MODE_V2
+    directory = tmp_path / "app" / f"{limits.PARENT_PREFIX}{os.getpid()}"
+    assert (directory / "cgroup.subtree_control").read_text() == "+memory +cpu"
+    factory.for_worker("w2", 1769)
+    assert (directory / "w2" / "memory.max").read_text() == str(1769 * 1024 * 1024)
+    assert (directory / "w2" / "cpu.max").read_text() == "100000 100000"
+
+
+def test_no_cgroups_falls_back_to_rlimit_as_with_a_warning(tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(limits, "detect_mode", lambda root=None: _detect(tmp_path, ""))
+    factory = limits.LimitsFactory({limits.LIMITS_ENV: "on"}, root=tmp_path, cores=2)
+    assert factory.mode == limits.MODE_RLIMIT
+    with caplog.at_level("WARNING"):
+        worker_limits = factory.for_worker("w3", 256)
+    assert worker_limits.env == {limits.RLIMIT_ENV: str(256 * 1024 * 1024)} and worker_limits.dirs == []
+    assert "RLIMIT_AS" in caplog.text and "NO CPU limit" in caplog.text
+
+
+def test_limits_off_changes_nothing(tmp_path):
+    _fake_v1(tmp_path)
+    factory = limits.LimitsFactory({limits.LIMITS_ENV: "off"}, root=tmp_path, cores=2)
+    worker_limits = factory.for_worker("w4", 128)
+    assert factory.mode == worker_limits.mode == limits.MODE_OFF and worker_limits.env == {}
+    assert not any(tmp_path.rglob(f"{limits.PARENT_PREFIX}*"))
+
+
+def test_worker_applies_rlimit_as_from_the_executor(tmp_path):
+    """The fallback: a worker started with WILDRYDES_RLIMIT_AS_BYTES cannot allocate past it."""
+    code = "import os\ndef main(event, context):\n    return len(bytearray(300 * 1024 * 1024))\n"
+    api = FakeRuntimeApi()
+    task = tmp_path / "task"
+    task.mkdir()
+    (task / "handler.py").write_text(code)
+    read_fd, write_fd = os.pipe()
+    env = {"PATH": os.environ["PATH"], "LAMBDA_TASK_ROOT": str(task), "_HANDLER": "handler.main",
+           "LOCALSTACK_RUNTIME_ENDPOINT": api.url, "WILDRYDES_CONTROL_FD": str(write_fd),
+           "WILDRYDES_PARENT_PID": str(os.getpid()), limits.RLIMIT_ENV: str(200 * 1024 * 1024)}
+    process = subprocess.Popen([sys.executable, "-u", worker.__file__], env=env, pass_fds=(write_fd,),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write_fd)
+    try:
+        with os.fdopen(read_fd) as control:
+            port = int(control.readline())
+            assert worker.parse_status_line(control.readline()) is None
+        assert _invoke(port, {"invoke-id": "r-oom", "payload": "{}"}) == 200
+        assert json.loads(api.wait_for("/invocations/r-oom/error"))["errorType"] == "MemoryError"
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_out_of_memory_payload_is_lambdas():
+    payload = json.loads(errors.out_of_memory_payload("r9"))
+    assert payload == {"errorType": "Runtime.OutOfMemory",
+                       "errorMessage": "RequestId: r9 Error: Runtime exited with error: signal: killed"}

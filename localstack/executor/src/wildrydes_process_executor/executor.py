@@ -34,7 +34,7 @@ from localstack.services.lambda_.invocation.executor_endpoint import (
 from localstack.services.lambda_.invocation.lambda_models import FunctionVersion, InvocationResult
 from localstack.services.lambda_.invocation.runtime_executor import LambdaRuntimeException, RuntimeExecutor
 
-from . import EXECUTOR_NAME, errors, layout, pool, spawner
+from . import EXECUTOR_NAME, errors, layout, limits, pool, spawner
 from . import worker as worker_protocol
 
 LOG = logging.getLogger(__name__)
@@ -129,6 +129,8 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         workers = state_dir() / "workers"
         workers.mkdir(parents=True, exist_ok=True)
         log_path, pid_path = workers / f"{worker_id}.log", workers / f"{worker_id}.pid"
+        worker_limits = _limits().for_worker(worker_id, int(config_.memory_size))
+        env.update(worker_limits.env)
 
         read_fd, write_fd = os.pipe()
         env.update(
@@ -151,25 +153,39 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         finally:
             os.close(write_fd)
         pid_path.write_text(str(process.pid))
-        LOG.debug("worker %s of %s: pid %s", worker_id, self.function_version.qualified_arn, process.pid)
+        try:
+            worker_limits.add(process.pid)  # before the handler is imported: the worker is still starting up
+        except OSError as exc:
+            LOG.warning("worker %s runs WITHOUT its limits (%s): %s", worker_id, worker_limits.describe(),
+                        exc)
+        LOG.debug("worker %s of %s: pid %s (%s)", worker_id, self.function_version.qualified_arn, process.pid,
+                  worker_limits.describe())
         with os.fdopen(read_fd, "r") as control:
             port_line = _read_line(control, config.LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT)
             status = _read_line(control, config.LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT) if port_line else ""
-        worker = pool.Worker(worker_id, process, int(port_line or 0), log_path, pid_path)
-        worker.watch(self._pool_watch)
-        if not port_line or not status:  # EOF: it died (or hung) before its handler was imported
+        port = int(port_line or 0)
+        worker = pool.Worker(worker_id, process, port, log_path, pid_path, limits=worker_limits)
+        failure = worker_protocol.parse_status_line(status) if port_line and status else None
+        if not port_line or not status or failure is not None:
             worker.kill()
+            oom = worker_limits.oom_killed()
+            worker_limits.remove()
+            pid_path.unlink(missing_ok=True)
+            if failure is not None:
+                raise pool.WorkerInitError(json.dumps(failure).encode())
+            # EOF: it died (or hung) before its handler was imported
             returncode = process.poll()
             code = returncode if returncode is not None else 1
-            raise pool.WorkerInitError(errors.exit_error_payload("", code))
-        failure = worker_protocol.parse_status_line(status)
-        if failure is not None:
-            worker.kill()
-            raise pool.WorkerInitError(json.dumps(failure).encode())
+            payload = errors.out_of_memory_payload("") if oom else errors.exit_error_payload("", code)
+            raise pool.WorkerInitError(payload)
+        worker.watch(self._pool_watch)
         return worker
 
     def _pool_watch(self, worker: pool.Worker, returncode: int) -> None:
         """Watcher callback of every worker this executor spawned: drop it from the pool; report a crash."""
+        if worker.limits is not None:
+            worker.oom_killed = worker.limits.oom_killed()
+            worker.limits.remove()
         self._pool.forget(worker)
         callback = worker.on_unexpected_exit
         if not worker.intended_exit and callback is not None:
@@ -181,12 +197,14 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         request_id = self._current_request
         LOG.info("worker %s (pid %s) exited with %s", worker.id, worker.pid, returncode)
         if request_id and endpoint.invocation_future is not None and not endpoint.invocation_future.done():
+            kind = errors.OUT_OF_MEMORY if worker.oom_killed else "Runtime.ExitError"
             logs = _logs_since(worker.log_path, self._log_offset) + (
                 f"RequestId: {request_id} Error: Runtime exited with error: {errors.exit_reason(returncode)}\n"
-                "Runtime.ExitError\n"
+                f"{kind}\n"
             )
-            result = InvocationResult(request_id, errors.exit_error_payload(request_id, returncode), True, logs)
-            _settle(endpoint.invocation_future, result=result)
+            payload = (errors.out_of_memory_payload(request_id) if worker.oom_killed
+                       else errors.exit_error_payload(request_id, returncode))
+            _settle(endpoint.invocation_future, result=InvocationResult(request_id, payload, True, logs))
 
     # ------------------------------------------------------------------ invocation
     def invoke(self, payload: dict[str, str]) -> InvocationResult:
@@ -294,12 +312,19 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         except metadata.PackageNotFoundError:
             status["version"] = "unknown"
         status["runtimes"] = layout.available_runtimes(os.environ)
+        try:
+            status["limits"] = _limits().mode
+            if status["limits"] in (limits.MODE_V1, limits.MODE_V2):
+                limits.remove_stale_parents()
+        except ValueError as exc:  # a bad WILDRYDES_EXECUTOR_LIMITS value
+            status["error"] = str(exc)
         try:  # the deployed runtime must run; others (python3.12) only when configured
             layout.interpreter_for(layout.DEFAULT_RUNTIME, layout.ZIP_PACKAGE, os.environ)
             ok = True
         except layout.UnsupportedFunction as exc:
             status["error"] = str(exc)
             ok = False
+        ok = ok and "error" not in status
         LOG.warning("wildrydes process executor active: %s", json.dumps(status))
         marker = os.environ.get(MARKER_ENV)
         if marker:
@@ -325,6 +350,20 @@ def _cap(function_version: FunctionVersion) -> int:
     except Exception as exc:  # noqa: BLE001 - the store layout is LocalStack-internal: fall back to the cap
         LOG.debug("reserved concurrency of %s unknown: %s", function_version.qualified_arn, exc)
     return pool.pool_cap(reserved, pool.configured_max_warm(os.environ))
+
+
+_limits_factory: limits.LimitsFactory | None = None
+_limits_lock = threading.Lock()
+
+
+def _limits() -> limits.LimitsFactory:
+    """One factory per LocalStack process: detects cgroups once, names their parent folder after our PID."""
+    global _limits_factory
+    with _limits_lock:
+        if _limits_factory is None:
+            _limits_factory = limits.LimitsFactory(os.environ)
+            LOG.info("Lambda limits for workers: %s", _limits_factory.mode)
+        return _limits_factory
 
 
 def _read_line(control, timeout: float) -> str:

@@ -31,6 +31,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,6 +123,8 @@ class Worker:
     # Called by the watcher when the process exits without kill() (crash, OOM): (worker, returncode).
     on_unexpected_exit: Callable[[Worker, int], None] | None = None
     intended_exit: bool = False
+    limits: Any = None  # limits.WorkerLimits of this worker (cgroups to remove after it exits)
+    oom_killed: bool = False  # set by the watcher: the kernel killed it for going past its memory limit
 
     @property
     def pid(self) -> int:

@@ -300,9 +300,16 @@ def run_invocation(func, invocation: dict, capture: InvocationLog, request_filte
     api.finish(request_id, capture.take(), body, is_error)
 
 
+# Set by the executor when cgroups are unavailable (limits.py): MemorySize as the address-space limit.
+RLIMIT_AS_ENV = "WILDRYDES_RLIMIT_AS_BYTES"
+
+
 def main() -> None:
     # sys.path[0] is this package's folder: the function must not see the executor's modules.
     sys.path.pop(0)
+    rlimit = os.environ.pop(RLIMIT_AS_ENV, "")
+    if rlimit:
+        resource.setrlimit(resource.RLIMIT_AS, (int(rlimit), int(rlimit)))
     _guard_parent(int(os.environ.pop("WILDRYDES_PARENT_PID", "0") or 0))
     control_fd = int(os.environ.pop("WILDRYDES_CONTROL_FD"))
     task_root = os.environ["LAMBDA_TASK_ROOT"]
