@@ -34,7 +34,7 @@ LOG = logging.getLogger(__name__)
 LIMITS_ENV = "WILDRYDES_EXECUTOR_LIMITS"
 ON_VALUES = ("on", "1", "true", "yes")
 OFF_VALUES = ("off", "0", "false", "no")
-DEFAULT_LIMITS = "off"
+DEFAULT_LIMITS = "on"
 # Lambda: "at 1,769 MB, a function has the equivalent of one vCPU".
 MB_PER_VCPU = 1769
 MIB = 1024 * 1024
