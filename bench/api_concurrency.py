@@ -242,10 +242,14 @@ def run_level(url: str, key: str, level: int, requests: int, localstack_pid: int
         "new_workers": len(set(workers1) - set(workers0)),
         "workers_cpu_ms_per_request": round(workers_cpu * 1000 / len(ms), 1),
     }
+    out["load_average_1m"] = round(os.getloadavg()[0], 1)  # other work on the machine competes for its cores
     if localstack_pid:
-        out["localstack_cpu_ms_per_request"] = round(
-            (cpu_seconds(localstack_pid) - ls_cpu0) * 1000 / len(ms), 1
-        )
+        ls_cpu = cpu_seconds(localstack_pid) - ls_cpu0
+        out["localstack_cpu_ms_per_request"] = round(ls_cpu * 1000 / len(ms), 1)
+        # LocalStack serves every request in one Python process (one GIL): at most one core, so 1000 / its CPU
+        # ms per request bounds the throughput whatever the concurrency or the number of cores.
+        out["localstack_bound_requests_per_s"] = round(len(ms) / ls_cpu, 1) if ls_cpu else None
+        out["localstack_cores_used"] = round(ls_cpu / wall, 2)
     return out
 
 

@@ -599,3 +599,74 @@ def test_out_of_memory_payload_is_lambdas():
     payload = json.loads(errors.out_of_memory_payload("r9"))
     assert payload == {"errorType": "Runtime.OutOfMemory",
                        "errorMessage": "RequestId: r9 Error: Runtime exited with error: signal: killed"}
+
+
+def test_worker_with_a_result_pipe_hands_results_to_the_executor_not_to_the_gateway(tmp_path):
+    api = FakeRuntimeApi()
+    task = tmp_path / "task"
+    task.mkdir()
+    (task / "handler.py").write_text("def main(event, context):\n    print('hi')\n    return {'n': event['n']}\n")
+    read_fd, write_fd = os.pipe()
+    result_read, result_write = os.pipe()
+    env = {"PATH": os.environ["PATH"], "LAMBDA_TASK_ROOT": str(task), "_HANDLER": "handler.main",
+           "LOCALSTACK_RUNTIME_ENDPOINT": api.url, "WILDRYDES_CONTROL_FD": str(write_fd),
+           "WILDRYDES_PARENT_PID": str(os.getpid()), worker.RESULT_FD_ENV: str(result_write)}
+    process = subprocess.Popen([sys.executable, "-u", worker.__file__], env=env, pass_fds=(write_fd, result_write),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write_fd)
+    os.close(result_write)
+    try:
+        with os.fdopen(read_fd) as control:
+            port = int(control.readline())
+            assert worker.parse_status_line(control.readline()) is None
+        with os.fdopen(result_read) as results:
+            for n in (1, 2):
+                assert _invoke(port, {"invoke-id": f"r{n}", "payload": json.dumps({"n": n})}) == 200
+                request_id, logs, body, is_error = worker.result_message(results.readline())
+                assert (request_id, json.loads(body), is_error) == (f"r{n}", {"n": n}, False)
+                assert f"START RequestId: r{n}" in logs and "hi" in logs and f"REPORT RequestId: r{n}" in logs
+        assert api.calls == []  # nothing went through LocalStack's gateway
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_deadlines_fire_in_order_on_one_thread_and_cancelled_ones_never():
+    import time
+
+    fired: list[str] = []
+    deadlines = pool.Deadlines()
+    deadlines.add(0.3, fired.append, "late")
+    cancelled = deadlines.add(0.1, fired.append, "cancelled")
+    deadlines.add(0.05, fired.append, "early")
+    deadlines.cancel(cancelled)
+    time.sleep(0.6)
+    assert fired == ["early", "late"]
+
+
+def test_worker_takes_invocations_from_its_invoke_pipe(tmp_path):
+    api = FakeRuntimeApi()
+    task = tmp_path / "task"
+    task.mkdir()
+    (task / "handler.py").write_text("def main(event, context):\n    return event\n")
+    read_fd, write_fd = os.pipe()
+    invoke_read, invoke_write = os.pipe()
+    env = {"PATH": os.environ["PATH"], "LAMBDA_TASK_ROOT": str(task), "_HANDLER": "handler.main",
+           "WILDRYDES_CONTROL_FD": str(write_fd), "WILDRYDES_PARENT_PID": str(os.getpid()),
+           worker.INVOKE_FD_ENV: str(invoke_read)}
+    process = subprocess.Popen([sys.executable, "-u", worker.__file__], env=env, pass_fds=(write_fd, invoke_read),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write_fd)
+    os.close(invoke_read)
+    try:
+        with os.fdopen(read_fd) as control:
+            control.readline()
+            assert worker.parse_status_line(control.readline()) is None
+        with os.fdopen(invoke_write, "w") as pipe:
+            pipe.write(json.dumps({"invoke-id": "p1", "payload": '{"via": "pipe"}',
+                                   worker.RUNTIME_ENDPOINT_KEY: api.url}) + "\n")
+            pipe.flush()
+            assert json.loads(api.wait_for("/invocations/p1/response")) == {"via": "pipe"}
+    finally:
+        process.kill()
+        process.wait()

@@ -20,7 +20,7 @@ import signal
 import subprocess
 import tempfile
 import threading
-from concurrent.futures import InvalidStateError
+from concurrent.futures import Future, InvalidStateError
 from importlib import metadata
 from pathlib import Path
 
@@ -49,6 +49,8 @@ MARKER_ENV = "WILDRYDES_EXECUTOR_MARKER"
 RESTART_TIMEOUT_SECONDS = config.LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT
 # get_logs() returns at most this much of the worker's log file (it is only used for diagnostics).
 LOG_TAIL_BYTES = 64 * 1024
+# How long an invocation waits for its result at most, as LocalStack's endpoint: Lambda's 900 s maximum + 5 s.
+MAX_INVOCATION_WAIT_SECONDS = 905
 _worker_numbers = itertools.count(1)
 
 
@@ -133,11 +135,15 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         env.update(worker_limits.env)
 
         read_fd, write_fd = os.pipe()
+        result_read_fd, result_write_fd = os.pipe()
+        invoke_read_fd, invoke_write_fd = os.pipe()
+        env[worker_protocol.INVOKE_FD_ENV] = str(invoke_read_fd)
         env.update(
             WILDRYDES_CONTROL_FD=str(write_fd),
             WILDRYDES_PARENT_PID=str(os.getpid()),
             WILDRYDES_LAYER_PATHS=json.dumps(layer_paths),
         )
+        env[worker_protocol.RESULT_FD_ENV] = str(result_write_fd)
         try:
             with open(log_path, "ab") as log_file:
                 process = spawner.popen(
@@ -147,11 +153,17 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
                     stdin=subprocess.DEVNULL,
                     stdout=log_file,
                     stderr=subprocess.STDOUT,
-                    pass_fds=(write_fd,),
+                    pass_fds=(write_fd, result_write_fd, invoke_read_fd),
                     start_new_session=True,  # own process group: a kill takes anything the function spawned
                 )
+        except BaseException:
+            os.close(result_read_fd)
+            os.close(invoke_write_fd)
+            raise
         finally:
             os.close(write_fd)
+            os.close(result_write_fd)
+            os.close(invoke_read_fd)
         pid_path.write_text(str(process.pid))
         try:
             worker_limits.add(process.pid)  # before the handler is imported: the worker is still starting up
@@ -164,7 +176,9 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             port_line = _read_line(control, config.LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT)
             status = _read_line(control, config.LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT) if port_line else ""
         port = int(port_line or 0)
-        worker = pool.Worker(worker_id, process, port, log_path, pid_path, limits=worker_limits)
+        worker = pool.Worker(worker_id, process, port, log_path, pid_path, limits=worker_limits,
+                             invoke_pipe=os.fdopen(invoke_write_fd, "w", encoding="utf-8"))
+        _read_results(worker, result_read_fd)
         failure = worker_protocol.parse_status_line(status) if port_line and status else None
         if not port_line or not status or failure is not None:
             worker.kill()
@@ -224,14 +238,12 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             self._worker = worker
             self._current_request = request_id
             worker.on_unexpected_exit = self._worker_exited
-        timer = threading.Timer(timeout_seconds, self._on_timeout, args=(worker, request_id, timeout_seconds))
-        timer.daemon = True
-        timer.start()
+            worker.on_result = self._on_result
+        deadline = _deadlines.add(timeout_seconds, self._on_timeout, worker, request_id, timeout_seconds)
         try:
             if not worker.alive():  # died between the lease and now (the watcher may not have run yet)
                 raise InvokeSendError(f"worker {worker.id} exited")
-            return self.executor_endpoint.invoke({**payload, worker_protocol.RUNTIME_ENDPOINT_KEY:
-                                                  self.get_runtime_endpoint()})
+            return self._dispatch(worker, payload)
         except (InvokeSendError, requests.ConnectionError) as exc:
             LOG.warning("worker %s unreachable for %s: %s", worker.id, request_id, exc)
             returncode = worker.process.poll()
@@ -240,13 +252,37 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
                 returncode = -signal.SIGKILL
             return InvocationResult(request_id, errors.exit_error_payload(request_id, returncode or 1), True, "")
         finally:
-            timer.cancel()
+            _deadlines.cancel(deadline)
             with self._lock:
                 self._current_request = None
                 leased, self._worker = self._worker, None
             if leased is not None:
                 leased.on_unexpected_exit = None
+                leased.on_result = None
                 self._pool.release(leased)
+
+    def _dispatch(self, worker: pool.Worker, payload: dict[str, str]) -> InvocationResult:
+        """LocalStack's ExecutorEndpoint.invoke without its HTTP POST (a new requests session per call, in
+        the GIL-bound process serving the API): the invocation goes down the worker's invoke pipe, the result
+        comes back on its result pipe (_on_result) and completes the future LocalStack's endpoint would."""
+        endpoint = self.executor_endpoint
+        endpoint.invocation_future = Future()
+        endpoint.logs = None
+        line = json.dumps({**payload, worker_protocol.RUNTIME_ENDPOINT_KEY: self.get_runtime_endpoint()})
+        try:
+            worker.invoke_pipe.write(line + "\n")
+            worker.invoke_pipe.flush()
+        except (OSError, ValueError) as exc:  # EPIPE / closed: the worker is gone
+            raise InvokeSendError(f"worker {worker.id} cannot take invocations: {exc}") from exc
+        return endpoint.invocation_future.result(timeout=MAX_INVOCATION_WAIT_SECONDS)
+
+    def _on_result(self, request_id: str, logs: str, body: bytes, is_error: bool) -> None:
+        """A result from the leased worker's result pipe: complete the invocation LocalStack waits for."""
+        future = self.executor_endpoint.invocation_future
+        if request_id != self._current_request or future is None or future.done():
+            LOG.debug("late result for %s dropped (current: %s)", request_id, self._current_request)
+            return
+        _settle(future, result=InvocationResult(request_id, body, is_error, logs))
 
     def _on_timeout(self, worker: pool.Worker, request_id: str, timeout_seconds: float) -> None:
         future = self.executor_endpoint.invocation_future
@@ -289,7 +325,8 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             layout.interpreter_for(_plain(config_.runtime), _plain(config_.package_type), os.environ)
         except layout.UnsupportedFunction as exc:
             # Raised here, the function goes to state Failed with this reason instead of failing at invoke.
-            raise LambdaRuntimeException(errors.unsupported_message(function_version.id.function_name, str(exc)))
+            message = errors.unsupported_message(function_version.id.function_name, str(exc))
+            raise LambdaRuntimeException(message) from None
         config_.code.prepare_for_execution()
         layer_dirs = []
         for layer in config_.layers or []:
@@ -352,6 +389,7 @@ def _cap(function_version: FunctionVersion) -> int:
     return pool.pool_cap(reserved, pool.configured_max_warm(os.environ))
 
 
+_deadlines = pool.Deadlines()
 _limits_factory: limits.LimitsFactory | None = None
 _limits_lock = threading.Lock()
 
@@ -364,6 +402,26 @@ def _limits() -> limits.LimitsFactory:
             _limits_factory = limits.LimitsFactory(os.environ)
             LOG.info("Lambda limits for workers: %s", _limits_factory.mode)
         return _limits_factory
+
+
+def _read_results(worker: pool.Worker, fd: int) -> None:
+    """A thread per worker: each result line goes to whoever leases the worker (until the worker exits)."""
+
+    def read() -> None:
+        with os.fdopen(fd, "r", encoding="utf-8") as results:
+            for line in results:
+                try:
+                    message = worker_protocol.result_message(line)
+                except (ValueError, KeyError) as exc:
+                    LOG.warning("worker %s sent a malformed result: %s", worker.id, exc)
+                    continue
+                callback = worker.on_result
+                if callback is not None:
+                    callback(*message)
+                else:
+                    LOG.debug("result %s of worker %s arrived with nobody waiting", message[0], worker.id)
+
+    threading.Thread(target=read, name=f"results-{worker.id}", daemon=True).start()
 
 
 def _read_line(control, timeout: float) -> str:

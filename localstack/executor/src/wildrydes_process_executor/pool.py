@@ -24,6 +24,8 @@ LocalStack whichever pool or environment they belong to.
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import logging
 import os
 import signal
@@ -31,10 +33,10 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 LOG = logging.getLogger(__name__)
 
@@ -123,6 +125,9 @@ class Worker:
     # Called by the watcher when the process exits without kill() (crash, OOM): (worker, returncode).
     on_unexpected_exit: Callable[[Worker, int], None] | None = None
     intended_exit: bool = False
+    # Called by the result reader for each result the worker sends: (request id, logs, body, is error).
+    on_result: Callable[[str, str, bytes, bool], None] | None = None
+    invoke_pipe: Any = None  # the executor's end of the worker's invoke pipe: one JSON line per invocation
     limits: Any = None  # limits.WorkerLimits of this worker (cgroups to remove after it exits)
     oom_killed: bool = False  # set by the watcher: the kernel killed it for going past its memory limit
 
@@ -138,6 +143,9 @@ class Worker:
         self.intended_exit = True
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
+        if self.invoke_pipe is not None:
+            with contextlib.suppress(OSError):
+                self.invoke_pipe.close()
         try:
             self.process.wait(timeout=KILL_WAIT_SECONDS)
         except subprocess.TimeoutExpired:
@@ -241,6 +249,7 @@ class WorkerPool:
             if keep:
                 worker.last_used = time.monotonic()
                 worker.on_unexpected_exit = None
+                worker.on_result = None
                 self._idle.append(worker)
             self._cond.notify_all()
         if not keep:
@@ -297,6 +306,46 @@ class WorkerPool:
     def pids(self) -> list[int]:
         with self._cond:
             return [w.pid for w in [*self._idle, *self._busy]]
+
+
+class Deadlines:
+    """Function timeouts on one thread (a threading.Timer per invocation costs LocalStack a thread start)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, tuple]] = []
+        self._cancelled: set[int] = set()
+        self._ids = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def add(self, seconds: float, callback, *args) -> int:
+        entry_id = next(self._ids)
+        with self._cond:
+            heapq.heappush(self._heap, (time.monotonic() + seconds, entry_id, (callback, args)))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="wildrydes-timeouts", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+        return entry_id
+
+    def cancel(self, entry_id: int) -> None:
+        with self._cond:
+            self._cancelled.add(entry_id)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._heap or self._heap[0][0] > time.monotonic():
+                    wait = self._heap[0][0] - time.monotonic() if self._heap else None
+                    self._cond.wait(wait)
+                _, entry_id, (callback, args) = heapq.heappop(self._heap)
+                if entry_id in self._cancelled:
+                    self._cancelled.discard(entry_id)
+                    continue
+            try:
+                callback(*args)
+            except Exception as exc:  # noqa: BLE001 - one failing timeout must not stop the others
+                LOG.warning("timeout handler failed: %s", exc)
 
 
 # ----------------------------------------------------------------------------- registry

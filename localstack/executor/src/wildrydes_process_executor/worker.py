@@ -36,6 +36,10 @@ PARENT_POLL_SECONDS = 1.0
 LOOPBACK = "127.0.0.1"
 # Key the executor adds to each invocation: the runtime endpoint (base URL) of the environment that leased us.
 RUNTIME_ENDPOINT_KEY = "wildrydes-runtime-endpoint"
+# Pipe the executor reads results from (PipeResults); without it results go to the runtime endpoint over HTTP.
+RESULT_FD_ENV = "WILDRYDES_RESULT_FD"
+# Pipe the executor writes invocations to (one JSON line each); HTTP /invoke still works (LocalStack's path).
+INVOKE_FD_ENV = "WILDRYDES_INVOKE_FD"
 # Second line on the control pipe: the handler imported (or failed to: "error " + the init error's JSON).
 STATUS_READY = "ready"
 STATUS_ERROR = "error"
@@ -196,6 +200,27 @@ class RuntimeApi:
         self.post(f"invocations/{request_id}/{'error' if is_error else 'response'}", body)
 
 
+class PipeResults:
+    """Hands results straight to the executor over a pipe (``WILDRYDES_RESULT_FD``), one JSON line each.
+
+    Through the runtime endpoint every result costs LocalStack two more HTTP requests through its gateway
+    (logs, then response), in the same GIL-bound process that serves the API: the pipe skips both."""
+
+    def __init__(self, fd: int):
+        self._file = os.fdopen(fd, "w", encoding="utf-8")
+
+    def finish(self, request_id: str, logs: str, body: bytes, is_error: bool) -> None:
+        message = {"request-id": request_id, "logs": logs, "body": body.decode("utf-8"), "is-error": is_error}
+        self._file.write(json.dumps(message) + "\n")
+        self._file.flush()
+
+
+def result_message(line: str) -> tuple[str, str, bytes, bool]:
+    """Executor side of PipeResults: (request id, logs, body, is error)."""
+    message = json.loads(line)
+    return message["request-id"], message["logs"], message["body"].encode("utf-8"), bool(message["is-error"])
+
+
 def status_line(payload: dict | None) -> str:
     """The control pipe's second line: ``ready``, or ``error`` and the init error's JSON."""
     return STATUS_READY if payload is None else f"{STATUS_ERROR} {json.dumps(payload)}"
@@ -209,6 +234,13 @@ def parse_status_line(line: str) -> dict | None:
     if line.startswith(STATUS_ERROR + " "):
         return json.loads(line[len(STATUS_ERROR) + 1 :])
     raise ValueError(f"unexpected worker status line: {line[:200]!r}")
+
+
+def _read_invocations(fd: int, invocations: queue.Queue) -> None:
+    """Invocations the executor writes on the invoke pipe, one JSON line each (EOF: the executor is gone)."""
+    with os.fdopen(fd, "r", encoding="utf-8") as pipe:
+        for line in pipe:
+            invocations.put(json.loads(line))
 
 
 def _make_http_handler(invocations: queue.Queue):
@@ -263,8 +295,9 @@ def peak_memory_mb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
 
-def run_invocation(func, invocation: dict, capture: InvocationLog, request_filter, default_endpoint: str):
-    api = RuntimeApi(invocation.get(RUNTIME_ENDPOINT_KEY) or default_endpoint)
+def run_invocation(func, invocation: dict, capture: InvocationLog, request_filter, default_endpoint: str,
+                   results: PipeResults | None = None):
+    api = results or RuntimeApi(invocation.get(RUNTIME_ENDPOINT_KEY) or default_endpoint)
     request_id = invocation["invoke-id"]
     timeout_s = float(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT") or 3)
     started = time.time()
@@ -324,6 +357,10 @@ def main() -> None:
     _install_root_logging(capture, request_filter)
 
     invocations: queue.Queue = queue.Queue()
+    invoke_fd = os.environ.pop(INVOKE_FD_ENV, "")
+    if invoke_fd:
+        threading.Thread(target=_read_invocations, args=(int(invoke_fd), invocations), name="invoke-pipe",
+                         daemon=True).start()
     server = ThreadingHTTPServer((LOOPBACK, 0), _make_http_handler(invocations))
     threading.Thread(target=server.serve_forever, name="invoke-server", daemon=True).start()
     control = os.fdopen(control_fd, "w")
@@ -336,8 +373,10 @@ def main() -> None:
     if failure is not None:
         return
     default_endpoint = os.environ.get("LOCALSTACK_RUNTIME_ENDPOINT", "")
+    result_fd = os.environ.pop(RESULT_FD_ENV, "")
+    results = PipeResults(int(result_fd)) if result_fd else None
     while True:
-        run_invocation(func, invocations.get(), capture, request_filter, default_endpoint)
+        run_invocation(func, invocations.get(), capture, request_filter, default_endpoint, results)
 
 
 def _load_handler(handler: str):
