@@ -10,6 +10,8 @@ with --skip NAME):
 - rss        peak RSS of the ingest handler run locally (against the moto server) for a small and a 10x
              file; baseline: loading the same file with json.load as the workshop's function did.
 - inference  bench/inference_bench.py (cold start, warm p50/p99 per engine, API round trip).
+- api        bench/api_concurrency.py: the inference API through LocalStack at 1, 2, 4, 8 clients after
+             warm-up, per engine (results.json key ``api_concurrency``).
 - model      held-out AUC vs the generator's Bayes-optimal AUC and Brier score as the data grows.
 - weather    bytes DuckDB reads for the reduction: Parquet + partition pruning vs a full CSV scan.
 
@@ -478,47 +480,6 @@ def run_json_script(cmd: list[str], out_file: Path, settings: demo.Settings) -> 
     return json.loads(tail[start:]) if start >= 0 else {"error": "no JSON output", "stdout": tail[-1500:]}
 
 
-API_SWEEP_CONCURRENCY = (1, 2, 4)
-API_SWEEP_REQUESTS = 40
-API_SWEEP_REQUESTS_QUICK = 12
-
-
-def api_sweep(url: str, key: str, requests_per_level: int) -> dict:
-    """Round trips to the live API Gateway endpoint on LocalStack at a few concurrency levels."""
-    import concurrent.futures
-    import urllib.request
-
-    body = json.dumps(demo.SAMPLE_PAYLOAD).encode()
-
-    def one(_):
-        req = urllib.request.Request(
-            url, data=body, method="POST", headers={"Content-Type": "application/json", "x-api-key": key}
-        )
-        t0 = time.perf_counter()
-        with urllib.request.urlopen(req, timeout=60) as resp:
-            resp.read()
-            status = resp.status
-        return (time.perf_counter() - t0) * 1000, status
-
-    demo.call_api(url, key, demo.SAMPLE_PAYLOAD)  # warm the function: the cold start is measured separately
-    out = {}
-    for level in API_SWEEP_CONCURRENCY:
-        t0 = time.perf_counter()
-        with concurrent.futures.ThreadPoolExecutor(level) as pool:
-            results = list(pool.map(one, range(requests_per_level)))
-        wall = time.perf_counter() - t0
-        ms = sorted(r[0] for r in results)
-        out[f"concurrency_{level}"] = {
-            "requests": len(ms),
-            "p50_ms": round(ms[len(ms) // 2], 1),
-            "p99_ms": round(ms[min(len(ms) - 1, round(0.99 * (len(ms) - 1)))], 1),
-            "requests_per_s": round(len(ms) / wall, 1),
-            "non_200": sum(1 for r in results if r[1] != 200),
-        }
-        log(f"api concurrency {level}: p50 {out[f'concurrency_{level}']['p50_ms']} ms")
-    return out
-
-
 def bench_inference(settings: demo.Settings, quick: bool) -> dict:
     script = ROOT / "bench" / "inference_bench.py"
     if not script.exists():
@@ -528,12 +489,18 @@ def bench_inference(settings: demo.Settings, quick: bool) -> dict:
     cmd = [sys.executable, str(script), "--out", str(out)] + (["--quick"] if quick else [])
     if API:
         cmd += ["--api-url", API["url"], "--api-key", API["key"]]
-    result = run_json_script(cmd, out, settings)
-    if API:
-        result["api_concurrency_sweep"] = api_sweep(
-            API["url"], API["key"], API_SWEEP_REQUESTS_QUICK if quick else API_SWEEP_REQUESTS
-        )
-    return result
+    return run_json_script(cmd, out, settings)
+
+
+def bench_api(settings: demo.Settings, quick: bool) -> dict:
+    """bench/api_concurrency.py on the bench's LocalStack: both engines, 1, 2, 4, 8 clients after warm-up."""
+    import api_concurrency  # bench/ is this script's folder
+    from wildrydes_dev import emulators
+
+    demo.start_emulators(settings)
+    instance = emulators.Instance(settings.port, settings.moto_port)
+    requests = api_concurrency.QUICK_REQUESTS_PER_LEVEL if quick else api_concurrency.REQUESTS_PER_LEVEL
+    return api_concurrency.bench_api_concurrency(instance, requests=requests)
 
 
 def bench_cold_start(settings: demo.Settings, quick: bool) -> dict:
@@ -716,6 +683,9 @@ def markdown(results: dict) -> str:
             ),
             "",
         ]
+    api = results.get("api_concurrency")
+    if isinstance(api, dict) and api:
+        lines += api_markdown(api)
     for title, key in (
         ("Inference", "inference"),
         ("Model quality", "model"),
@@ -739,6 +709,49 @@ def markdown(results: dict) -> str:
             "",
         ]
     return "\n".join(lines)
+
+
+def api_markdown(api: dict) -> list[str]:
+    lines = [
+        "## Inference API under concurrency (through LocalStack)",
+        "",
+        (
+            "`bench/api_concurrency.py` (alone: `.venv/bin/python -m bench.api_concurrency`): the "
+            "inference function per engine behind a REST API with an API key on LocalStack, warmed up with as "
+            "many clients as the highest level, then N client threads send the workshop request. CPU "
+            "columns: CPU time per request of LocalStack's process and of the Lambda workers (/proc); "
+            "LocalStack serves all requests in one GIL-bound process, so 1000 / its CPU ms per request bounds "
+            "requests/s at any concurrency (docs/localstack.md). Goal (issue 16, numpy): requests/s at 4 "
+            "clients >= 3x at 1, p99 at 4 <= 200 ms."
+        ),
+        "",
+        "| engine | clients | p50 ms | p99 ms | requests/s | × 1 client | LocalStack CPU ms/req | "
+        "LocalStack bound req/s | LocalStack cores used | workers CPU ms/req | load avg | non-200 |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for engine, levels in api.items():
+        one = levels.get("1", {}).get("requests_per_s")
+        for level, r in levels.items():
+            if not level.isdigit():
+                continue
+            ratio = f"{r['requests_per_s'] / one:.2f}" if one else ""
+            lines.append(
+                f"| {engine} | {level} | {r['p50_ms']} | {r['p99_ms']} | {r['requests_per_s']} | "
+                f"{ratio} | {r.get('localstack_cpu_ms_per_request', '')} | "
+                f"{r.get('localstack_bound_requests_per_s', '')} | {r.get('localstack_cores_used', '')} | "
+                f"{r.get('workers_cpu_ms_per_request', '')} | {r.get('load_average_1m', '')} | "
+                f"{r.get('non_200', '')} |"
+            )
+    for engine, levels in api.items():
+        goal = levels.get("goal") or {}
+        if goal:
+            lines.append(
+                f"\n{engine}: 4 clients / 1 client = {goal['speedup_4_over_1']}x (goal 3x: "
+                f"{'met' if goal['speedup_met'] else 'NOT met'}); p99 at 4 clients "
+                f"{'<=' if goal['p99_at_4_met'] else '>'} 200 ms."
+            )
+    lines.append("")
+    return lines
 
 
 def _table(value) -> list[str]:
@@ -776,7 +789,9 @@ def main(argv: list[str] | None = None) -> int:
         "ride per hop, so 100k takes hours on LocalStack's single event-source poller",
     )
     p.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", DEFAULT_PORT)))
-    p.add_argument("--skip", nargs="*", default=[], choices=["etl", "rss", "inference", "model", "weather"])
+    p.add_argument(
+        "--skip", nargs="*", default=[], choices=["etl", "rss", "inference", "api", "model", "weather"]
+    )
     p.add_argument("--keep-running", action="store_true", help="leave the bench's LocalStack running")
     p.add_argument(
         "--report-only", action="store_true", help="regenerate docs/benchmarks.md from results.json"
@@ -828,6 +843,8 @@ def main(argv: list[str] | None = None) -> int:
             results["cold_start"] = cold
             results["cold_start_ms"] = cold.get("cold_start_ms")  # {engine: {"pyc": ms, "no_pyc": ms}}
             results["layer_unzipped_mb"] = cold.get("layer_unzipped_mb")
+        if "api" not in a.skip:
+            results["api_concurrency"] = bench_api(settings, a.quick)
         if "model" not in a.skip:
             results["model"] = bench_model(settings, MODEL_SIZES_QUICK if a.quick else MODEL_SIZES_FULL)
         if "weather" not in a.skip:
@@ -851,6 +868,7 @@ def main(argv: list[str] | None = None) -> int:
         "cold_start",
         "cold_start_ms",
         "layer_unzipped_mb",
+        "api_concurrency",
     ):
         if key not in results and key in previous:
             results[key] = previous[key]

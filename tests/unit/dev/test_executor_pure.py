@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from wildrydes_process_executor import errors, layout, worker
+from wildrydes_process_executor import errors, layout, limits, pool, worker
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -238,6 +238,7 @@ class FakeRuntimeApi:
 
 
 def _start_worker(tmp_path, api, handler_code, handler="handler.main"):
+    """A worker on a fake runtime endpoint: (process, port, status line from the control pipe)."""
     task = tmp_path / "task"
     task.mkdir()
     (task / "handler.py").write_text(handler_code)
@@ -262,28 +263,31 @@ def _start_worker(tmp_path, api, handler_code, handler="handler.main"):
     os.close(write_fd)
     with os.fdopen(read_fd) as control:
         port = int(control.readline() or 0)
-    return process, port
+        status = control.readline()
+    return process, port, status
+
+
+def _invoke(port: int, invocation: dict) -> int:
+    import urllib.request
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/invoke", data=json.dumps(invocation).encode())
+    return opener.open(request, timeout=5).status
 
 
 def test_worker_protocol_ready_invoke_logs_then_response(tmp_path):
     api = FakeRuntimeApi()
     code = "def main(event, context):\n    print('seen', event['n'])\n    return {'double': event['n'] * 2}\n"
-    process, port = _start_worker(tmp_path, api, code)
+    process, port, status = _start_worker(tmp_path, api, code)
     try:
-        api.wait_for("/status/env1/ready")
-        import urllib.request
-
+        assert status == "ready\n" and worker.parse_status_line(status) is None  # readiness on the pipe
         invocation = {
             "invoke-id": "req-9",
             "invoked-function-arn": "arn",
             "payload": json.dumps({"n": 21}),
             "trace-id": "Root=1",
         }
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/invoke", data=json.dumps(invocation).encode()
-        )
-        assert opener.open(request, timeout=5).status == 200
+        assert _invoke(port, invocation) == 200
         assert json.loads(api.wait_for("/invocations/req-9/response")) == {"double": 42}
         paths = [path for path, _ in api.calls]
         assert paths.index("/_localstack_lambda/env1/invocations/req-9/logs") < paths.index(
@@ -296,15 +300,477 @@ def test_worker_protocol_ready_invoke_logs_then_response(tmp_path):
         process.wait()
 
 
-def test_worker_reports_init_error_and_exits(tmp_path):
-    api = FakeRuntimeApi()
-    process, _ = _start_worker(tmp_path, api, "import no_such_module_here\n")
+def test_pooled_worker_answers_the_environment_named_in_each_invocation(tmp_path):
+    """A warm worker serves any environment of its version: results go to the endpoint the invocation names."""
+    first_env, second_env = FakeRuntimeApi(), FakeRuntimeApi()
+    process, port, status = _start_worker(
+        tmp_path, first_env, "def main(event, context):\n    return event\n"
+    )
     try:
-        payload = json.loads(api.wait_for("/status/env1/error"))
-        assert payload["errorType"] == "Runtime.ImportModuleError"
-        assert process.wait(timeout=10) == 0
+        assert worker.parse_status_line(status) is None
+        for env, request_id in ((second_env, "req-a"), (first_env, "req-b")):
+            invocation = {
+                "invoke-id": request_id,
+                "payload": json.dumps({"id": request_id}),
+                worker.RUNTIME_ENDPOINT_KEY: env.url,
+            }
+            assert _invoke(port, invocation) == 200
+            assert json.loads(env.wait_for(f"/invocations/{request_id}/response")) == {"id": request_id}
+        assert not any(path.endswith("req-a/response") for path, _ in first_env.calls)
+        assert not any(path.endswith("req-b/response") for path, _ in second_env.calls)
     finally:
         process.kill()
+        process.wait()
+
+
+def test_worker_reports_init_error_on_the_pipe_and_exits(tmp_path):
+    api = FakeRuntimeApi()
+    process, _, status = _start_worker(tmp_path, api, "import no_such_module_here\n")
+    try:
+        payload = worker.parse_status_line(status)
+        assert payload["errorType"] == "Runtime.ImportModuleError"
+        assert process.wait(timeout=10) == 0
+        assert api.calls == []  # nothing goes to an environment's endpoint before an invocation
+    finally:
+        process.kill()
+
+
+@pytest.mark.parametrize("payload", [None, {"errorType": "Runtime.HandlerNotFound", "errorMessage": "x y"}])
+def test_status_line_round_trip(payload):
+    line = worker.status_line(payload)
+    assert "\n" not in line and worker.parse_status_line(line + "\n") == payload
+
+
+def test_status_line_rejects_garbage():
+    with pytest.raises(ValueError, match="unexpected worker status line"):
+        worker.parse_status_line("12345")
+
+
+# ----------------------------------------------------------------------------- warm worker pool
+@pytest.mark.parametrize(
+    "environ, expected",
+    [
+        ({}, pool.DEFAULT_MAX_WARM),
+        ({pool.MAX_WARM_ENV: "3"}, 3),
+        ({pool.MAX_WARM_ENV: " "}, pool.DEFAULT_MAX_WARM),
+    ],
+)
+def test_max_warm_setting(environ, expected):
+    assert pool.configured_max_warm(environ) == expected
+
+
+@pytest.mark.parametrize("bad", ["0", "-2", "many", "1.5"])
+def test_max_warm_setting_rejects_nonsense(bad):
+    with pytest.raises(ValueError, match=pool.MAX_WARM_ENV):
+        pool.configured_max_warm({pool.MAX_WARM_ENV: bad})
+
+
+def test_idle_seconds_setting():
+    assert pool.configured_idle_seconds({}) == pool.DEFAULT_IDLE_SECONDS == 600
+    assert pool.configured_idle_seconds({pool.IDLE_SECONDS_ENV: "2.5"}) == 2.5
+    with pytest.raises(ValueError, match=pool.IDLE_SECONDS_ENV):
+        pool.configured_idle_seconds({pool.IDLE_SECONDS_ENV: "0"})
+
+
+def test_cap_is_reserved_concurrency_else_the_configured_cap():
+    assert pool.pool_cap(None, 8) == 8
+    assert pool.pool_cap(3, 8) == 3
+    assert pool.pool_cap(20, 8) == 20  # reserved concurrency is the function's own promise: honoured
+    assert pool.pool_cap(0, 8) == 1  # 0 throttles every invoke in LocalStack; never a zero-size pool
+
+
+@pytest.mark.parametrize(
+    "live, starting, waiting, cap, expected",
+    [
+        (0, 0, 1, 8, True),  # nothing warm: one cold start
+        (1, 0, 1, 8, True),  # all busy, below the cap: start one more
+        (1, 1, 1, 8, False),  # one already starting for the one waiter
+        (1, 1, 2, 8, True),  # two waiters, one starting
+        (8, 0, 3, 8, False),  # at the cap: wait for a warm worker, never a cold start
+        (7, 1, 3, 8, False),
+    ],
+)
+def test_should_spawn(live, starting, waiting, cap, expected):
+    assert pool.should_spawn(live, starting, waiting, cap) is expected
+
+
+def test_expired_idle_workers():
+    assert pool.expired({1: 100.0, 2: 50.0, 3: 89.0}, now=100.0, idle_seconds=10) == [2, 3]
+    assert pool.expired({}, now=1.0, idle_seconds=1) == []
+
+
+class _Spawner:
+    """Counts spawns; each one is a real (sleeping) process so liveness and kill are real."""
+
+    def __init__(self, tmp_path, delay: float = 0.0, fail: bytes | None = None):
+        self.tmp_path, self.delay, self.fail, self.count = tmp_path, delay, fail, 0
+        self.workers: list = []
+
+    def __call__(self):
+        import time
+
+        self.count += 1
+        time.sleep(self.delay)
+        if self.fail is not None:
+            raise pool.WorkerInitError(self.fail)
+        process = subprocess.Popen(["sleep", "60"], start_new_session=True)
+        w = pool.Worker(
+            f"w{self.count}",
+            process,
+            0,
+            self.tmp_path / f"w{self.count}.log",
+            self.tmp_path / f"w{self.count}.pid",
+        )
+        self.workers.append(w)
+        return w
+
+    def cleanup(self):
+        for w in self.workers:
+            w.kill()
+
+
+@pytest.fixture
+def spawner_factory(tmp_path):
+    made = []
+
+    def make(**kwargs):
+        made.append(_Spawner(tmp_path, **kwargs))
+        return made[-1]
+
+    yield make
+    for s in made:
+        s.cleanup()
+
+
+def test_pool_reuses_an_idle_worker_instead_of_starting_another(spawner_factory):
+    spawn = spawner_factory()
+    p = pool.WorkerPool("fn@1", lambda: 8, idle_seconds=600)
+    first = p.acquire(spawn, timeout=10)
+    p.release(first)
+    for _ in range(5):
+        again = p.acquire(spawn, timeout=10)
+        assert again is first
+        p.release(again)
+    assert spawn.count == 1 and p.stats()["idle"] == 1
+
+
+def test_busy_pool_serves_a_burst_from_a_warm_worker_freed_before_a_cold_start_ends(spawner_factory):
+    import time
+
+    slow = spawner_factory(delay=1.5)  # the cold start of the burst
+    p = pool.WorkerPool("fn@1", lambda: 8, idle_seconds=600)
+    warm = spawner_factory()()
+    p.release(warm)  # as if it had served a request
+    busy = p.acquire(slow, timeout=10)
+    assert busy is warm and slow.count == 0
+    threading.Timer(0.2, p.release, args=(warm,)).start()  # the warm request ends after 0.2 s
+    started = time.monotonic()
+    second = p.acquire(slow, timeout=10)
+    assert second is warm and time.monotonic() - started < 1.0  # did not wait for the 1.5 s cold start
+    assert slow.count == 1  # ...which was started and joins the pool for sustained concurrency
+    p.release(second)
+    deadline = time.monotonic() + 5
+    while p.stats()["idle"] < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert p.stats()["idle"] == 2
+
+
+def test_pool_at_its_cap_waits_for_a_warm_worker(spawner_factory):
+    spawn = spawner_factory()
+    p = pool.WorkerPool("fn@1", lambda: 1, idle_seconds=600)
+    only = p.acquire(spawn, timeout=10)
+    threading.Timer(0.3, p.release, args=(only,)).start()
+    assert p.acquire(spawn, timeout=10) is only
+    assert spawn.count == 1
+    with pytest.raises(TimeoutError):
+        p.acquire(spawn, timeout=0.3)
+
+
+def test_init_error_reaches_the_invocation_when_nothing_else_can_serve_it(spawner_factory):
+    p = pool.WorkerPool("fn@1", lambda: 8, idle_seconds=600)
+    with pytest.raises(pool.WorkerInitError) as caught:
+        p.acquire(spawner_factory(fail=b'{"errorType": "Runtime.ImportModuleError"}'), timeout=10)
+    assert b"ImportModuleError" in caught.value.payload
+    assert p.stats() == {"idle": 0, "busy": 0, "starting": 0, "waiting": 0}
+
+
+def test_dead_workers_are_not_leased_and_idle_ones_are_reaped(spawner_factory):
+    import time
+
+    spawn = spawner_factory()
+    p = pool.WorkerPool("fn@1", lambda: 8, idle_seconds=600)
+    a = p.acquire(spawn, timeout=10)
+    p.release(a)
+    a.process.kill()
+    a.process.wait()
+    b = p.acquire(spawn, timeout=10)
+    assert b is not a and spawn.count == 2
+    p.release(b)
+    assert p.reap_idle(now=time.monotonic() + 10) == []
+    assert p.reap_idle(now=time.monotonic() + 601) == [b]
+    assert not b.alive() and p.stats()["idle"] == 0
+
+
+def test_closing_the_pool_kills_every_worker_and_wakes_waiters(spawner_factory):
+    spawn = spawner_factory()
+    p = pool.WorkerPool("fn@1", lambda: 1, idle_seconds=600)
+    busy = p.acquire(spawn, timeout=10)
+    errors_seen = []
+
+    def wait_for_worker():
+        try:
+            p.acquire(spawn, timeout=10)
+        except pool.PoolClosed as exc:
+            errors_seen.append(exc)
+
+    waiter = threading.Thread(target=wait_for_worker)
+    waiter.start()
+    closer = threading.Timer(0.2, p.close)
+    closer.start()
+    waiter.join(5)
+    closer.join(5)
+    assert len(errors_seen) == 1 and not busy.alive()
+
+
+# ----------------------------------------------------------------------------- Lambda limits
+def test_limits_setting():
+    assert limits.limits_enabled({limits.LIMITS_ENV: "on"}) is True
+    assert limits.limits_enabled({limits.LIMITS_ENV: "OFF"}) is False
+    assert limits.limits_enabled({}) is (limits.DEFAULT_LIMITS == "on")
+    with pytest.raises(ValueError, match=limits.LIMITS_ENV):
+        limits.limits_enabled({limits.LIMITS_ENV: "maybe"})
+
+
+@pytest.mark.parametrize(
+    "memory_mb, cores, share, quota",
+    [
+        (1769, 2, 1.0, 100_000),  # one full vCPU at 1,769 MB
+        (128, 2, 128 / 1769, 7_236),  # 7.2 ms of CPU per 100 ms
+        (256, 2, 256 / 1769, 14_471),
+        (3538, 2, 2.0, 200_000),  # two vCPUs
+        (10240, 2, 2.0, 200_000),  # capped at the machine's cores
+    ],
+)
+def test_cpu_share_follows_lambda(memory_mb, cores, share, quota):
+    assert limits.cpu_share(memory_mb, cores) == pytest.approx(share)
+    assert limits.cfs_quota_us(limits.cpu_share(memory_mb, cores)) == quota
+    assert limits.memory_limit_bytes(memory_mb) == memory_mb * 1024 * 1024
+
+
+def test_cfs_quota_never_below_the_kernel_minimum():
+    assert limits.cfs_quota_us(0.001) == limits.MIN_CFS_QUOTA_US
+
+
+def test_own_cgroups_and_oom_counter_parsing():
+    own = limits.own_cgroups("4:memory:/process_api/abc\n2:cpu,cpuacct:/\n0::/user.slice\n")
+    assert own == {"memory": "/process_api/abc", "cpu": "/", "cpuacct": "/", "": "/user.slice"}
+    assert limits.oom_kills("oom_kill_disable 0\nunder_oom 0\noom_kill 2\n") == 2
+    assert limits.oom_kills("low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n") == 1
+    assert limits.oom_kills("under_oom 0\n") == 0
+
+
+def _fake_v1(root: Path) -> str:
+    (root / "memory" / "ls").mkdir(parents=True)
+    (root / "cpu").mkdir()
+    return "4:memory:/ls\n1:cpu:/\n0::/\n"
+
+
+def test_v1_cgroups_get_memory_and_cpu_quota(tmp_path, monkeypatch):
+    proc = _fake_v1(tmp_path)
+    monkeypatch.setattr(limits, "detect_mode", lambda root=None: _detect(tmp_path, proc))
+    factory = limits.LimitsFactory({limits.LIMITS_ENV: "on"}, root=tmp_path, cores=2)
+    assert factory.mode == limits.MODE_V1
+    worker_limits = factory.for_worker("w1", 128)
+    parent = f"{limits.PARENT_PREFIX}{os.getpid()}"
+    memory_dir, cpu_dir = tmp_path / "memory" / "ls" / parent / "w1", tmp_path / "cpu" / parent / "w1"
+    assert (memory_dir / "memory.limit_in_bytes").read_text() == str(128 * 1024 * 1024)
+    assert (cpu_dir / "cpu.cfs_quota_us").read_text() == "7236"
+    assert (cpu_dir / "cpu.cfs_period_us").read_text() == "100000"
+    worker_limits.add(4242)
+    assert (memory_dir / "cgroup.procs").read_text() == "4242" == (cpu_dir / "cgroup.procs").read_text()
+    (memory_dir / "memory.oom_control").write_text("oom_kill_disable 0\nunder_oom 0\noom_kill 1\n")
+    assert worker_limits.oom_killed()
+    assert worker_limits.env == {}
+
+
+_real_detect = limits.detect_mode
+
+
+def _detect(root, proc):
+    return _real_detect(root, proc)
+
+
+def test_v2_cgroups_when_only_the_unified_hierarchy_is_there(tmp_path, monkeypatch):
+    (tmp_path / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
+    (tmp_path / "app").mkdir()
+    monkeypatch.setattr(limits, "detect_mode", lambda root=None: _detect(tmp_path, "0::/app\n"))
+    factory = limits.LimitsFactory({limits.LIMITS_ENV: "on"}, root=tmp_path, cores=2)
+    assert factory.mode == limits.MODE_V2
+    directory = tmp_path / "app" / f"{limits.PARENT_PREFIX}{os.getpid()}"
+    assert (directory / "cgroup.subtree_control").read_text() == "+memory +cpu"
+    factory.for_worker("w2", 1769)
+    assert (directory / "w2" / "memory.max").read_text() == str(1769 * 1024 * 1024)
+    assert (directory / "w2" / "cpu.max").read_text() == "100000 100000"
+
+
+def test_no_cgroups_falls_back_to_rlimit_as_with_a_warning(tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(limits, "detect_mode", lambda root=None: _detect(tmp_path, ""))
+    factory = limits.LimitsFactory({limits.LIMITS_ENV: "on"}, root=tmp_path, cores=2)
+    assert factory.mode == limits.MODE_RLIMIT
+    with caplog.at_level("WARNING"):
+        worker_limits = factory.for_worker("w3", 256)
+    assert worker_limits.env == {limits.RLIMIT_ENV: str(256 * 1024 * 1024)} and worker_limits.dirs == []
+    assert "RLIMIT_AS" in caplog.text and "NO CPU limit" in caplog.text
+
+
+def test_limits_off_changes_nothing(tmp_path):
+    _fake_v1(tmp_path)
+    factory = limits.LimitsFactory({limits.LIMITS_ENV: "off"}, root=tmp_path, cores=2)
+    worker_limits = factory.for_worker("w4", 128)
+    assert factory.mode == worker_limits.mode == limits.MODE_OFF and worker_limits.env == {}
+    assert not any(tmp_path.rglob(f"{limits.PARENT_PREFIX}*"))
+
+
+def test_worker_applies_rlimit_as_from_the_executor(tmp_path):
+    """The fallback: a worker started with WILDRYDES_RLIMIT_AS_BYTES cannot allocate past it."""
+    code = "import os\ndef main(event, context):\n    return len(bytearray(300 * 1024 * 1024))\n"
+    api = FakeRuntimeApi()
+    task = tmp_path / "task"
+    task.mkdir()
+    (task / "handler.py").write_text(code)
+    read_fd, write_fd = os.pipe()
+    env = {
+        "PATH": os.environ["PATH"],
+        "LAMBDA_TASK_ROOT": str(task),
+        "_HANDLER": "handler.main",
+        "LOCALSTACK_RUNTIME_ENDPOINT": api.url,
+        "WILDRYDES_CONTROL_FD": str(write_fd),
+        "WILDRYDES_PARENT_PID": str(os.getpid()),
+        limits.RLIMIT_ENV: str(200 * 1024 * 1024),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-u", worker.__file__],
+        env=env,
+        pass_fds=(write_fd,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_fd)
+    try:
+        with os.fdopen(read_fd) as control:
+            port = int(control.readline())
+            assert worker.parse_status_line(control.readline()) is None
+        assert _invoke(port, {"invoke-id": "r-oom", "payload": "{}"}) == 200
+        assert json.loads(api.wait_for("/invocations/r-oom/error"))["errorType"] == "MemoryError"
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_out_of_memory_payload_is_lambdas():
+    payload = json.loads(errors.out_of_memory_payload("r9"))
+    assert payload == {
+        "errorType": "Runtime.OutOfMemory",
+        "errorMessage": "RequestId: r9 Error: Runtime exited with error: signal: killed",
+    }
+
+
+def test_worker_with_a_result_pipe_hands_results_to_the_executor_not_to_the_gateway(tmp_path):
+    api = FakeRuntimeApi()
+    task = tmp_path / "task"
+    task.mkdir()
+    (task / "handler.py").write_text(
+        "def main(event, context):\n    print('hi')\n    return {'n': event['n']}\n"
+    )
+    read_fd, write_fd = os.pipe()
+    result_read, result_write = os.pipe()
+    env = {
+        "PATH": os.environ["PATH"],
+        "LAMBDA_TASK_ROOT": str(task),
+        "_HANDLER": "handler.main",
+        "LOCALSTACK_RUNTIME_ENDPOINT": api.url,
+        "WILDRYDES_CONTROL_FD": str(write_fd),
+        "WILDRYDES_PARENT_PID": str(os.getpid()),
+        worker.RESULT_FD_ENV: str(result_write),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-u", worker.__file__],
+        env=env,
+        pass_fds=(write_fd, result_write),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_fd)
+    os.close(result_write)
+    try:
+        with os.fdopen(read_fd) as control:
+            port = int(control.readline())
+            assert worker.parse_status_line(control.readline()) is None
+        with os.fdopen(result_read) as results:
+            for n in (1, 2):
+                assert _invoke(port, {"invoke-id": f"r{n}", "payload": json.dumps({"n": n})}) == 200
+                request_id, logs, body, is_error = worker.result_message(results.readline())
+                assert (request_id, json.loads(body), is_error) == (f"r{n}", {"n": n}, False)
+                assert f"START RequestId: r{n}" in logs and "hi" in logs and f"REPORT RequestId: r{n}" in logs
+        assert api.calls == []  # nothing went through LocalStack's gateway
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_deadlines_fire_in_order_on_one_thread_and_cancelled_ones_never():
+    import time
+
+    fired: list[str] = []
+    deadlines = pool.Deadlines()
+    deadlines.add(0.3, fired.append, "late")
+    cancelled = deadlines.add(0.1, fired.append, "cancelled")
+    deadlines.add(0.05, fired.append, "early")
+    deadlines.cancel(cancelled)
+    time.sleep(0.6)
+    assert fired == ["early", "late"]
+
+
+def test_worker_takes_invocations_from_its_invoke_pipe(tmp_path):
+    api = FakeRuntimeApi()
+    task = tmp_path / "task"
+    task.mkdir()
+    (task / "handler.py").write_text("def main(event, context):\n    return event\n")
+    read_fd, write_fd = os.pipe()
+    invoke_read, invoke_write = os.pipe()
+    env = {
+        "PATH": os.environ["PATH"],
+        "LAMBDA_TASK_ROOT": str(task),
+        "_HANDLER": "handler.main",
+        "WILDRYDES_CONTROL_FD": str(write_fd),
+        "WILDRYDES_PARENT_PID": str(os.getpid()),
+        worker.INVOKE_FD_ENV: str(invoke_read),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-u", worker.__file__],
+        env=env,
+        pass_fds=(write_fd, invoke_read),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_fd)
+    os.close(invoke_read)
+    try:
+        with os.fdopen(read_fd) as control:
+            control.readline()
+            assert worker.parse_status_line(control.readline()) is None
+        with os.fdopen(invoke_write, "w") as pipe:
+            pipe.write(
+                json.dumps(
+                    {"invoke-id": "p1", "payload": '{"via": "pipe"}', worker.RUNTIME_ENDPOINT_KEY: api.url}
+                )
+                + "\n"
+            )
+            pipe.flush()
+            assert json.loads(api.wait_for("/invocations/p1/response")) == {"via": "pipe"}
+    finally:
+        process.kill()
+        process.wait()
 
 
 # ------------------------------------------------------------------------------ LocalStack entry point

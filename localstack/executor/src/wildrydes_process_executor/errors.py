@@ -36,3 +36,12 @@ def exit_error_payload(request_id: str, returncode: int) -> bytes:
 
 def unsupported_message(function_name: str, reason: str) -> str:
     return f"Function {function_name} cannot run on the local 'process' Lambda executor: {reason}"
+
+
+OUT_OF_MEMORY = "Runtime.OutOfMemory"
+
+
+def out_of_memory_payload(request_id: str) -> bytes:
+    """What Lambda answers when the runtime goes past MemorySize: the kernel killed it."""
+    message = f"RequestId: {request_id} Error: Runtime exited with error: {exit_reason(-9)}"
+    return json.dumps({"errorType": OUT_OF_MEMORY, "errorMessage": message}).encode()

@@ -1,11 +1,14 @@
 """The runtime loop that runs inside one Lambda worker process (stdlib only; runs on the function's runtime).
 
-Lifecycle, following LocalStack's executor protocol (see docs/localstack.md):
-1. arm parent-death protection, bind an HTTP server on 127.0.0.1:<ephemeral>, tell the executor the port
-   through the control pipe;
-2. import the handler, then POST ``status/<id>/ready`` (or ``status/<id>/error`` with an AWS-shaped error);
+Lifecycle (see docs/localstack.md):
+1. arm parent-death protection, bind an HTTP server on 127.0.0.1:<ephemeral>, write the port as the first line
+   of the control pipe;
+2. import the handler, then write ``ready`` (or ``error <AWS-shaped error JSON>``) as the second line and
+   close the pipe. Readiness goes to the executor, not to one environment's endpoint: a warm worker belongs to
+   its function version's pool and serves whichever execution environment leases it (pool.py);
 3. for each ``POST /invoke``: answer 200 at once, run the handler on the main thread, then POST
-   ``invocations/<req>/logs`` FIRST and ``invocations/<req>/response`` or ``.../error``.
+   ``invocations/<req>/logs`` FIRST and ``invocations/<req>/response`` or ``.../error`` to the runtime
+   endpoint named in the invocation (``RUNTIME_ENDPOINT_KEY``: the leasing environment's).
 
 The executor (in LocalStack) enforces timeouts and reports crashes; this process only runs code.
 """
@@ -31,6 +34,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 PR_SET_PDEATHSIG = 1
 PARENT_POLL_SECONDS = 1.0
 LOOPBACK = "127.0.0.1"
+# Key the executor adds to each invocation: the runtime endpoint (base URL) of the environment that leased us.
+RUNTIME_ENDPOINT_KEY = "wildrydes-runtime-endpoint"
+# Pipe the executor reads results from (PipeResults); without it results go to the runtime endpoint over HTTP.
+RESULT_FD_ENV = "WILDRYDES_RESULT_FD"
+# Pipe the executor writes invocations to (one JSON line each); HTTP /invoke still works (LocalStack's path).
+INVOKE_FD_ENV = "WILDRYDES_INVOKE_FD"
+# Second line on the control pipe: the handler imported (or failed to: "error " + the init error's JSON).
+STATUS_READY = "ready"
+STATUS_ERROR = "error"
 # Without a proxy bypass, urllib would honour http_proxy for loopback calls back to LocalStack.
 _HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -180,11 +192,10 @@ class LambdaContext:
 
 # ----------------------------------------------------------------------------- protocol
 class RuntimeApi:
-    """Calls back into LocalStack's executor endpoint."""
+    """Calls back into the executor endpoint of the environment that sent an invocation."""
 
-    def __init__(self, base_url: str, runtime_id: str):
+    def __init__(self, base_url: str):
         self.base_url = base_url.rstrip("/")
-        self.runtime_id = runtime_id
 
     def post(self, path: str, body: bytes) -> None:
         request = urllib.request.Request(f"{self.base_url}/{path}", data=body, method="POST")
@@ -192,16 +203,53 @@ class RuntimeApi:
         with _HTTP.open(request, timeout=30) as response:
             response.read()
 
-    def ready(self) -> None:
-        self.post(f"status/{self.runtime_id}/ready", b"{}")
-
-    def init_failed(self, payload: dict) -> None:
-        self.post(f"status/{self.runtime_id}/error", json.dumps(payload).encode())
-
     def finish(self, request_id: str, logs: str, body: bytes, is_error: bool) -> None:
         # LocalStack attaches the logs it holds when the response arrives: logs must go first.
         self.post(f"invocations/{request_id}/logs", json.dumps({"logs": logs}).encode())
         self.post(f"invocations/{request_id}/{'error' if is_error else 'response'}", body)
+
+
+class PipeResults:
+    """Hands results straight to the executor over a pipe (``WILDRYDES_RESULT_FD``), one JSON line each.
+
+    Through the runtime endpoint every result costs LocalStack two more HTTP requests through its gateway
+    (logs, then response), in the same GIL-bound process that serves the API: the pipe skips both."""
+
+    def __init__(self, fd: int):
+        self._file = os.fdopen(fd, "w", encoding="utf-8")
+
+    def finish(self, request_id: str, logs: str, body: bytes, is_error: bool) -> None:
+        message = {"request-id": request_id, "logs": logs, "body": body.decode("utf-8"), "is-error": is_error}
+        self._file.write(json.dumps(message) + "\n")
+        self._file.flush()
+
+
+def result_message(line: str) -> tuple[str, str, bytes, bool]:
+    """Executor side of PipeResults: (request id, logs, body, is error)."""
+    message = json.loads(line)
+    return message["request-id"], message["logs"], message["body"].encode("utf-8"), bool(message["is-error"])
+
+
+def status_line(payload: dict | None) -> str:
+    """The control pipe's second line: ``ready``, or ``error`` and the init error's JSON."""
+    return STATUS_READY if payload is None else f"{STATUS_ERROR} {json.dumps(payload)}"
+
+
+def parse_status_line(line: str) -> dict | None:
+    """Inverse of status_line (executor side): None when ready, the error payload otherwise."""
+    line = line.strip()
+    if line == STATUS_READY:
+        return None
+    if line.startswith(STATUS_ERROR + " "):
+        return json.loads(line[len(STATUS_ERROR) + 1 :])
+    raise ValueError(f"unexpected worker status line: {line[:200]!r}")
+
+
+def _read_invocations(fd: int, invocations: queue.Queue) -> None:
+    """Invocations the executor writes on the invoke pipe, one JSON line each (EOF: the executor is gone)."""
+    with os.fdopen(fd, "r", encoding="utf-8") as pipe:
+        for line in pipe:
+            invocations.put(json.loads(line))
 
 
 def _make_http_handler(invocations: queue.Queue):
@@ -256,7 +304,15 @@ def peak_memory_mb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
 
-def run_invocation(func, invocation: dict, capture: InvocationLog, request_filter, api: RuntimeApi) -> None:
+def run_invocation(
+    func,
+    invocation: dict,
+    capture: InvocationLog,
+    request_filter,
+    default_endpoint: str,
+    results: PipeResults | None = None,
+):
+    api = results or RuntimeApi(invocation.get(RUNTIME_ENDPOINT_KEY) or default_endpoint)
     request_id = invocation["invoke-id"]
     timeout_s = float(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT") or 3)
     started = time.time()
@@ -300,9 +356,16 @@ def run_invocation(func, invocation: dict, capture: InvocationLog, request_filte
     api.finish(request_id, capture.take(), body, is_error)
 
 
+# Set by the executor when cgroups are unavailable (limits.py): MemorySize as the address-space limit.
+RLIMIT_AS_ENV = "WILDRYDES_RLIMIT_AS_BYTES"
+
+
 def main() -> None:
     # sys.path[0] is this package's folder: the function must not see the executor's modules.
     sys.path.pop(0)
+    rlimit = os.environ.pop(RLIMIT_AS_ENV, "")
+    if rlimit:
+        resource.setrlimit(resource.RLIMIT_AS, (int(rlimit), int(rlimit)))
     _guard_parent(int(os.environ.pop("WILDRYDES_PARENT_PID", "0") or 0))
     control_fd = int(os.environ.pop("WILDRYDES_CONTROL_FD"))
     task_root = os.environ["LAMBDA_TASK_ROOT"]
@@ -317,32 +380,45 @@ def main() -> None:
     _install_root_logging(capture, request_filter)
 
     invocations: queue.Queue = queue.Queue()
+    invoke_fd = os.environ.pop(INVOKE_FD_ENV, "")
+    if invoke_fd:
+        threading.Thread(
+            target=_read_invocations, args=(int(invoke_fd), invocations), name="invoke-pipe", daemon=True
+        ).start()
     server = ThreadingHTTPServer((LOOPBACK, 0), _make_http_handler(invocations))
     threading.Thread(target=server.serve_forever, name="invoke-server", daemon=True).start()
-    with os.fdopen(control_fd, "w") as control:
-        control.write(f"{server.server_address[1]}\n")
+    control = os.fdopen(control_fd, "w")
+    control.write(f"{server.server_address[1]}\n")
+    control.flush()
 
-    api = RuntimeApi(os.environ["LOCALSTACK_RUNTIME_ENDPOINT"], os.environ["LOCALSTACK_RUNTIME_ID"])
-    handler = os.environ.get("_HANDLER", "")
+    func, failure = _load_handler(os.environ.get("_HANDLER", ""))
+    control.write(status_line(failure) + "\n")
+    control.close()
+    if failure is not None:
+        return
+    default_endpoint = os.environ.get("LOCALSTACK_RUNTIME_ENDPOINT", "")
+    result_fd = os.environ.pop(RESULT_FD_ENV, "")
+    results = PipeResults(int(result_fd)) if result_fd else None
+    while True:
+        run_invocation(func, invocations.get(), capture, request_filter, default_endpoint, results)
+
+
+def _load_handler(handler: str):
+    """(handler function, None) or (None, the AWS runtime's init error payload)."""
     try:
         module_name, func_name = parse_handler(handler)
     except ValueError as exc:
-        api.init_failed(error_payload("Runtime.MalformedHandlerName", str(exc)))
-        return
+        return None, error_payload("Runtime.MalformedHandlerName", str(exc))
     try:
         module = importlib.import_module(module_name)
     except Exception as exc:  # noqa: BLE001 - any import failure is an init error reported to the caller
         payload = init_error(exc, module_name)
         sys.stdout.write(error_log_line(payload))
-        api.init_failed(payload)
-        return
+        return None, payload
     func = getattr(module, func_name, None)
     if not callable(func):
-        api.init_failed(handler_not_found(func_name, module_name))
-        return
-    api.ready()
-    while True:
-        run_invocation(func, invocations.get(), capture, request_filter, api)
+        return None, handler_not_found(func_name, module_name)
+    return func, None
 
 
 if __name__ == "__main__":
