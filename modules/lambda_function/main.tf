@@ -20,7 +20,7 @@ resource "aws_cloudwatch_log_group" "this" {
   name              = local.log_group
   retention_in_days = var.log_retention_days
   kms_key_id        = var.log_kms_key_arn
-  tags              = var.tags
+  tags              = local.tags
 }
 
 data "aws_iam_policy_document" "assume_lambda" {
@@ -38,7 +38,7 @@ resource "aws_iam_role" "this" {
   name               = "${local.function_name}-lambda"
   description        = "Execution role of the ${local.function_name} function (least privilege)"
   assume_role_policy = data.aws_iam_policy_document.assume_lambda.json
-  tags               = var.tags
+  tags               = local.tags
 }
 
 resource "aws_iam_role_policy" "data_access" {
@@ -112,7 +112,7 @@ resource "aws_lambda_function" "this" {
     }
   }
 
-  tags = var.tags
+  tags = local.tags
 
   # The log group (with its retention) and the role's permissions must exist before the first
   # invocation, or Lambda creates a never-expiring log group / fails on a missing grant.
@@ -120,4 +120,10 @@ resource "aws_lambda_function" "this" {
     aws_iam_role_policy.data_access,
     aws_iam_role_policy.own_logs,
   ]
+}
+
+locals {
+  # null rather than {} when there are none: the provider reads an untagged resource back as null (only the
+  # provider's default_tags are on it), and {} would then be a change on every plan.
+  tags = length(var.tags) > 0 ? var.tags : null
 }
