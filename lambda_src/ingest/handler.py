@@ -1,20 +1,25 @@
-"""Ingest: S3 `raw/*.json` notification -> validated rides on the ingest queue, rejects in quarantine.
+"""Ingest: S3 `raw/` notification -> validated rides on the ingest queue, rejects in quarantine.
 
 Every record of the event is handled (S3 may deliver several objects in one notification). Objects
-outside RAW_PREFIX or not ending in .json are logged and skipped: the bucket notification should not
-send them, but a mis-set filter must not make us ingest manifests or quarantine files.
+outside RAW_PREFIX are logged and skipped (the bucket notification should not send them, but a mis-set
+filter must not make us ingest manifests or quarantine files). Every object under RAW_PREFIX gets a
+manifest: one whose name is not a supported ride file (.json, .jsonl, .ndjson, optionally .gz, any case)
+gets file_reason UNSUPPORTED_OBJECT instead of silence.
 """
+
 from __future__ import annotations
 
 import json
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger
+
 from wildrydes_lambda import aws
-from wildrydes_lambda.etl.config import IngestConfig
-from wildrydes_lambda.etl.ingestion import ingest_file
 from wildrydes_lambda.contracts.envelope import Source
+from wildrydes_lambda.etl.config import IngestConfig
+from wildrydes_lambda.etl.ingestion import Manifest, ingest_file, manifest_key, reject_file
 from wildrydes_lambda.etl.quarantine import QuarantineWriter
+from wildrydes_lambda.etl.streaming import BadFile, detect_format
 
 CONFIG = IngestConfig.from_env()
 logger = Logger()
@@ -29,8 +34,8 @@ def _sources(event: dict) -> list[Source]:
         if not bucket or not key:
             logger.warning("record without bucket/key ignored", extra={"record": record})
             continue
-        if not key.startswith(CONFIG.raw_prefix) or not key.endswith(".json"):
-            logger.warning("object outside the raw prefix or not .json ignored", extra={"key": key})
+        if not key.startswith(CONFIG.raw_prefix) or key.endswith("/"):
+            logger.warning("object outside the raw prefix (or a folder marker) ignored", extra={"key": key})
             continue
         sources.append(Source(bucket=bucket, key=key))
     return sources
@@ -41,7 +46,9 @@ def _ingest(source: Source) -> dict:
 
     def open_stream():
         # The second read is pinned to the first read's ETag so both passes see the same bytes.
-        body, etag = aws.open_object(source.bucket, source.key, if_match=first_etag[0] if first_etag else None)
+        body, etag = aws.open_object(
+            source.bucket, source.key, if_match=first_etag[0] if first_etag else None
+        )
         first_etag.append(etag)
         return body
 
@@ -49,16 +56,19 @@ def _ingest(source: Source) -> dict:
     quarantine = QuarantineWriter(
         aws.s3_putter(CONFIG.data_bucket, "application/x-ndjson"), CONFIG.quarantine_prefix, source
     )
-    manifest = ingest_file(source, open_stream, sender.add, quarantine, CONFIG.rides_per_message)
+    manifest_at = manifest_key(CONFIG.manifest_prefix, source.key)  # known to fit before anything is sent
+    fmt = detect_format(source.key)
+    if fmt is None:
+        bad = BadFile("UNSUPPORTED_OBJECT", "not a .json, .jsonl or .ndjson file (optionally .gz)")
+        manifest = reject_file(source, quarantine, bad, Manifest(source=source.to_dict()))
+    else:
+        manifest = ingest_file(source, open_stream, sender.add, quarantine, CONFIG.rides_per_message, fmt)
     sender.flush()
     counts = manifest.to_dict()
     aws.put_object(
-        CONFIG.data_bucket,
-        f"{CONFIG.manifest_prefix}{source.key}.json",
-        json.dumps(counts, indent=1).encode("utf-8"),
-        "application/json",
+        CONFIG.data_bucket, manifest_at, json.dumps(counts, indent=1).encode("utf-8"), "application/json"
     )
-    logger.info("file ingested", extra={**counts, "sqs_requests": sender.requests})
+    logger.info("file ingested", extra={**counts, "manifest": manifest_at, "sqs_requests": sender.requests})
     return counts
 
 

@@ -46,7 +46,7 @@ def test_rides_table_projects_ride_date_over_processed(default_plan):
     assert params["projection.enabled"] == "true"
     assert params["projection.ride_date.type"] == "date"
     assert params["projection.ride_date.format"] == "yyyy-MM-dd"
-    assert params["projection.ride_date.range"] == "2017-01-01,NOW"
+    assert params["projection.ride_date.range"] == "2000-01-01,2099-12-31"  # = rides.MIN..MAX_RIDE_YEAR
     assert params["storage.location.template"] == f"s3://{BUCKET}/processed/ride_date=${{ride_date}}/"
     assert params["skip.header.line.count"] == "1"
     sd = table["storage_descriptor"][0]

@@ -25,6 +25,9 @@ class Source:
     bucket: str
     key: str
 
+    def to_dict(self) -> dict[str, str]:
+        return {"bucket": self.bucket, "key": self.key}
+
 
 class EnvelopeSource(TypedDict, total=False):
     bucket: str

@@ -2,6 +2,7 @@
 
 Variables and defaults are documented in lambda_src/README.md; the parsing helpers are ``settings``.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Enrich stage logic: nearest ground station and the heavy-utilization label for each ride."""
+
 from __future__ import annotations
 
 from wildrydes_lambda.etl.rides import is_heavy

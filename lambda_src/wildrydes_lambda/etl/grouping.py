@@ -6,6 +6,7 @@ as already-encoded JSON strings, ~4x smaller than dicts); a buffer becomes a mes
 together exceed ``max_buffered_bytes`` the biggest one is flushed early. Every decision depends only on
 the order of rides in the file, so the messages (and their chunk numbers) are deterministic.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ MAX_RIDES_PER_MESSAGE = 1000
 INGEST_MESSAGE_BUDGET_BYTES = 200_000
 # Ride buffers of all dates together; beyond this the biggest buffer is sent early (memory bound).
 MAX_BUFFERED_BYTES = 16 * 1024 * 1024
+
 
 class MessageGrouper:
     """Feed normalized rides with :meth:`add`; it yields encoded message bodies when they are full."""
@@ -48,9 +50,10 @@ class MessageGrouper:
     def messages_made(self) -> int:
         return self._next_chunk
 
-    def add(self, ride: dict) -> Iterator[str]:
+    def add(self, ride: dict, encoded: str | None = None) -> Iterator[str]:
+        """``encoded`` is ``encode_ride(ride)`` when the caller has it already."""
         date = ride["statustime"][:10]
-        encoded = encode_ride(ride)
+        encoded = encode_ride(ride) if encoded is None else encoded
         size = len(encoded) + 1  # + the separating comma
         if self._overhead + size > self.budget_bytes:
             raise ValueError(f"ride {ride['ride_id']} alone exceeds the message budget")

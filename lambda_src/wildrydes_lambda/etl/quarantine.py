@@ -5,6 +5,7 @@ Layout (docs/design.md "Outputs"): ``quarantine/<source-key-hash>/<name>.jsonl``
 line with ``record: null`` and ``raw_object: <key>``. Object names are numbered in the order rides
 appear, so re-ingesting the same file overwrites the same objects instead of adding new ones.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -33,16 +34,26 @@ def _dumps(obj: dict) -> str:
     return json.dumps(obj, ensure_ascii=True, separators=(",", ":"), default=str)
 
 
-def ride_line(reason: str, detail: str, source: Source, index: int | None, record: Any) -> str:
-    return _dumps(
-        {
-            "reason": reason,
-            "detail": detail,
-            "source": {"bucket": source.bucket, "key": source.key},
-            "index": index,
-            "record": record,
-        }
-    )
+def ride_line(
+    reason: str, detail: str, source: Source, index: int | None, record: Any, excerpt: str | None = None
+) -> str:
+    """One quarantine line. Never raises for odd records: one the encoder cannot write (nested beyond its
+    recursion limit, too big for memory) is replaced by null with ``record_omitted`` saying why."""
+    line: dict[str, Any] = {
+        "reason": reason,
+        "detail": detail,
+        "source": source.to_dict(),
+        "index": index,
+        "record": record,
+    }
+    if excerpt is not None:
+        line["line_excerpt"] = excerpt
+    try:
+        return _dumps(line)
+    except (RecursionError, MemoryError, ValueError, TypeError) as exc:
+        line["record"] = None
+        line["record_omitted"] = f"{type(exc).__name__}: the record cannot be encoded as JSON"
+        return _dumps(line)
 
 
 def file_line(reason: str, detail: str, source: Source) -> str:

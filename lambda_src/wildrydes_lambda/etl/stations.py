@@ -1,4 +1,5 @@
 """Ground stations and the nearest-station lookup (haversine great-circle distance)."""
+
 from __future__ import annotations
 
 import math

@@ -126,7 +126,10 @@ def test_ingest_fans_out_quarantines_and_writes_manifests(cloud):
         s3_event("raw/a file.json", "raw/b.json", "raw/broken.json", "elsewhere/c.json", "raw/notes.txt"),
         FakeContext())
 
-    assert [f["source"]["key"] for f in result["files"]] == ["raw/a file.json", "raw/b.json", "raw/broken.json"]
+    assert [f["source"]["key"] for f in result["files"]] == [
+        "raw/a file.json", "raw/b.json", "raw/broken.json", "raw/notes.txt"]
+    notes = get_json(cloud, "manifests/raw/notes.txt.json")
+    assert notes["file_reason"] == "UNSUPPORTED_OBJECT" and notes["rides_in"] == 0  # an object not ignored silently
     manifest_a = get_json(cloud, "manifests/raw/a file.json.json")
     assert {k: manifest_a[k] for k in ("rides_in", "valid", "quarantined", "duplicates")} == \
         {"rides_in": 29, "valid": 25, "quarantined": 3, "duplicates": 1}

@@ -53,10 +53,10 @@ def test_csv_row_format_and_quoting():
     data = csvrows.render_csv([enriched]).decode()
     lines = data.split("\n")
     assert lines[0] == ",".join(csvrows.CSV_COLUMNS)
-    assert lines[1] == (f'{RIDE["ride_id"]},"Comet, ""the fast""",2017-06-01 12:30:45.123,40.75,-73.95,2.5,150,130,'
+    assert lines[1] == (f'{RIDE["ride_id"]},"Comet, \\"the fast\\"",2017-06-01 12:30:45.123,40.75,-73.95,2.5,150,130,'
                         "USW00094728,1")
     assert lines[2] == "" and len(lines) == 3
-    parsed = list(csv.DictReader(io.StringIO(data)))
+    parsed = list(csv.DictReader(io.StringIO(data), escapechar="\\", doublequote=False))
     assert parsed[0]["name"] == 'Comet, "the fast"' and parsed[0]["heavy_utilization"] == "1"
 
 
