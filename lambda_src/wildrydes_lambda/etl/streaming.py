@@ -328,6 +328,7 @@ def _lines(stream: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
     while True:
         newline = buffer.find(b"\n")
         if newline >= 0:
+            too_long = too_long or newline > MAX_LINE_BYTES
             yield number, None if too_long else buffer[:newline].rstrip(b"\r")
             buffer, number, too_long = buffer[newline + 1 :], number + 1, False
             continue
@@ -336,6 +337,7 @@ def _lines(stream: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
         chunk = reader.read(READ_BUFFER_BYTES)
         if not chunk:
             if buffer or too_long:
+                too_long = too_long or len(buffer) > MAX_LINE_BYTES
                 yield number, None if too_long else buffer.rstrip(b"\r")
             return
         buffer += chunk

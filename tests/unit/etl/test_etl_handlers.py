@@ -252,3 +252,29 @@ def test_pipeline_end_to_end_on_moto(cloud):
         body = cloud["s3"].get_object(Bucket=BUCKET, Key=key)["Body"].read().decode()
         partition_date = key.split("/")[1].removeprefix("ride_date=")
         assert {row["statustime"][:10] for row in csv.DictReader(io.StringIO(body))} == {partition_date}
+
+
+def test_ingest_reads_every_supported_format_and_records_the_rest(cloud):
+    import gzip
+
+    s3 = cloud["s3"]
+    lines = "\n".join(json.dumps(r) for r in GOOD_B).encode() + b"\n"
+    objects = {
+        "raw/upper.JSON": file_bytes(GOOD_B),
+        "raw/packed.json.gz": gzip.compress(file_bytes(GOOD_B, wrapped=False)),
+        "raw/lines.ndjson.gz": gzip.compress(lines),
+        "raw/lines.JSONL": lines,
+        "raw/x.csv": b"Name,Distance\nA,1\n",
+    }
+    for key, body in objects.items():
+        s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+    handler = load_handler(cloud, "ingest", **ingest_env(cloud))
+    handler.lambda_handler(s3_event(*objects), FakeContext())
+    manifests = {key: get_json(cloud, f"manifests/{key}.json") for key in objects}
+    assert {k: (m["format"], m["valid"], m["file_reason"]) for k, m in manifests.items()} == {
+        "raw/upper.JSON": ("json", 7, None),
+        "raw/packed.json.gz": ("json", 7, None),
+        "raw/lines.ndjson.gz": ("ndjson", 7, None),
+        "raw/lines.JSONL": ("ndjson", 7, None),
+        "raw/x.csv": (None, 0, "UNSUPPORTED_OBJECT"),
+    }
