@@ -7,6 +7,7 @@ import tracemalloc
 
 import pytest
 from etl_fixtures import file_bytes, make_ride
+
 from wildrydes_lambda.contracts.envelope import Source
 from wildrydes_lambda.etl import quarantine as q
 from wildrydes_lambda.etl.ingestion import ingest_file
