@@ -253,12 +253,12 @@ def bad_input_cases(run: str) -> list[Case]:
         _doc({"travel_data": [c.ride(0, HealthPoints=-1), c.ride(1, MagicPoints=-5), c.ride(2)]}), 3,
         Expect(valid=1, reasons={"NEGATIVE_POINTS": 2}))
     c = r("latlon")
-    add("latlon", "latitude/longitude out of range (95, -91; 200, -181) or outside NYC (10,10), (0,0)",
-        "quarantined: LAT_OUT_OF_RANGE / LON_OUT_OF_RANGE / OUTSIDE_SERVICE_AREA",
+    add("latlon", "latitude/longitude out of range (95, -91; 200, -181); far from NYC (10,10), (0,0) is valid",
+        "quarantined: LAT_OUT_OF_RANGE / LON_OUT_OF_RANGE; far rides get their nearest station",
         _doc({"travel_data": [c.ride(0, Latitude=95), c.ride(1, Latitude=-91), c.ride(2, Longitude=200),
                               c.ride(3, Longitude=-181), c.ride(4, Latitude=10, Longitude=10),
                               c.ride(5, Latitude=0, Longitude=0), c.ride(6)]}), 7,
-        Expect(valid=1, reasons={"LAT_OUT_OF_RANGE": 2, "LON_OUT_OF_RANGE": 2, "OUTSIDE_SERVICE_AREA": 2}))
+        Expect(valid=3, reasons={"LAT_OUT_OF_RANGE": 2, "LON_OUT_OF_RANGE": 2}))
     c = r("swapped")
     add("swapped", "latitude and longitude swapped (-73.95, 40.75)", "quarantined: LAT_LON_SWAPPED",
         _doc({"travel_data": [c.ride(0, Latitude=-73.95, Longitude=40.75), c.ride(1)]}), 2,

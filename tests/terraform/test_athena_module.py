@@ -14,7 +14,7 @@ BUCKET = "wildrydes-data-test"
 SQL_DIR = str(tfhelpers.REPO_ROOT / "sql")
 # Column order of processed/ride_date=*/<hash>.csv (docs/design.md).
 RIDE_COLUMNS = ["ride_id", "name", "statustime", "latitude", "longitude", "distance", "healthpoints",
-                "magicpoints", "groundstation", "heavy_utilization"]
+                "magicpoints", "groundstation", "heavy_utilization", "station_distance_miles"]
 GHCN_CSV_COLUMNS = ["id", "date", "element", "data_value", "m_flag", "q_flag", "s_flag", "obs_time"]
 TEN_GIB = 10 * 1024**3
 ATHENA_MIN_CUTOFF = 10 * 1024**2

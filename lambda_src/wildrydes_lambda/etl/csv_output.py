@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from wildrydes_lambda.contracts.csv_schema import CSV_COLUMNS
+from wildrydes_lambda.etl.stations import GROUND_STATIONS, haversine_miles
 
 # The Athena rides table reads these files with OpenCSVSerde (separatorChar ",", quoteChar '"',
 # escapeChar "\\"; modules/athena). Its parser (opencsv) drops a backslash that does not precede a quote
@@ -37,7 +38,14 @@ def _cell(value: object) -> str:
 
 
 def csv_row(ride: dict) -> list[str]:
-    """One enriched ride as CSV cells in CSV_COLUMNS order, quoted (KeyError if a column is missing)."""
+    """One enriched ride as CSV cells in CSV_COLUMNS order, quoted (KeyError if a column is missing).
+
+    A ride enriched before `station_distance_miles` existed (a message in flight across a deploy) gets it
+    computed here from its position and `groundstation`, so the writer never fails on one."""
+    if "station_distance_miles" not in ride and ride.get("groundstation") in GROUND_STATIONS:
+        station_lat, station_lon = GROUND_STATIONS[ride["groundstation"]]
+        miles = haversine_miles(ride["latitude"], ride["longitude"], station_lat, station_lon)
+        ride = {**ride, "station_distance_miles": miles}
     return [_cell(ride[column]) for column in CSV_COLUMNS]
 
 

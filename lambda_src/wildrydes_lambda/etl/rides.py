@@ -20,9 +20,10 @@ HEAVY_MAGIC_PER_MILE = 50
 # Fields every ride must carry (lower-case: input keys are matched case-insensitively).
 REQUIRED_FIELDS = ("name", "statustime", "latitude", "longitude", "distance", "healthpoints", "magicpoints")
 
-# Rides outside this box are not ours to price: Wild Rydes serves New York City and its surroundings.
-# The box holds the five boroughs plus a margin; every point in it is within
-# stations.MAX_STATION_DISTANCE_MILES of a ground station.
+# The home area (New York City plus a margin). Since the workshop's semantics (every ride with valid
+# coordinates gets its nearest station, however far) it only detects swapped coordinates: a position
+# outside the box whose swap lands inside it is LAT_LON_SWAPPED. Far rides are limited, if at all, by
+# enrich's optional MAX_STATION_DISTANCE_MILES (NO_STATION_IN_RANGE).
 SERVICE_AREA_LAT = (40.3, 41.2)
 SERVICE_AREA_LON = (-74.6, -73.3)
 
@@ -64,8 +65,7 @@ REASONS = {
     "NEGATIVE_POINTS": "healthpoints or magicpoints is negative",
     "LAT_OUT_OF_RANGE": "latitude is outside [-90, 90]",
     "LON_OUT_OF_RANGE": "longitude is outside [-180, 180]",
-    "LAT_LON_SWAPPED": "latitude and longitude look swapped (swapped back they fall in the service area)",
-    "OUTSIDE_SERVICE_AREA": "the position is a valid coordinate but outside the NYC service area",
+    "LAT_LON_SWAPPED": "latitude and longitude look swapped (swapped back they fall in the home area)",
     "BAD_TIMESTAMP": "statustime does not look like YYYY-MM-DD HH:MM:SS[.fff]",
     "IMPOSSIBLE_TIMESTAMP": "statustime has the right shape but is not a real instant (e.g. Feb 30, 25:00)",
     "TIMESTAMP_OUT_OF_RANGE": f"statustime's year is outside {MIN_RIDE_YEAR}..{MAX_RIDE_YEAR}",
@@ -172,10 +172,8 @@ def _position(lat: float, lon: float, area: ServiceArea) -> tuple[float, float]:
         raise InvalidRide("LAT_OUT_OF_RANGE", f"latitude {lat}")
     if not -180.0 <= lon <= 180.0:
         raise InvalidRide("LON_OUT_OF_RANGE", f"longitude {lon}")
-    if not area.contains(lat, lon):
-        if area.contains(lon, lat):
-            raise InvalidRide("LAT_LON_SWAPPED", f"latitude {lat} / longitude {lon}")
-        raise InvalidRide("OUTSIDE_SERVICE_AREA", f"({lat}, {lon}) is outside lat {area.lat} lon {area.lon}")
+    if not area.contains(lat, lon) and area.contains(lon, lat):
+        raise InvalidRide("LAT_LON_SWAPPED", f"latitude {lat} / longitude {lon}")
     return lat, lon
 
 

@@ -25,8 +25,8 @@ REDUCED_ELEMENTS = ("TMIN", "TMAX", "PRCP")
 OUTPUT_HEADER = ("station_id", "date", "tmin", "tmax", "prcp")
 OUTPUT_FILE_NAME = "ground_station_weather.csv"
 JOIN_HEADER = (
-    "ride_id", "ride_date", "groundstation", "heavy_utilization", "distance", "tmin", "tmax", "prcp",
-    "has_weather", "weather_complete",
+    "ride_id", "ride_date", "groundstation", "heavy_utilization", "distance", "station_distance_miles",
+    "tmin", "tmax", "prcp", "has_weather", "weather_complete",
 )
 GHCN_COLUMNS = ("id", "date", "element", "data_value", "m_flag", "q_flag", "s_flag", "obs_time")
 RIDE_COLUMNS = CSV_COLUMNS  # processed/ CSV header, as the writer Lambda renders it

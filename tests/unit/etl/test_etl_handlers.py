@@ -196,6 +196,21 @@ def test_enrich_reports_only_the_failed_record(cloud):
     for ride in (r for env in forwarded for r in env["rides"]):
         assert ride["groundstation"] == nearest_station(ride["latitude"], ride["longitude"])[0]
         assert ride["heavy_utilization"] == is_heavy(ride["magicpoints"], ride["distance"])
+        assert ride["station_distance_miles"] == nearest_station(ride["latitude"], ride["longitude"])[1]
+
+
+def test_enrich_limit_quarantines_far_rides_as_no_station_in_range(cloud):
+    far = dict(GOOD_A[0], Latitude=42.86, Longitude=-73.95)  # ~144 miles north of the stations
+    handler = load_handler(cloud, "enrich", DATA_BUCKET=BUCKET, OUTPUT_QUEUE_URL=cloud["queues"]["groundstation"],
+                           MAX_STATION_DISTANCE_MILES="100")
+    handler.lambda_handler({"Records": [envelope_record([far, GOOD_A[1]], 3, "m-far")]}, FakeContext())
+    [forwarded] = [json.loads(rec["body"]) for rec in drain(cloud, "groundstation")]
+    assert [r["name"] for r in forwarded["rides"]] == [GOOD_A[1]["Name"]]
+    [key] = keys_under(cloud, "quarantine/")
+    [line] = [json.loads(x) for x in cloud["s3"].get_object(Bucket=BUCKET, Key=key)["Body"].read().splitlines()]
+    assert line["reason"] == "NO_STATION_IN_RANGE" and line["record"]["latitude"] == 42.86
+    with pytest.raises(ConfigError, match="MAX_STATION_DISTANCE_MILES"):
+        load_handler(cloud, "enrich", DATA_BUCKET=BUCKET, OUTPUT_QUEUE_URL="q", MAX_STATION_DISTANCE_MILES="-1")
 
 
 def enriched_record(rides, chunk, message_id):

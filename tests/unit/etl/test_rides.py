@@ -83,7 +83,6 @@ INVALID_CASES = [
         (with_(Latitude=91.0), "LAT_OUT_OF_RANGE"),
         (with_(Longitude=-181.0), "LON_OUT_OF_RANGE"),
         (with_(Latitude=-73.95, Longitude=40.75), "LAT_LON_SWAPPED"),
-        (with_(Latitude=34.05, Longitude=-118.24), "OUTSIDE_SERVICE_AREA"),  # Los Angeles
         (with_(StatusTime="yesterday"), "BAD_TIMESTAMP"),
         (with_(StatusTime="2017/06/01 12:30:45"), "BAD_TIMESTAMP"),
         (with_(StatusTime="2017-06-01 12:30:45+02:00"), "BAD_TIMESTAMP"),
@@ -166,6 +165,12 @@ def test_accepted_years_are_the_athena_projection_range():
     block = text[text.index('variable "ride_date_range"'):]
     first, last = re.search(r'default\s*=\s*"(\d{4})-01-01,(\d{4})-12-31"', block).groups()
     assert (int(first), int(last)) == (rides.MIN_RIDE_YEAR, rides.MAX_RIDE_YEAR)
+
+
+def test_far_positions_are_valid_rides():
+    """The workshop's semantics: every valid coordinate is a ride (enrich finds its nearest station)."""
+    for lat, lon in ((34.05, -118.24), (42.86, -73.9), (0.0, 0.0), (10.0, 10.0), (-89.9, 179.9)):
+        assert validate_ride(with_(Latitude=lat, Longitude=lon))["latitude"] == lat
 
 
 def test_service_area_corners_are_inside():
