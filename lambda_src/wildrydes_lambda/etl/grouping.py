@@ -19,6 +19,13 @@ MAX_RIDES_PER_MESSAGE = 1000
 # Enrich adds "groundstation" and "heavy_utilization" to every ride (< 60 bytes each), so ingest keeps
 # its messages well below the limit; 200 KB leaves room for 1000 enriched rides' growth.
 INGEST_MESSAGE_BUDGET_BYTES = 200_000
+# S3 limits: bucket names <= 63 characters, keys <= 1,024 UTF-8 bytes; the envelope's JSON escapes a
+# control byte as \u00XX (6 characters), so this is the largest envelope around any message's rides.
+S3_MAX_BUCKET_CHARS, S3_MAX_KEY_BYTES = 63, 1024
+MAX_ENVELOPE_OVERHEAD_BYTES = (
+    len(envelope_prefix(Source("b" * S3_MAX_BUCKET_CHARS, "\x00" * S3_MAX_KEY_BYTES), 10**9).encode("utf-8"))
+    + 2
+)
 # Ride buffers of all dates together; beyond this the biggest buffer is sent early (memory bound).
 MAX_BUFFERED_BYTES = 16 * 1024 * 1024
 
@@ -43,8 +50,9 @@ class MessageGrouper:
         self._buffer_bytes: dict[str, int] = {}
         self._total_bytes = 0
         self._next_chunk = 0
-        # Room for the envelope around the rides: prefix + "]}" (key length varies per file).
-        self._overhead = len(envelope_prefix(source, 10**9).encode("utf-8")) + 2
+        # Room for the envelope around the rides: the worst case over every source, not this file's, so the
+        # grouping depends on the rides alone (the same bytes under a longer key split the same way).
+        self._overhead = MAX_ENVELOPE_OVERHEAD_BYTES
 
     @property
     def messages_made(self) -> int:

@@ -79,3 +79,23 @@ def test_rides_per_message_is_bounded():
         MessageGrouper(SOURCE, rides_per_message=0)
     with pytest.raises(ValueError):
         MessageGrouper(SOURCE, rides_per_message=messages.MAX_RIDES_PER_MESSAGE + 1)
+
+
+def test_grouping_does_not_depend_on_the_source_key_length():
+    """Issue 13: the same bytes under a short and a 1,000-byte key must split into the same messages."""
+    import json
+
+    from etl_fixtures import make_ride
+    from wildrydes_lambda.contracts.envelope import Source
+    from wildrydes_lambda.etl.grouping import MessageGrouper
+    from wildrydes_lambda.etl.rides import validate_ride
+
+    rides = [validate_ride(make_ride(i, day=1 + i % 2, Name="N" * 200)) for i in range(2000)]
+
+    def groups(key):
+        grouper = MessageGrouper(Source("bucket", key), rides_per_message=1000)
+        bodies = [b for ride in rides for b in grouper.add(ride)] + list(grouper.finish())
+        return [[r["ride_id"] for r in json.loads(b)["rides"]] for b in bodies]
+
+    short, long = groups("raw/a.json"), groups("raw/" + "k" * 991 + ".json")
+    assert short == long and len(short) > 2  # the byte budget, not only the count, splits them
