@@ -3,9 +3,10 @@ import json
 
 import pytest
 from etl_fixtures import make_ride
+
 from wildrydes_lambda.contracts import envelope
-from wildrydes_lambda.etl import grouping as messages
 from wildrydes_lambda.contracts.envelope import BadMessage, Source, decode_message, encode_message
+from wildrydes_lambda.etl import grouping as messages
 from wildrydes_lambda.etl.grouping import MessageGrouper
 from wildrydes_lambda.etl.rides import validate_ride
 
@@ -86,6 +87,7 @@ def test_grouping_does_not_depend_on_the_source_key_length():
     import json
 
     from etl_fixtures import make_ride
+
     from wildrydes_lambda.contracts.envelope import Source
     from wildrydes_lambda.etl.grouping import MessageGrouper
     from wildrydes_lambda.etl.rides import validate_ride
