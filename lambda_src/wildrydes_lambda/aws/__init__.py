@@ -1,7 +1,16 @@
 """The only code that talks to AWS: one client factory, S3 helpers and the SQS batch sender."""
 
 from wildrydes_lambda.aws.clients import client, make_client, reset_clients
-from wildrydes_lambda.aws.s3 import S3_SCHEME, S3Location, is_s3_uri, open_object, parse_s3_uri, put_object, s3_putter
+from wildrydes_lambda.aws.s3 import (
+    S3_SCHEME,
+    S3Location,
+    current_version,
+    is_s3_uri,
+    open_object,
+    parse_s3_uri,
+    put_object,
+    s3_putter,
+)
 from wildrydes_lambda.aws.sqs import SqsBatchSender, SqsSendError
 
 __all__ = [
@@ -10,6 +19,7 @@ __all__ = [
     "SqsBatchSender",
     "SqsSendError",
     "client",
+    "current_version",
     "is_s3_uri",
     "make_client",
     "open_object",

@@ -2,6 +2,7 @@
 reuse on warm starts). The endpoint comes from the standard AWS_ENDPOINT_URL* variables, so the same code
 runs on LocalStack; an explicit endpoint (the CLI's ``--endpoint-url``) gets S3 path-style addressing.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,5 +35,7 @@ def make_client(service: str, endpoint_url: str | None = None) -> Any:
         or os.environ.get("AWS_ENDPOINT_URL")
     )
     if endpoint_url and service == "s3":
-        return boto3.client(service, endpoint_url=endpoint_url, config=Config(s3={"addressing_style": "path"}))
+        return boto3.client(
+            service, endpoint_url=endpoint_url, config=Config(s3={"addressing_style": "path"})
+        )
     return boto3.client(service, endpoint_url=endpoint_url) if endpoint_url else boto3.client(service)

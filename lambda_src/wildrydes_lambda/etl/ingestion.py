@@ -30,13 +30,24 @@ LONG_KEY_MANIFEST_DIR = "_by-key-hash/"
 MANIFEST_SUFFIX = ".json"
 
 
-def manifest_key(prefix: str, source_key: str) -> str:
-    """`<prefix><source key>.json`, or `<prefix>_by-key-hash/<sha256 of the key, 32 hex>.json` when that
-    would exceed S3's key limit (the manifest's ``source`` field still names the key in full)."""
-    key = f"{prefix}{source_key}{MANIFEST_SUFFIX}"
+# Per-version manifests of a key live under `<manifest of the key without .json>.versions/`.
+VERSIONS_DIR_SUFFIX = ".versions/"
+
+
+def manifest_key(prefix: str, source_key: str, version_id: str | None = None) -> str:
+    """`<prefix><source key>.json` (the key's latest ingested version), or with ``version_id``
+    `<prefix><source key>.versions/<version>.json` (one per version, never overwritten by another); the
+    `<prefix>_by-key-hash/<sha256 of the key, 32 hex>` form replaces `<prefix><source key>` when the key
+    would exceed S3's limit (the manifest's ``source`` field still names the key in full)."""
+    tail = (
+        MANIFEST_SUFFIX
+        if version_id is None
+        else f"{VERSIONS_DIR_SUFFIX}{q.version_name(version_id)}{MANIFEST_SUFFIX}"
+    )
+    key = f"{prefix}{source_key}{tail}"
     if len(key.encode("utf-8")) <= S3_MAX_KEY_BYTES:
         return key
-    return f"{prefix}{LONG_KEY_MANIFEST_DIR}{q.source_key_hash(source_key)}{MANIFEST_SUFFIX}"
+    return f"{prefix}{LONG_KEY_MANIFEST_DIR}{q.source_key_hash(source_key)}{tail}"
 
 
 @dataclass

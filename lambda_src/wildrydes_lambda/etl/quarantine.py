@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +27,23 @@ PutObject = Callable[[str, bytes], None]
 def source_key_hash(key: str) -> str:
     """First 128 bits of sha256 of the source key: a flat, safe directory name per source file."""
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+# S3 version ids are short URL-safe strings; anything else is named by its hash so keys stay bounded.
+_SAFE_VERSION_RE = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+
+
+def version_name(version_id: str) -> str:
+    """A key-safe name of an object version: the id itself when short and URL-safe, else a hash."""
+    if _SAFE_VERSION_RE.match(version_id):
+        return version_id
+    return "h-" + hashlib.sha256(version_id.encode("utf-8")).hexdigest()[:32]
+
+
+def quarantine_dir(prefix: str, source: Source) -> str:
+    """`<prefix><key hash>/`, plus `v-<version>/` for a versioned source (no version overwrites another's)."""
+    base = f"{prefix}{source_key_hash(source.key)}/"
+    return base if source.version_id is None else f"{base}v-{version_name(source.version_id)}/"
 
 
 def _dumps(obj: dict) -> str:
@@ -74,7 +92,7 @@ class QuarantineWriter:
 
     def __init__(self, put: PutObject, prefix: str, source: Source, name_prefix: str = "") -> None:
         self._put = put
-        self._dir = f"{prefix}{source_key_hash(source.key)}/"
+        self._dir = quarantine_dir(prefix, source)
         self._name_prefix = name_prefix
         self._lines: list[str] = []
         self._bytes = 0

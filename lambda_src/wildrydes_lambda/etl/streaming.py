@@ -58,6 +58,8 @@ FILE_REASONS = {
     "WRONG_SHAPE": "valid JSON but neither a list of rides nor an object with a travel_data list",
     "TOO_DEEP": f"a JSON document nests arrays/objects deeper than {MAX_NESTING_DEPTH} levels",
     "BAD_GZIP": "gzip-compressed bytes that do not decompress (corrupt or truncated stream)",
+    "SUPERSEDED": "the event names an object version that is no longer the key's current one (a newer upload "
+    "or a delete followed): nothing of it is processed",
     "UNSUPPORTED_OBJECT": "an object under raw/ whose name does not end in .json, .jsonl or .ndjson "
     "(optionally + .gz, any case)",
 }

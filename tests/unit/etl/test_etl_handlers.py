@@ -293,3 +293,48 @@ def test_ingest_reads_every_supported_format_and_records_the_rest(cloud):
         "raw/lines.JSONL": ("ndjson", 7, None),
         "raw/x.csv": (None, 0, "UNSUPPORTED_OBJECT"),
     }
+
+
+def versioned_event(key: str, version_id: str) -> dict:
+    event = s3_event(key)
+    event["Records"][0]["s3"]["object"]["versionId"] = version_id
+    return event
+
+
+def test_ingest_reads_the_version_the_event_names_and_records_superseded_ones(cloud):
+    s3 = cloud["s3"]
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    key = "raw/corrected.json"
+    v1 = s3.put_object(Bucket=BUCKET, Key=key, Body=file_bytes(GOOD_A[:5] + BAD))["VersionId"]
+    handler = load_handler(cloud, "ingest", **ingest_env(cloud))
+    handler.lambda_handler(versioned_event(key, v1), FakeContext())
+    first = drain(cloud, "ingest")
+    v2 = s3.put_object(Bucket=BUCKET, Key=key, Body=file_bytes(GOOD_A[:6] + BAD[:1]))["VersionId"]
+
+    handler.lambda_handler(versioned_event(key, v1), FakeContext())  # v1's event redelivered after v2 exists
+    assert drain(cloud, "ingest") == []  # nothing of v1 processed again
+    late = get_json(cloud, f"manifests/{key}.versions/{v1}.json")
+    assert late["file_reason"] == "SUPERSEDED" and late["source"]["version_id"] == v1
+
+    handler.lambda_handler(versioned_event(key, v2), FakeContext())
+    second = [r for rec in drain(cloud, "ingest") for r in json.loads(rec["body"])["rides"]]
+    assert len(second) == 6 and len([r for rec in first for r in json.loads(rec["body"])["rides"]]) == 5
+    assert get_json(cloud, f"manifests/{key}.versions/{v2}.json")["valid"] == 6
+    assert get_json(cloud, f"manifests/{key}.json")["source"]["version_id"] == v2  # the key's latest
+    # Each version's quarantine lines live apart: v2's did not overwrite v1's.
+    by_version = {v: keys_under(cloud, f"quarantine/{source_key_hash(key)}/v-{v}/") for v in (v1, v2)}
+    assert all(by_version.values()) and not set(by_version[v1]) & set(by_version[v2])
+
+
+def test_an_event_for_a_deleted_key_is_superseded(cloud):
+    s3 = cloud["s3"]
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    key = "raw/gone.json"
+    v1 = s3.put_object(Bucket=BUCKET, Key=key, Body=file_bytes(GOOD_A[:3]))["VersionId"]
+    s3.delete_object(Bucket=BUCKET, Key=key)  # a delete marker is now current
+    handler = load_handler(cloud, "ingest", **ingest_env(cloud))
+    handler.lambda_handler(versioned_event(key, v1), FakeContext())
+    assert drain(cloud, "ingest") == []
+    manifest = get_json(cloud, f"manifests/{key}.versions/{v1}.json")
+    assert manifest["file_reason"] == "SUPERSEDED" and manifest["rides_in"] == 0
+    assert "manifests/raw/gone.json.json" not in keys_under(cloud, "manifests/")
