@@ -1,4 +1,5 @@
 """ingest, enrich and writer handlers against moto (mock_aws) with a fake LambdaContext."""
+
 from __future__ import annotations
 
 import csv
@@ -12,12 +13,13 @@ import boto3
 import pytest
 from etl_fixtures import file_bytes, make_ride
 from moto import mock_aws
+
 from wildrydes_lambda import aws as aws_adapters
-from wildrydes_lambda.settings import ConfigError
 from wildrydes_lambda.contracts.envelope import Source, encode_message
 from wildrydes_lambda.etl.quarantine import source_key_hash
 from wildrydes_lambda.etl.rides import is_heavy, validate_ride
 from wildrydes_lambda.etl.stations import nearest_station
+from wildrydes_lambda.settings import ConfigError
 
 LAMBDA_SRC = Path(__file__).resolve().parents[3] / "lambda_src"
 BUCKET = "wildrydes-test-data"
@@ -37,8 +39,12 @@ class FakeContext:
 
 @pytest.fixture
 def cloud(monkeypatch):
-    for name, value in {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test",
-                        "AWS_SECRET_ACCESS_KEY": "test", "POWERTOOLS_SERVICE_NAME": "etl-test"}.items():
+    for name, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "POWERTOOLS_SERVICE_NAME": "etl-test",
+    }.items():
         monkeypatch.setenv(name, value)
     for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SQS", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
@@ -55,16 +61,25 @@ def load_handler(cloud, function: str, **env):
     """Import lambda_src/<function>/handler.py fresh with the given environment (cold start)."""
     for name, value in env.items():
         cloud["monkeypatch"].setenv(name, str(value))
-    spec = importlib.util.spec_from_file_location(f"{function}_handler_under_test", LAMBDA_SRC / function / "handler.py")
+    spec = importlib.util.spec_from_file_location(
+        f"{function}_handler_under_test", LAMBDA_SRC / function / "handler.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
 def s3_event(*keys: str) -> dict:
-    return {"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
-                         "s3": {"bucket": {"name": BUCKET}, "object": {"key": key.replace(" ", "+")}}}
-                        for key in keys]}
+    return {
+        "Records": [
+            {
+                "eventSource": "aws:s3",
+                "eventName": "ObjectCreated:Put",
+                "s3": {"bucket": {"name": BUCKET}, "object": {"key": key.replace(" ", "+")}},
+            }
+            for key in keys
+        ]
+    }
 
 
 def drain(cloud, queue: str) -> list[dict]:
@@ -81,11 +96,22 @@ def drain(cloud, queue: str) -> list[dict]:
 
 
 def sqs_record(body: str, message_id: str) -> dict:
-    return {"messageId": message_id, "receiptHandle": f"rh-{message_id}", "body": body,
-            "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0", "SenderId": "x",
-                           "ApproximateFirstReceiveTimestamp": "0"},
-            "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
-            "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:q", "awsRegion": "us-east-1"}
+    return {
+        "messageId": message_id,
+        "receiptHandle": f"rh-{message_id}",
+        "body": body,
+        "attributes": {
+            "ApproximateReceiveCount": "1",
+            "SentTimestamp": "0",
+            "SenderId": "x",
+            "ApproximateFirstReceiveTimestamp": "0",
+        },
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:q",
+        "awsRegion": "us-east-1",
+    }
 
 
 def ingest_env(cloud, **extra):
@@ -124,15 +150,26 @@ def test_ingest_fans_out_quarantines_and_writes_manifests(cloud):
 
     result = handler.lambda_handler(
         s3_event("raw/a file.json", "raw/b.json", "raw/broken.json", "elsewhere/c.json", "raw/notes.txt"),
-        FakeContext())
+        FakeContext(),
+    )
 
     assert [f["source"]["key"] for f in result["files"]] == [
-        "raw/a file.json", "raw/b.json", "raw/broken.json", "raw/notes.txt"]
+        "raw/a file.json",
+        "raw/b.json",
+        "raw/broken.json",
+        "raw/notes.txt",
+    ]
     notes = get_json(cloud, "manifests/raw/notes.txt.json")
-    assert notes["file_reason"] == "UNSUPPORTED_OBJECT" and notes["rides_in"] == 0  # an object not ignored silently
+    assert (
+        notes["file_reason"] == "UNSUPPORTED_OBJECT" and notes["rides_in"] == 0
+    )  # an object not ignored silently
     manifest_a = get_json(cloud, "manifests/raw/a file.json.json")
-    assert {k: manifest_a[k] for k in ("rides_in", "valid", "quarantined", "duplicates")} == \
-        {"rides_in": 29, "valid": 25, "quarantined": 3, "duplicates": 1}
+    assert {k: manifest_a[k] for k in ("rides_in", "valid", "quarantined", "duplicates")} == {
+        "rides_in": 29,
+        "valid": 25,
+        "quarantined": 3,
+        "duplicates": 1,
+    }
     assert manifest_a["reasons"] == {"LAT_LON_SWAPPED": 1, "NON_POSITIVE_DISTANCE": 1, "NOT_AN_OBJECT": 1}
     assert get_json(cloud, "manifests/raw/b.json.json")["valid"] == 7
     assert get_json(cloud, "manifests/raw/broken.json.json")["file_reason"] == "NOT_JSON"
@@ -145,8 +182,11 @@ def test_ingest_fans_out_quarantines_and_writes_manifests(cloud):
     assert len(records) == manifest_a["messages"] + get_json(cloud, "manifests/raw/b.json.json")["messages"]
 
     quarantine_a = keys_under(cloud, f"quarantine/{source_key_hash('raw/a file.json')}/")
-    lines = [json.loads(line) for key in quarantine_a
-             for line in s3.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode().splitlines()]
+    lines = [
+        json.loads(line)
+        for key in quarantine_a
+        for line in s3.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode().splitlines()
+    ]
     assert [line["reason"] for line in lines] == ["NON_POSITIVE_DISTANCE", "LAT_LON_SWAPPED", "NOT_AN_OBJECT"]
     assert lines[2]["record"] == "not a ride" and lines[0]["source"]["key"] == "raw/a file.json"
     [broken_key] = keys_under(cloud, f"quarantine/{source_key_hash('raw/broken.json')}/")
@@ -173,7 +213,9 @@ def test_ingest_cold_start_refuses_bad_config(cloud):
 
 
 def enrich_handler(cloud):
-    return load_handler(cloud, "enrich", DATA_BUCKET=BUCKET, OUTPUT_QUEUE_URL=cloud["queues"]["groundstation"])
+    return load_handler(
+        cloud, "enrich", DATA_BUCKET=BUCKET, OUTPUT_QUEUE_URL=cloud["queues"]["groundstation"]
+    )
 
 
 def writer_handler(cloud, mode="batched"):
@@ -187,8 +229,13 @@ def envelope_record(rides, chunk, message_id):
 
 def test_enrich_reports_only_the_failed_record(cloud):
     handler = enrich_handler(cloud)
-    event = {"Records": [envelope_record(GOOD_A[:5], 0, "m-0"), sqs_record("{not json", "m-bad"),
-                         envelope_record(GOOD_A[5:9], 1, "m-1")]}
+    event = {
+        "Records": [
+            envelope_record(GOOD_A[:5], 0, "m-0"),
+            sqs_record("{not json", "m-bad"),
+            envelope_record(GOOD_A[5:9], 1, "m-1"),
+        ]
+    }
     result = handler.lambda_handler(event, FakeContext())
     assert result == {"batchItemFailures": [{"itemIdentifier": "m-bad"}]}
     forwarded = [json.loads(rec["body"]) for rec in drain(cloud, "groundstation")]
@@ -201,20 +248,30 @@ def test_enrich_reports_only_the_failed_record(cloud):
 
 def test_enrich_limit_quarantines_far_rides_as_no_station_in_range(cloud):
     far = dict(GOOD_A[0], Latitude=42.86, Longitude=-73.95)  # ~144 miles north of the stations
-    handler = load_handler(cloud, "enrich", DATA_BUCKET=BUCKET, OUTPUT_QUEUE_URL=cloud["queues"]["groundstation"],
-                           MAX_STATION_DISTANCE_MILES="100")
+    handler = load_handler(
+        cloud,
+        "enrich",
+        DATA_BUCKET=BUCKET,
+        OUTPUT_QUEUE_URL=cloud["queues"]["groundstation"],
+        MAX_STATION_DISTANCE_MILES="100",
+    )
     handler.lambda_handler({"Records": [envelope_record([far, GOOD_A[1]], 3, "m-far")]}, FakeContext())
     [forwarded] = [json.loads(rec["body"]) for rec in drain(cloud, "groundstation")]
     assert [r["name"] for r in forwarded["rides"]] == [GOOD_A[1]["Name"]]
     [key] = keys_under(cloud, "quarantine/")
-    [line] = [json.loads(x) for x in cloud["s3"].get_object(Bucket=BUCKET, Key=key)["Body"].read().splitlines()]
+    [line] = [
+        json.loads(x) for x in cloud["s3"].get_object(Bucket=BUCKET, Key=key)["Body"].read().splitlines()
+    ]
     assert line["reason"] == "NO_STATION_IN_RANGE" and line["record"]["latitude"] == 42.86
     with pytest.raises(ConfigError, match="MAX_STATION_DISTANCE_MILES"):
-        load_handler(cloud, "enrich", DATA_BUCKET=BUCKET, OUTPUT_QUEUE_URL="q", MAX_STATION_DISTANCE_MILES="-1")
+        load_handler(
+            cloud, "enrich", DATA_BUCKET=BUCKET, OUTPUT_QUEUE_URL="q", MAX_STATION_DISTANCE_MILES="-1"
+        )
 
 
 def enriched_record(rides, chunk, message_id):
     from wildrydes_lambda.etl.enrichment import enrich_rides
+
     enriched, _ = enrich_rides([validate_ride(r) for r in rides])
     return sqs_record(encode_message(Source(BUCKET, "raw/a.json"), chunk, enriched), message_id)
 
@@ -223,15 +280,17 @@ def test_writer_partial_failure_and_redelivery_overwrites(cloud):
     handler = writer_handler(cloud)
     day1 = [r for r in GOOD_A if r["StatusTime"].startswith("2017-06-01")]
     day2 = [r for r in GOOD_A if r["StatusTime"].startswith("2017-06-02")]
-    first = handler.lambda_handler({"Records": [enriched_record(day1, 0, "w-0"), sqs_record("[]", "w-bad")]},
-                                   FakeContext())
+    first = handler.lambda_handler(
+        {"Records": [enriched_record(day1, 0, "w-0"), sqs_record("[]", "w-bad")]}, FakeContext()
+    )
     assert first == {"batchItemFailures": [{"itemIdentifier": "w-bad"}]}
     keys_after_first = keys_under(cloud, "processed/")
     assert len(keys_after_first) == 1 and keys_after_first[0].startswith("processed/ride_date=2017-06-01/")
 
     # Redelivery of the same message inside a differently composed batch: same key, no new rides.
-    second = handler.lambda_handler({"Records": [enriched_record(day2, 1, "w-1"), enriched_record(day1, 0, "w-0b")]},
-                                    FakeContext())
+    second = handler.lambda_handler(
+        {"Records": [enriched_record(day2, 1, "w-1"), enriched_record(day1, 0, "w-0b")]}, FakeContext()
+    )
     assert second == {"batchItemFailures": []}
     rows = processed_rows(cloud)
     assert len(rows) == len({row["ride_id"] for row in rows}) == len(day1) + len(day2)
@@ -249,8 +308,9 @@ def test_pipeline_end_to_end_on_moto(cloud):
     cloud["s3"].put_object(Bucket=BUCKET, Key="raw/all.json", Body=file_bytes(records))
     ingest = load_handler(cloud, "ingest", **ingest_env(cloud, RIDES_PER_MESSAGE=8))
     ingest.lambda_handler(s3_event("raw/all.json"), FakeContext())
-    assert enrich_handler(cloud).lambda_handler({"Records": drain(cloud, "ingest")}, FakeContext()) == \
-        {"batchItemFailures": []}
+    assert enrich_handler(cloud).lambda_handler({"Records": drain(cloud, "ingest")}, FakeContext()) == {
+        "batchItemFailures": []
+    }
     writer_handler(cloud).lambda_handler({"Records": drain(cloud, "groundstation")}, FakeContext())
 
     manifest = get_json(cloud, "manifests/raw/all.json.json")
@@ -260,8 +320,10 @@ def test_pipeline_end_to_end_on_moto(cloud):
     expected = {}
     for raw in GOOD_A + GOOD_B:  # independent computation of station and label
         ride = validate_ride(raw)
-        expected[ride["ride_id"]] = (nearest_station(raw["Latitude"], raw["Longitude"])[0],
-                                     str(int(raw["MagicPoints"] > 50 * raw["Distance"])))
+        expected[ride["ride_id"]] = (
+            nearest_station(raw["Latitude"], raw["Longitude"])[0],
+            str(int(raw["MagicPoints"] > 50 * raw["Distance"])),
+        )
     assert {row["ride_id"]: (row["groundstation"], row["heavy_utilization"]) for row in rows} == expected
     for key in keys_under(cloud, "processed/"):  # every row sits in its own date's partition
         body = cloud["s3"].get_object(Bucket=BUCKET, Key=key)["Body"].read().decode()

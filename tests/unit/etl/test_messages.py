@@ -1,4 +1,5 @@
 """Envelopes and the per-date grouping of rides into messages."""
+
 import json
 
 import pytest
@@ -30,8 +31,16 @@ def test_envelope_round_trip():
     assert envelope["rides"] == rides(2)
 
 
-@pytest.mark.parametrize("body", ["not json", "[]", '{"v": 2, "source": {"key": "k"}, "rides": []}',
-                                  '{"v": 1, "rides": []}', '{"v": 1, "source": {"key": "k"}, "rides": [1]}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        "[]",
+        '{"v": 2, "source": {"key": "k"}, "rides": []}',
+        '{"v": 1, "rides": []}',
+        '{"v": 1, "source": {"key": "k"}, "rides": [1]}',
+    ],
+)
 def test_bad_envelopes_are_rejected(body):
     with pytest.raises(BadMessage):
         decode_message(body)

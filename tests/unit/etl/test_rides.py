@@ -1,7 +1,9 @@
 """Validation of single rides: every reason code, normalization, identity and the heavy rule."""
+
 import math
 
 import pytest
+
 from wildrydes_lambda.etl import rides
 from wildrydes_lambda.etl.rides import InvalidRide, is_heavy, ride_id, validate_ride
 
@@ -28,8 +30,16 @@ def with_(**changes):
 
 def test_good_ride_is_normalized():
     ride = validate_ride(GOOD)
-    assert list(ride) == ["ride_id", "name", "statustime", "latitude", "longitude", "distance",
-                          "healthpoints", "magicpoints"]
+    assert list(ride) == [
+        "ride_id",
+        "name",
+        "statustime",
+        "latitude",
+        "longitude",
+        "distance",
+        "healthpoints",
+        "magicpoints",
+    ]
     assert ride["statustime"] == "2017-06-01 12:30:45.123"
     assert ride["healthpoints"] == 150 and isinstance(ride["healthpoints"], int)
     assert ride["magicpoints"] == 120.5
@@ -44,66 +54,71 @@ def test_keys_match_case_insensitively_and_unknown_keys_are_dropped():
 
 
 def test_numbers_as_strings_are_accepted_when_they_parse():
-    ride = validate_ride(with_(Latitude=" 40.75", Longitude="-73.95", Distance="2.5", HealthPoints="150",
-                               MagicPoints="1.205e2"))
+    ride = validate_ride(
+        with_(
+            Latitude=" 40.75", Longitude="-73.95", Distance="2.5", HealthPoints="150", MagicPoints="1.205e2"
+        )
+    )
     assert ride == validate_ride(GOOD)
 
 
 def test_timestamp_variants_are_canonicalized():
     assert validate_ride(with_(StatusTime="2017-06-01T12:30:45"))["statustime"] == "2017-06-01 12:30:45.000"
-    assert validate_ride(with_(StatusTime="2017-06-01 12:30:45.1239"))["statustime"] == "2017-06-01 12:30:45.123"
+    assert (
+        validate_ride(with_(StatusTime="2017-06-01 12:30:45.1239"))["statustime"] == "2017-06-01 12:30:45.123"
+    )
 
 
 INVALID_CASES = [
-        (42, "NOT_AN_OBJECT"),
-        ([GOOD], "NOT_AN_OBJECT"),
-        ("ride", "NOT_AN_OBJECT"),
-        ({**GOOD, "name": "Other"}, "AMBIGUOUS_KEY"),
-        (with_(Distance=...), "MISSING_FIELD"),
-        (with_(MagicPoints=...), "MISSING_FIELD"),
-        (with_(StatusTime=None), "NULL_FIELD"),
-        (with_(Latitude=None), "NULL_FIELD"),
-        (with_(Name="   "), "EMPTY_FIELD"),
-        (with_(Name=17), "WRONG_TYPE"),
-        (with_(Distance=True), "WRONG_TYPE"),
-        (with_(Distance=[2.5]), "WRONG_TYPE"),
-        (with_(HealthPoints={"v": 1}), "WRONG_TYPE"),
-        (with_(StatusTime=1496320245), "WRONG_TYPE"),
-        (with_(Distance="two miles"), "NOT_A_NUMBER"),
-        (with_(Distance="٢"), "NOT_A_NUMBER"),  # non-ASCII digit
-        (with_(Distance="NaN"), "NON_FINITE"),
-        (with_(MagicPoints="-Infinity"), "NON_FINITE"),
-        (with_(Distance=float("nan")), "NON_FINITE"),
-        (with_(Latitude=float("inf")), "NON_FINITE"),
-        (with_(Distance="1e999"), "NON_FINITE"),
-        (with_(Distance=0), "NON_POSITIVE_DISTANCE"),
-        (with_(Distance=-3.1), "NON_POSITIVE_DISTANCE"),
-        (with_(MagicPoints=-1), "NEGATIVE_POINTS"),
-        (with_(HealthPoints="-5"), "NEGATIVE_POINTS"),
-        (with_(Latitude=91.0), "LAT_OUT_OF_RANGE"),
-        (with_(Longitude=-181.0), "LON_OUT_OF_RANGE"),
-        (with_(Latitude=-73.95, Longitude=40.75), "LAT_LON_SWAPPED"),
-        (with_(StatusTime="yesterday"), "BAD_TIMESTAMP"),
-        (with_(StatusTime="2017/06/01 12:30:45"), "BAD_TIMESTAMP"),
-        (with_(StatusTime="2017-06-01 12:30:45+02:00"), "BAD_TIMESTAMP"),
-        (with_(StatusTime="2017-02-30 12:00:00.000"), "IMPOSSIBLE_TIMESTAMP"),
-        (with_(StatusTime="2017-06-01 25:00:00.000"), "IMPOSSIBLE_TIMESTAMP"),
-        (with_(StatusTime="1899-06-01 12:00:00.000"), "TIMESTAMP_OUT_OF_RANGE"),
-        (with_(Name="x" * (rides.MAX_NAME_CHARS + 1)), "STRING_TOO_LONG"),
-        (with_(Distance="1" * (rides.MAX_NUMBER_STRING_CHARS + 1)), "STRING_TOO_LONG"),
-        (with_(StatusTime="2100-01-01 00:00:00"), "TIMESTAMP_OUT_OF_RANGE"),
-        (with_(StatusTime="1999-12-31 23:59:59"), "TIMESTAMP_OUT_OF_RANGE"),
-        (with_(Name="a\ud800b"), "UNREPRESENTABLE_STRING"),  # lone surrogate (NDJSON's parser keeps it)
-        (with_(Name="\udc00"), "UNREPRESENTABLE_STRING"),
-        (with_(Name="x\ufdd0"), "UNREPRESENTABLE_STRING"),  # the JSON-document reader's stand-in for one
-        (with_(Name="two\nlines"), "NAME_CONTROL_CHARACTER"),
-        (with_(Name="cr\r"), "NAME_CONTROL_CHARACTER"),
-        (with_(Name="nul\x00"), "NAME_CONTROL_CHARACTER"),
-        (with_(Distance="1e308"), "VALUE_TOO_LARGE"),
-        (with_(Distance=rides.MAX_DISTANCE_MILES + 0.01), "VALUE_TOO_LARGE"),
-        (with_(MagicPoints=rides.MAX_POINTS + 1), "VALUE_TOO_LARGE"),
-        (with_(HealthPoints=2**63), "VALUE_TOO_LARGE"),  # NDJSON's parser accepts any integer
-        (with_(Latitude=10**400), "VALUE_TOO_LARGE"),
+    (42, "NOT_AN_OBJECT"),
+    ([GOOD], "NOT_AN_OBJECT"),
+    ("ride", "NOT_AN_OBJECT"),
+    ({**GOOD, "name": "Other"}, "AMBIGUOUS_KEY"),
+    (with_(Distance=...), "MISSING_FIELD"),
+    (with_(MagicPoints=...), "MISSING_FIELD"),
+    (with_(StatusTime=None), "NULL_FIELD"),
+    (with_(Latitude=None), "NULL_FIELD"),
+    (with_(Name="   "), "EMPTY_FIELD"),
+    (with_(Name=17), "WRONG_TYPE"),
+    (with_(Distance=True), "WRONG_TYPE"),
+    (with_(Distance=[2.5]), "WRONG_TYPE"),
+    (with_(HealthPoints={"v": 1}), "WRONG_TYPE"),
+    (with_(StatusTime=1496320245), "WRONG_TYPE"),
+    (with_(Distance="two miles"), "NOT_A_NUMBER"),
+    (with_(Distance="٢"), "NOT_A_NUMBER"),  # non-ASCII digit
+    (with_(Distance="NaN"), "NON_FINITE"),
+    (with_(MagicPoints="-Infinity"), "NON_FINITE"),
+    (with_(Distance=float("nan")), "NON_FINITE"),
+    (with_(Latitude=float("inf")), "NON_FINITE"),
+    (with_(Distance="1e999"), "NON_FINITE"),
+    (with_(Distance=0), "NON_POSITIVE_DISTANCE"),
+    (with_(Distance=-3.1), "NON_POSITIVE_DISTANCE"),
+    (with_(MagicPoints=-1), "NEGATIVE_POINTS"),
+    (with_(HealthPoints="-5"), "NEGATIVE_POINTS"),
+    (with_(Latitude=91.0), "LAT_OUT_OF_RANGE"),
+    (with_(Longitude=-181.0), "LON_OUT_OF_RANGE"),
+    (with_(Latitude=-73.95, Longitude=40.75), "LAT_LON_SWAPPED"),
+    (with_(StatusTime="yesterday"), "BAD_TIMESTAMP"),
+    (with_(StatusTime="2017/06/01 12:30:45"), "BAD_TIMESTAMP"),
+    (with_(StatusTime="2017-06-01 12:30:45+02:00"), "BAD_TIMESTAMP"),
+    (with_(StatusTime="2017-02-30 12:00:00.000"), "IMPOSSIBLE_TIMESTAMP"),
+    (with_(StatusTime="2017-06-01 25:00:00.000"), "IMPOSSIBLE_TIMESTAMP"),
+    (with_(StatusTime="1899-06-01 12:00:00.000"), "TIMESTAMP_OUT_OF_RANGE"),
+    (with_(Name="x" * (rides.MAX_NAME_CHARS + 1)), "STRING_TOO_LONG"),
+    (with_(Distance="1" * (rides.MAX_NUMBER_STRING_CHARS + 1)), "STRING_TOO_LONG"),
+    (with_(StatusTime="2100-01-01 00:00:00"), "TIMESTAMP_OUT_OF_RANGE"),
+    (with_(StatusTime="1999-12-31 23:59:59"), "TIMESTAMP_OUT_OF_RANGE"),
+    (with_(Name="a\ud800b"), "UNREPRESENTABLE_STRING"),  # lone surrogate (NDJSON's parser keeps it)
+    (with_(Name="\udc00"), "UNREPRESENTABLE_STRING"),
+    (with_(Name="x\ufdd0"), "UNREPRESENTABLE_STRING"),  # the JSON-document reader's stand-in for one
+    (with_(Name="two\nlines"), "NAME_CONTROL_CHARACTER"),
+    (with_(Name="cr\r"), "NAME_CONTROL_CHARACTER"),
+    (with_(Name="nul\x00"), "NAME_CONTROL_CHARACTER"),
+    (with_(Distance="1e308"), "VALUE_TOO_LARGE"),
+    (with_(Distance=rides.MAX_DISTANCE_MILES + 0.01), "VALUE_TOO_LARGE"),
+    (with_(MagicPoints=rides.MAX_POINTS + 1), "VALUE_TOO_LARGE"),
+    (with_(HealthPoints=2**63), "VALUE_TOO_LARGE"),  # NDJSON's parser accepts any integer
+    (with_(Latitude=10**400), "VALUE_TOO_LARGE"),
 ]
 
 # Reasons ingest gives outside validate_ride (tested in test_hostile_input.py and test_formats.py).
@@ -152,7 +167,15 @@ def test_heavy_rule_boundary(magic, distance, heavy):
 def test_bounds_are_inclusive_and_names_are_kept_exactly():
     at_bounds = validate_ride(with_(Distance=rides.MAX_DISTANCE_MILES, MagicPoints=rides.MAX_POINTS))
     assert (at_bounds["distance"], at_bounds["magicpoints"]) == (rides.MAX_DISTANCE_MILES, rides.MAX_POINTS)
-    for name in ['back\\slash\\', 'quo"te', "com,ma", "=1+1", " padded ", "\U0001f600 emoji", "tab-free ünïcødé"]:
+    for name in [
+        "back\\slash\\",
+        'quo"te',
+        "com,ma",
+        "=1+1",
+        " padded ",
+        "\U0001f600 emoji",
+        "tab-free ünïcødé",
+    ]:
         assert validate_ride(with_(Name=name))["name"] == name
 
 
@@ -162,7 +185,7 @@ def test_accepted_years_are_the_athena_projection_range():
     from pathlib import Path
 
     text = (Path(__file__).parents[3] / "modules" / "athena" / "variables.tf").read_text()
-    block = text[text.index('variable "ride_date_range"'):]
+    block = text[text.index('variable "ride_date_range"') :]
     first, last = re.search(r'default\s*=\s*"(\d{4})-01-01,(\d{4})-12-31"', block).groups()
     assert (int(first), int(last)) == (rides.MIN_RIDE_YEAR, rides.MAX_RIDE_YEAR)
 

@@ -1,8 +1,10 @@
 """Haversine, nearest station, CSV rows and the processed-object plan."""
+
 import csv
 import io
 
 import pytest
+
 from wildrydes_lambda.etl import csv_output as csvrows
 from wildrydes_lambda.etl import stations
 from wildrydes_lambda.etl.enrichment import enrich_rides
@@ -23,7 +25,9 @@ def test_haversine_known_distances(a, b, miles):
 
 def test_haversine_is_symmetric_and_zero_on_self():
     assert stations.haversine_miles(40.7, -73.9, 40.7, -73.9) == 0.0
-    assert stations.haversine_miles(40.7, -73.9, 40.6, -73.7) == stations.haversine_miles(40.6, -73.7, 40.7, -73.9)
+    assert stations.haversine_miles(40.7, -73.9, 40.6, -73.7) == stations.haversine_miles(
+        40.6, -73.7, 40.7, -73.9
+    )
 
 
 @pytest.mark.parametrize("station", sorted(stations.GROUND_STATIONS))
@@ -47,8 +51,17 @@ def test_every_valid_position_gets_its_nearest_station_unless_a_limit_is_set():
 
 
 def test_workshop_rides_north_of_the_city_are_enriched_with_their_distance():
-    north = validate_ride({"Name": "Shadowfax", "StatusTime": "2009-12-31 23:59:59.000", "Latitude": 42.86,
-                           "Longitude": -73.9, "Distance": 30.0, "HealthPoints": 150, "MagicPoints": 1600})
+    north = validate_ride(
+        {
+            "Name": "Shadowfax",
+            "StatusTime": "2009-12-31 23:59:59.000",
+            "Latitude": 42.86,
+            "Longitude": -73.9,
+            "Distance": 30.0,
+            "HealthPoints": 150,
+            "MagicPoints": 1600,
+        }
+    )
     [enriched], rejected = enrich_rides([north])
     assert rejected == [] and enriched["groundstation"] == "US1NYNY0074"
     expected = stations.haversine_miles(42.86, -73.9, *stations.GROUND_STATIONS["US1NYNY0074"])
@@ -57,8 +70,17 @@ def test_workshop_rides_north_of_the_city_are_enriched_with_their_distance():
     assert enrich_rides([north], max_station_miles=100.0)[1][0][1] == "NO_STATION_IN_RANGE"
 
 
-RIDE = validate_ride({"Name": 'Comet, "the fast"', "StatusTime": "2017-06-01 12:30:45.123", "Latitude": 40.75,
-                      "Longitude": -73.95, "Distance": 2.5, "HealthPoints": 150, "MagicPoints": 130})
+RIDE = validate_ride(
+    {
+        "Name": 'Comet, "the fast"',
+        "StatusTime": "2017-06-01 12:30:45.123",
+        "Latitude": 40.75,
+        "Longitude": -73.95,
+        "Distance": 2.5,
+        "HealthPoints": 150,
+        "MagicPoints": 130,
+    }
+)
 
 
 def test_csv_row_format_and_quoting():
@@ -67,18 +89,38 @@ def test_csv_row_format_and_quoting():
     data = csvrows.render_csv([enriched]).decode()
     lines = data.split("\n")
     assert lines[0] == ",".join(csvrows.CSV_COLUMNS)
-    assert lines[1] == (f'{RIDE["ride_id"]},"Comet, \\"the fast\\"",2017-06-01 12:30:45.123,40.75,-73.95,2.5,150,130,'
-                        f"USW00094728,1,{enriched['station_distance_miles']!r}")
+    assert lines[1] == (
+        f'{RIDE["ride_id"]},"Comet, \\"the fast\\"",2017-06-01 12:30:45.123,40.75,-73.95,2.5,150,130,'
+        f"USW00094728,1,{enriched['station_distance_miles']!r}"
+    )
     assert lines[2] == "" and len(lines) == 3
     parsed = list(csv.DictReader(io.StringIO(data), escapechar="\\", doublequote=False))
     assert parsed[0]["name"] == 'Comet, "the fast"' and parsed[0]["heavy_utilization"] == "1"
 
 
 def test_plan_groups_by_date_and_is_independent_of_order():
-    other_day = validate_ride({"Name": "B", "StatusTime": "2017-06-02 08:00:00", "Latitude": 40.7, "Longitude": -73.9,
-                               "Distance": 1, "HealthPoints": 1, "MagicPoints": 1})
-    same_day = validate_ride({"Name": "C", "StatusTime": "2017-06-01 09:00:00", "Latitude": 40.7, "Longitude": -73.9,
-                              "Distance": 1, "HealthPoints": 1, "MagicPoints": 100})
+    other_day = validate_ride(
+        {
+            "Name": "B",
+            "StatusTime": "2017-06-02 08:00:00",
+            "Latitude": 40.7,
+            "Longitude": -73.9,
+            "Distance": 1,
+            "HealthPoints": 1,
+            "MagicPoints": 1,
+        }
+    )
+    same_day = validate_ride(
+        {
+            "Name": "C",
+            "StatusTime": "2017-06-01 09:00:00",
+            "Latitude": 40.7,
+            "Longitude": -73.9,
+            "Distance": 1,
+            "HealthPoints": 1,
+            "MagicPoints": 100,
+        }
+    )
     enriched, _ = enrich_rides([RIDE, other_day, same_day])
     plan = csvrows.plan_csv_objects(enriched, "processed/")
     assert [k.split("/")[1] for k, _ in plan] == ["ride_date=2017-06-01", "ride_date=2017-06-02"]

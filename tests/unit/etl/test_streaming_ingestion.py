@@ -1,13 +1,15 @@
 """Streaming ride files (every bad-file kind) and the in-memory ingest flow, incl. flat memory."""
+
 import io
 import json
 import tracemalloc
 
 import pytest
 from etl_fixtures import GeneratedRideFile, file_bytes, make_ride
+
+from wildrydes_lambda.contracts.envelope import Source
 from wildrydes_lambda.etl.dedupe import RideTable, Seen
 from wildrydes_lambda.etl.ingestion import ingest_file
-from wildrydes_lambda.contracts.envelope import Source
 from wildrydes_lambda.etl.quarantine import QuarantineWriter, source_key_hash
 from wildrydes_lambda.etl.rides import validate_ride
 from wildrydes_lambda.etl.streaming import BadFile, iter_rides, scan_file
@@ -49,7 +51,7 @@ def test_bad_files_are_rejected_whole(data, reason):
 
 def test_accepted_shapes():
     rides = [make_ride(i) for i in range(3)]
-    assert rides_of(file_bytes(rides)) [1] == rides
+    assert rides_of(file_bytes(rides))[1] == rides
     assert rides_of(file_bytes(rides, wrapped=False))[1] == rides
     assert rides_of(b"\xef\xbb\xbf" + file_bytes(rides))[1] == rides  # UTF-8 BOM
     shape, items = rides_of(b'{"meta": {"travel_data": 1}, "Travel_Data": [[1, 2], {"a": [3]}, 5], "x": [9]}')
@@ -70,7 +72,9 @@ class Sink:
 
     def ingest(self, data: bytes, rides_per_message=200):
         quarantine = QuarantineWriter(self.put, "quarantine/", SOURCE)
-        return ingest_file(SOURCE, lambda: io.BytesIO(data), self.bodies.append, quarantine, rides_per_message)
+        return ingest_file(
+            SOURCE, lambda: io.BytesIO(data), self.bodies.append, quarantine, rides_per_message
+        )
 
     def quarantine_lines(self):
         return [json.loads(line) for body in self.objects.values() for line in body.decode().splitlines()]
@@ -81,8 +85,13 @@ class Sink:
 
 def test_ingest_counts_quarantines_and_dedupes():
     good = [make_ride(i, day=1 + i % 3) for i in range(10)]
-    bad = [make_ride(100, Distance=-1), make_ride(101, StatusTime="2017-13-01 00:00:00"), 7, [make_ride(102)],
-           {k.lower(): v for k, v in make_ride(103).items()} | {"latitude": None}]
+    bad = [
+        make_ride(100, Distance=-1),
+        make_ride(101, StatusTime="2017-13-01 00:00:00"),
+        7,
+        [make_ride(102)],
+        {k.lower(): v for k, v in make_ride(103).items()} | {"latitude": None},
+    ]
     same_time_other_rider = make_ride(0, Name="Someone else")  # same timestamp as ride 0, kept
     records = good + bad + [good[0], dict(good[1]), same_time_other_rider]
     sink = Sink()
@@ -90,8 +99,12 @@ def test_ingest_counts_quarantines_and_dedupes():
     assert manifest.rides_in == len(records) == 18
     assert (manifest.valid, manifest.quarantined, manifest.duplicates) == (11, 5, 2)
     assert manifest.rides_in == manifest.valid + manifest.quarantined + manifest.duplicates
-    assert manifest.reasons == {"IMPOSSIBLE_TIMESTAMP": 1, "NON_POSITIVE_DISTANCE": 1, "NOT_AN_OBJECT": 2,
-                                "NULL_FIELD": 1}
+    assert manifest.reasons == {
+        "IMPOSSIBLE_TIMESTAMP": 1,
+        "NON_POSITIVE_DISTANCE": 1,
+        "NOT_AN_OBJECT": 2,
+        "NULL_FIELD": 1,
+    }
     sent = sink.sent_rides()
     assert len(sent) == len({r["ride_id"] for r in sent}) == manifest.valid
     assert manifest.messages == len(sink.bodies)
