@@ -18,6 +18,7 @@ FUNCTIONS = ("ingest", "enrich", "writer")
 EXPECTED_GRANTS = {
     "ingest": {
         ("s3:GetObject", f"{BUCKET_ARN}/raw/*"),
+        ("s3:GetObjectVersion", f"{BUCKET_ARN}/raw/*"),  # ingest reads the version its S3 event names
         ("s3:PutObject", f"{BUCKET_ARN}/quarantine/*"),
         ("s3:PutObject", f"{BUCKET_ARN}/manifests/*"),
         ("sqs:SendMessage", QUEUE_ARN["ingest"]),
@@ -117,6 +118,7 @@ def test_environment_matches_the_lambda_src_contract(plan):
     assert env["ingest"]["MANIFEST_PREFIX"] == "manifests/"
     assert env["ingest"]["QUARANTINE_PREFIX"] == env["enrich"]["QUARANTINE_PREFIX"] == "quarantine/"
     assert env["enrich"]["OUTPUT_QUEUE_URL"] == QUEUE_URL["groundstation"]
+    assert env["enrich"]["MAX_STATION_DISTANCE_MILES"] == ""  # default null = no limit (workshop semantics)
     assert env["writer"]["PROCESSED_PREFIX"] == "processed/"
     assert env["writer"]["WRITER_MODE"] == "batched"
     # A function only learns about the queues it uses.
