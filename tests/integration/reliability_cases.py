@@ -253,7 +253,7 @@ def bad_input_cases(run: str) -> list[Case]:
         _doc({"travel_data": [c.ride(0, HealthPoints=-1), c.ride(1, MagicPoints=-5), c.ride(2)]}), 3,
         Expect(valid=1, reasons={"NEGATIVE_POINTS": 2}))
     c = r("latlon")
-    add("latlon", "latitude/longitude out of range (95, -91; 200, -181); far from NYC (10,10), (0,0) is valid",
+    add("latlon", "latitude/longitude out of range (95, -91; 200, -181); far away (10,10), (0,0) is valid",
         "quarantined: LAT_OUT_OF_RANGE / LON_OUT_OF_RANGE; far rides get their nearest station",
         _doc({"travel_data": [c.ride(0, Latitude=95), c.ride(1, Latitude=-91), c.ride(2, Longitude=200),
                               c.ride(3, Longitude=-181), c.ride(4, Latitude=10, Longitude=10),

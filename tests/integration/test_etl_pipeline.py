@@ -86,7 +86,8 @@ def expected_row(ride: dict) -> dict:
         "ride_id": expected_ride_id(ride["Name"], ride["StatusTime"], lat, lon),
         "statustime": ride["StatusTime"],
         "groundstation": nearest_station(lat, lon),
-        "station_distance_miles": EARTH_RADIUS_MILES * central_angle(lat, lon, *STATIONS[nearest_station(lat, lon)]),
+        "station_distance_miles": EARTH_RADIUS_MILES
+        * central_angle(lat, lon, *STATIONS[nearest_station(lat, lon)]),
         "heavy_utilization": int(float(ride["MagicPoints"]) > HEAVY_MAGIC_PER_MILE * float(ride["Distance"])),
     }
 
@@ -124,7 +125,8 @@ def format_files(token: str, prefix: str) -> dict[str, tuple[bytes, list[dict], 
     import gzip
 
     def rides(tag: str) -> list[dict]:
-        return [ride(f"Fmt-{token}-{tag}-{i}", f"2018-05-0{i + 1} 12:00:00.000", 40.75, -73.95, 1.0 + i, 60) for i in range(3)]
+        return [ride(f"Fmt-{token}-{tag}-{i}", f"2018-05-0{i + 1} 12:00:00.000", 40.75, -73.95, 1.0 + i, 60)
+                for i in range(3)]
 
     def lines(rs: list[dict]) -> bytes:
         return "\n".join(json.dumps(r) for r in rs).encode() + b"\n"

@@ -61,8 +61,9 @@ def register(subparsers) -> None:
                         help="comma list, in request order (default %(default)s)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the 90/10 split")
     parser.add_argument("--max-station-distance-miles", type=_miles, default=MAX_STATION_DISTANCE_MILES,
-                        help="exclude rides farther than this from their ground station (their weather is not "
-                             "the station's; reported as far_from_station); 'none' keeps all (default %(default)s)")
+                        help="exclude rides farther than this from their ground station (their weather "
+                             "is not the station's; reported as far_from_station); 'none' keeps all "
+                             "(default %(default)s)")
     parser.add_argument("--publish", metavar="s3://BUCKET", help=f"also copy to {LATEST_PREFIX}")
     parser.add_argument("--truth", help="generator ground truth (for the report's Bayes-optimal AUC)")
     parser.add_argument("--report-dir", type=Path, default=DEFAULT_REPORT_DIR)

@@ -89,7 +89,7 @@ def join_duckdb(
             )
 
         try:
-            # The processed CSV escapes quotes and backslashes with a backslash (etl.csv_output, as the SerDe).
+            # The processed CSV escapes quotes and backslashes with a backslash (etl.csv_output, as Athena).
             view("rides", ride_files, {c: "VARCHAR" for c in RIDE_COLUMNS}, escape=CSV_ESCAPE)
             view("weather", weather_files, {
                 "station_id": "VARCHAR", "date": "VARCHAR", "tmin": "BIGINT", "tmax": "BIGINT", "prcp": "BIGINT"

@@ -416,8 +416,9 @@ def test_rides_far_from_their_station_are_excluded_and_counted():
     rows = []
     for i in range(40):
         rows.append({"ride_id": f"{i:032x}", "ride_date": "2017-06-01", "groundstation": "USW00094728",
-                     "heavy_utilization": i % 2, "distance": 1.0 + i, "station_distance_miles": 2.0 if i < 30 else 140.0,
-                     "tmin": 100.0, "tmax": 200.0, "prcp": float(i % 3), "has_weather": 1, "weather_complete": 1})
+                     "heavy_utilization": i % 2, "distance": 1.0 + i,
+                     "station_distance_miles": 2.0 if i < 30 else 140.0, "tmin": 100.0, "tmax": 200.0,
+                     "prcp": float(i % 3), "has_weather": 1, "weather_complete": 1})
     joined = pd.DataFrame(rows)
     dataset = train.build_dataset(joined, train.DEFAULT_FEATURES)
     assert dataset.excluded["far_from_station"] == 10 and len(dataset.y) == 30
