@@ -108,7 +108,9 @@ def build_dataset(
     frame = frame[~duplicated]
     if max_station_distance_miles is not None and "station_distance_miles" in frame:
         miles = pd.to_numeric(frame["station_distance_miles"], errors="coerce")
-        far = ~(miles <= max_station_distance_miles)  # a missing distance counts as far: no station known
+        # A missing distance (a row written before the column existed, when ingest kept only rides inside
+        # the NYC box, all within 47 miles of a station) is kept.
+        far = miles > max_station_distance_miles
         excluded["far_from_station"] = int(far.sum())
         frame = frame[~far]
     no_station_day = frame["has_weather"] == 0

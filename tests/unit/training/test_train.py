@@ -424,3 +424,5 @@ def test_rides_far_from_their_station_are_excluded_and_counted():
     assert dataset.excluded["far_from_station"] == 10 and len(dataset.y) == 30
     assert train.build_dataset(joined, train.DEFAULT_FEATURES, 200.0).excluded["far_from_station"] == 0
     assert "far_from_station" not in train.build_dataset(joined, train.DEFAULT_FEATURES, None).excluded
+    older = joined.assign(station_distance_miles=[None] * 40)  # rows from before the column existed: kept
+    assert train.build_dataset(older, train.DEFAULT_FEATURES).excluded["far_from_station"] == 0
