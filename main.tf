@@ -65,6 +65,7 @@ module "etl_functions" {
   architectures = var.lambda_architectures
 
   rides_per_message           = var.rides_per_message
+  max_station_distance_miles  = var.max_station_distance_miles
   sqs_batch_size              = var.sqs_batch_size
   sqs_batching_window_seconds = var.sqs_batching_window_seconds
   log_retention_days          = var.log_retention_days

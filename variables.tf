@@ -191,6 +191,17 @@ variable "rides_per_message" {
   }
 }
 
+variable "max_station_distance_miles" {
+  description = "MAX_STATION_DISTANCE_MILES of enrich: rides farther than this from every ground station are quarantined as NO_STATION_IN_RANGE; null = no limit (the workshop's semantics: every ride gets its nearest station)."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.max_station_distance_miles == null ? true : var.max_station_distance_miles > 0
+    error_message = "max_station_distance_miles must be null (no limit) or a positive number of miles."
+  }
+}
+
 variable "sqs_batch_size" {
   description = "Messages per invocation for the enrich and writer event source mappings."
   type        = number

@@ -10,6 +10,7 @@ SELECT
     r.groundstation,
     CAST(r.heavy_utilization AS INTEGER) AS heavy_utilization,
     CAST(r.distance AS DOUBLE) AS distance,
+    CAST(r.station_distance_miles AS DOUBLE) AS station_distance_miles,
     CAST(w.tmin AS DOUBLE) AS tmin,
     CAST(w.tmax AS DOUBLE) AS tmax,
     CAST(w.prcp AS DOUBLE) AS prcp,

@@ -1,4 +1,7 @@
-"""Enrich: ingest-queue messages -> nearest ground station + heavy label -> ground-station queue.
+"""Enrich: ingest-queue messages -> nearest ground station, its distance, heavy label -> ground-station queue.
+
+Rides farther than MAX_STATION_DISTANCE_MILES (env, empty = no limit, the default) from every station are
+quarantined as NO_STATION_IN_RANGE.
 
 Each SQS record is one envelope; a failing record is reported in batchItemFailures so only it is
 retried (and after maxReceiveCount lands in the DLQ), never the whole batch.
@@ -25,7 +28,7 @@ def record_handler(record: SQSRecord) -> None:
     envelope = decode_message(record.body)
     source = Source(envelope["source"].get("bucket", ""), envelope["source"]["key"])
     chunk = envelope["source"].get("chunk", 0)
-    enriched, rejected = enrich_rides(envelope["rides"])
+    enriched, rejected = enrich_rides(envelope["rides"], CONFIG.max_station_distance_miles)
     if rejected:
         writer = q.QuarantineWriter(
             aws.s3_putter(CONFIG.data_bucket, "application/x-ndjson"),

@@ -1,8 +1,10 @@
-"""Ingest: S3 `raw/*.json` notification -> validated rides on the ingest queue, rejects in quarantine.
+"""Ingest: S3 `raw/` notification -> validated rides on the ingest queue, rejects in quarantine.
 
 Every record of the event is handled (S3 may deliver several objects in one notification). Objects
-outside RAW_PREFIX or not ending in .json are logged and skipped: the bucket notification should not
-send them, but a mis-set filter must not make us ingest manifests or quarantine files.
+outside RAW_PREFIX are logged and skipped (the bucket notification should not send them, but a mis-set
+filter must not make us ingest manifests or quarantine files). Every object under RAW_PREFIX gets a
+manifest: one whose name is not a supported ride file (.json, .jsonl, .ndjson, optionally .gz, any case)
+gets file_reason UNSUPPORTED_OBJECT instead of silence.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from aws_lambda_powertools import Logger
 from wildrydes_lambda import aws
 from wildrydes_lambda.contracts.envelope import Source
 from wildrydes_lambda.etl.config import IngestConfig
-from wildrydes_lambda.etl.ingestion import ingest_file
+from wildrydes_lambda.etl.ingestion import Manifest, ingest_file, manifest_key, reject_file
 from wildrydes_lambda.etl.quarantine import QuarantineWriter
+from wildrydes_lambda.etl.streaming import BadFile, detect_format
 
 CONFIG = IngestConfig.from_env()
 logger = Logger()
@@ -28,13 +31,14 @@ def _sources(event: dict) -> list[Source]:
         s3 = record.get("s3", {})
         bucket = s3.get("bucket", {}).get("name")
         key = unquote_plus(s3.get("object", {}).get("key", ""))  # S3 URL-encodes keys in events
+        version_id = s3.get("object", {}).get("versionId") or None  # absent/"" on unversioned buckets
         if not bucket or not key:
             logger.warning("record without bucket/key ignored", extra={"record": record})
             continue
-        if not key.startswith(CONFIG.raw_prefix) or not key.endswith(".json"):
-            logger.warning("object outside the raw prefix or not .json ignored", extra={"key": key})
+        if not key.startswith(CONFIG.raw_prefix) or key.endswith("/"):
+            logger.warning("object outside the raw prefix (or a folder marker) ignored", extra={"key": key})
             continue
-        sources.append(Source(bucket=bucket, key=key))
+        sources.append(Source(bucket=bucket, key=key, version_id=version_id))
     return sources
 
 
@@ -42,10 +46,9 @@ def _ingest(source: Source) -> dict:
     first_etag: list[str] = []
 
     def open_stream():
-        # The second read is pinned to the first read's ETag so both passes see the same bytes.
-        body, etag = aws.open_object(
-            source.bucket, source.key, if_match=first_etag[0] if first_etag else None
-        )
+        # Both passes read the version the event names; the second is also pinned to the first's ETag.
+        pinned = first_etag[0] if first_etag else None
+        body, etag = aws.open_object(source.bucket, source.key, if_match=pinned, version_id=source.version_id)
         first_etag.append(etag)
         return body
 
@@ -53,16 +56,29 @@ def _ingest(source: Source) -> dict:
     quarantine = QuarantineWriter(
         aws.s3_putter(CONFIG.data_bucket, "application/x-ndjson"), CONFIG.quarantine_prefix, source
     )
-    manifest = ingest_file(source, open_stream, sender.add, quarantine, CONFIG.rides_per_message)
+    # Manifest keys are known to fit before anything is sent. A versioned source gets its own manifest
+    # (never overwritten by another version's) and, when it is the current version, the key's plain one.
+    manifests_at = [manifest_key(CONFIG.manifest_prefix, source.key)]
+    current = None
+    if source.version_id is not None:
+        manifests_at.insert(0, manifest_key(CONFIG.manifest_prefix, source.key, source.version_id))
+        current = aws.current_version(source.bucket, source.key)
+    fmt = detect_format(source.key)
+    if source.version_id is not None and current != source.version_id:
+        superseded = BadFile("SUPERSEDED", f"version {source.version_id} is not current (current: {current})")
+        manifest = reject_file(source, quarantine, superseded, Manifest(source=source.to_dict()))
+        manifests_at = manifests_at[:1]  # the key's plain manifest belongs to its current version
+    elif fmt is None:
+        bad = BadFile("UNSUPPORTED_OBJECT", "not a .json, .jsonl or .ndjson file (optionally .gz)")
+        manifest = reject_file(source, quarantine, bad, Manifest(source=source.to_dict()))
+    else:
+        manifest = ingest_file(source, open_stream, sender.add, quarantine, CONFIG.rides_per_message, fmt)
     sender.flush()
     counts = manifest.to_dict()
-    aws.put_object(
-        CONFIG.data_bucket,
-        f"{CONFIG.manifest_prefix}{source.key}.json",
-        json.dumps(counts, indent=1).encode("utf-8"),
-        "application/json",
-    )
-    logger.info("file ingested", extra={**counts, "sqs_requests": sender.requests})
+    body = json.dumps(counts, indent=1).encode("utf-8")
+    for key in manifests_at:
+        aws.put_object(CONFIG.data_bucket, key, body, "application/json")
+    logger.info("file ingested", extra={**counts, "manifests": manifests_at, "sqs_requests": sender.requests})
     return counts
 
 

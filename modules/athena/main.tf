@@ -28,6 +28,7 @@ locals {
     { name = "magicpoints", type = "double" },
     { name = "groundstation", type = "string" },
     { name = "heavy_utilization", type = "int" },
+    { name = "station_distance_miles", type = "double" }, # haversine miles from the ride to groundstation
   ]
 
   # GHCN-D observation columns. In the Parquet layout ELEMENT (and YEAR) exist only as partition keys.

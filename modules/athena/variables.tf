@@ -31,9 +31,9 @@ variable "database_name" {
 }
 
 variable "ride_date_range" {
-  description = "Partition projection range for ride_date: \"<first day>,<last day>\" as yyyy-MM-dd, where the last may be NOW (Athena's relative date syntax)."
+  description = "Partition projection range for ride_date: \"<first day>,<last day>\" as yyyy-MM-dd, where the last may be NOW (Athena's relative date syntax). The default is exactly the years ingest accepts (wildrydes_lambda.etl.rides.MIN_RIDE_YEAR..MAX_RIDE_YEAR), so every stored ride is visible."
   type        = string
-  default     = "2017-01-01,NOW"
+  default     = "2000-01-01,2099-12-31"
 
   validation {
     condition     = can(regex("^\\d{4}-\\d{2}-\\d{2},(\\d{4}-\\d{2}-\\d{2}|NOW([+-]\\d+(DAYS|MONTHS|YEARS))?)$", var.ride_date_range))

@@ -8,7 +8,7 @@ locals {
   # function => list of {sid, actions, resources}
   function_statements = {
     ingest = [
-      { sid = "ReadRawRides", actions = ["s3:GetObject"], resources = [local.bucket_objects.raw] },
+      { sid = "ReadRawRides", actions = ["s3:GetObject", "s3:GetObjectVersion"], resources = [local.bucket_objects.raw] },
       { sid = "WriteQuarantineAndManifests", actions = ["s3:PutObject"], resources = [local.bucket_objects.quarantine, local.bucket_objects.manifests] },
       { sid = "SendToIngestQueue", actions = ["sqs:SendMessage"], resources = [var.queues.ingest.arn] },
       { sid = "SendFailedEventsToDlq", actions = ["sqs:SendMessage"], resources = [var.queues.ingest_events.arn] },

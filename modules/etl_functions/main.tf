@@ -36,6 +36,8 @@ locals {
       environment = {
         OUTPUT_QUEUE_URL  = var.queues.groundstation.url
         QUARANTINE_PREFIX = var.layout.quarantine
+        # Lambda environment values are strings: "" = no limit (null).
+        MAX_STATION_DISTANCE_MILES = var.max_station_distance_miles == null ? "" : tostring(var.max_station_distance_miles)
       }
     }
     writer = {

@@ -128,6 +128,17 @@ variable "rides_per_message" {
   }
 }
 
+variable "max_station_distance_miles" {
+  description = "MAX_STATION_DISTANCE_MILES of enrich: rides farther than this from every ground station are quarantined as NO_STATION_IN_RANGE; null = no limit (the workshop's semantics: every ride gets its nearest station)."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.max_station_distance_miles == null ? true : var.max_station_distance_miles > 0
+    error_message = "max_station_distance_miles must be null (no limit) or a positive number of miles."
+  }
+}
+
 variable "writer_mode" {
   description = "WRITER_MODE of writer: batched (one CSV per message and ride date) or per_ride (one object per ride, benchmark baseline)."
   type        = string

@@ -48,7 +48,7 @@ resource "aws_s3_bucket" "data" {
   #checkov:skip=CKV_AWS_18:Access logging needs a second (log) bucket per deployment; CloudTrail data events are the account-level choice.
   #checkov:skip=CKV_AWS_144:Cross-region replication doubles cost; the raw data can be regenerated/re-uploaded and versioning covers overwrites.
   #checkov:skip=CKV_AWS_145:SSE-S3 is the default; SSE-KMS is one variable away (kms_key_arn) for accounts that need key control.
-  #checkov:skip=CKV2_AWS_62:Event notifications are configured (raw/*.json -> ingest) in aws_s3_bucket_notification; the check cannot see a conditional one.
+  #checkov:skip=CKV2_AWS_62:Event notifications are configured (raw/* -> ingest) in aws_s3_bucket_notification; the check cannot see a conditional one.
   bucket        = local.bucket_name
   force_destroy = var.force_destroy
   tags          = var.tags
@@ -191,8 +191,10 @@ resource "aws_s3_bucket_notification" "raw_to_ingest" {
     id                  = "raw-json-to-ingest"
     lambda_function_arn = var.ingest_function_arn
     events              = ["s3:ObjectCreated:*"]
-    filter_prefix       = var.raw_prefix
-    filter_suffix       = ".json"
+    # No suffix filter: S3 filters are case-sensitive and one suffix per rule, but ride files arrive as
+    # .json, .jsonl, .ndjson and their .gz forms in any case. Ingest decides, and gives every other object
+    # under the prefix a manifest with file_reason UNSUPPORTED_OBJECT instead of silence.
+    filter_prefix = var.raw_prefix
   }
 
   # S3 test-invokes the target when the notification is saved: the permission must exist first.

@@ -81,7 +81,7 @@ variable "noncurrent_version_expiration_days" {
 }
 
 variable "ingest_notification_enabled" {
-  description = "Send ObjectCreated events for <raw_prefix>*.json to the ingest function. Needs ingest_function_arn and ingest_function_name."
+  description = "Send ObjectCreated events for every object under <raw_prefix> to the ingest function (it reads .json, .jsonl, .ndjson, optionally .gz, any case, and writes an UNSUPPORTED_OBJECT manifest for anything else). Needs ingest_function_arn and ingest_function_name."
   type        = bool
   default     = true
 }

@@ -56,7 +56,10 @@ CSV_COLUMNS = [
     "magicpoints",
     "groundstation",
     "heavy_utilization",
+    "station_distance_miles",
 ]
+# Mean Earth radius in statute miles (IUGG), for the expected station_distance_miles.
+EARTH_RADIUS_MILES = 3958.7613
 PROCESSED_KEY = re.compile(r"^processed/ride_date=(\d{4}-\d{2}-\d{2})/[0-9a-f]{64}\.csv$")
 
 # How long the pipeline may take for ~5,000 rides on a shared 2-core machine, and how we decide it
@@ -69,16 +72,16 @@ DLQ_OUTPUTS = ("ingest_dlq_url", "groundstation_dlq_url", "ingest_events_dlq_url
 
 
 # ------------------------------------------------------------------------------- independent truth
+def central_angle(lat: float, lon: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * math.asin(math.sqrt(a))
+
+
 def nearest_station(lat: float, lon: float) -> str:
     """Nearest station by great-circle distance (the radius does not change the argmin)."""
-
-    def central_angle(lat2: float, lon2: float) -> float:
-        p1, p2 = math.radians(lat), math.radians(lat2)
-        dp, dl = p2 - p1, math.radians(lon2 - lon)
-        a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-        return 2 * math.asin(math.sqrt(a))
-
-    return min(STATIONS, key=lambda sid: central_angle(*STATIONS[sid]))
+    return min(STATIONS, key=lambda sid: central_angle(lat, lon, *STATIONS[sid]))
 
 
 def expected_ride_id(name: str, statustime: str, lat: float, lon: float) -> str:
@@ -92,6 +95,8 @@ def expected_row(ride: dict) -> dict:
         "ride_id": expected_ride_id(ride["Name"], ride["StatusTime"], lat, lon),
         "statustime": ride["StatusTime"],
         "groundstation": nearest_station(lat, lon),
+        "station_distance_miles": EARTH_RADIUS_MILES
+        * central_angle(lat, lon, *STATIONS[nearest_station(lat, lon)]),
         "heavy_utilization": int(float(ride["MagicPoints"]) > HEAVY_MAGIC_PER_MILE * float(ride["Distance"])),
     }
 
@@ -122,6 +127,37 @@ def duplicate_timestamp_file(token: str) -> tuple[list, list[dict], int]:
         ride(f"Dup-{token}-D", "2017-06-02 09:00:00.000", 40.7790, -73.8800, 0.5, 26),  # exact repeat
     ]
     return {"travel_data": rides}, rides[:4], 1
+
+
+def workshop_shaped_file() -> tuple[bytes, list[dict]]:
+    """The workshop's ride_data.json shape (7,755 Shadowfax rides over ten years, 80 % north of 41.2 deg):
+    every ride must land, each with its nearest station however far (the workshop's semantics)."""
+    from wildrydes.workshop_shape import workshop_rides
+
+    rides = list(workshop_rides())
+    return json.dumps({"travel_data": rides}).encode(), rides
+
+
+def format_files(token: str, prefix: str) -> dict[str, tuple[bytes, list[dict], int, dict]]:
+    """One small file per input format (issue 13); unique rides, so none of them repeats another file's."""
+    import gzip
+
+    def rides(tag: str) -> list[dict]:
+        return [
+            ride(f"Fmt-{token}-{tag}-{i}", f"2018-05-0{i + 1} 12:00:00.000", 40.75, -73.95, 1.0 + i, 60)
+            for i in range(3)
+        ]
+
+    def lines(rs: list[dict]) -> bytes:
+        return "\n".join(json.dumps(r) for r in rs).encode() + b"\n"
+
+    gz, ndgz, upper = rides("gz"), rides("ndgz"), rides("upper")
+    return {
+        f"{prefix}packed.json.gz": (gzip.compress(json.dumps({"travel_data": gz}).encode()), gz, 0, {}),
+        f"{prefix}lines.ndjson.gz": (gzip.compress(lines(ndgz)), ndgz, 0, {}),
+        f"{prefix}UPPER.JSON": (json.dumps(upper).encode(), upper, 0, {}),
+        f"{prefix}x.csv": (b"Name,Distance\nA,1\n", [], 0, {}),
+    }
 
 
 def mixed_validity_file(token: str) -> tuple[list, list[dict], dict[int, str]]:
@@ -167,7 +203,7 @@ def read_text(s3, bucket: str, key: str) -> str:
 
 def read_many(s3, bucket: str, keys: list[str]) -> dict[str, str]:
     with ThreadPoolExecutor(max_workers=8) as pool:
-        return dict(zip(keys, pool.map(lambda k: read_text(s3, bucket, k), keys), strict=True))
+        return dict(zip(keys, pool.map(lambda k: read_text(s3, bucket, k), keys), strict=False))
 
 
 def queue_backlog(sqs, url: str) -> int:
@@ -211,6 +247,9 @@ def pipeline_run(localstack, tf_local, applied):
         f"{prefix}mixed-validity.json": (json.dumps(mixed_doc).encode(), mixed_valid, 0, mixed_reasons),
         f"{prefix}not-json.json": (b'{"travel_data": [{"Name": "x",', [], 0, {}),
     }
+    workshop_bytes, workshop = workshop_shaped_file()
+    files[f"{prefix}ride_data.json"] = (workshop_bytes, workshop, 0, {})
+    files.update(format_files(token, prefix))
     for path in SAMPLE_RIDES[:2]:
         content = path.read_bytes()
         files[f"{prefix}{path.name}"] = (content, json.loads(content)["travel_data"], 0, {})
@@ -267,7 +306,7 @@ def pipeline_run(localstack, tf_local, applied):
 def processed_rows(run) -> list[dict]:
     rows = []
     for key, text in run["processed"].items():
-        reader = csv.DictReader(io.StringIO(text))
+        reader = csv.DictReader(io.StringIO(text), escapechar="\\", doublequote=False)
         assert reader.fieldnames == CSV_COLUMNS, f"{key}: header {reader.fieldnames}"
         match = PROCESSED_KEY.match(key)
         assert match, f"unexpected processed key {key}"
@@ -303,7 +342,7 @@ def test_applied_bucket_is_encrypted_versioned_private_and_tls_only(localstack, 
     }
     (target,) = s3.get_bucket_notification_configuration(Bucket=bucket)["LambdaFunctionConfigurations"]
     filters = {r["Name"].lower(): r["Value"] for r in target["Filter"]["Key"]["FilterRules"]}
-    assert filters == {"prefix": "raw/", "suffix": ".json"}
+    assert filters == {"prefix": "raw/"}  # no suffix filter: .JSON, .json.gz, .ndjson arrive; ingest decides
     assert target["LambdaFunctionArn"].endswith(":function:" + applied["ingest_function_name"])
 
 
@@ -369,7 +408,9 @@ def test_every_valid_ride_is_processed_exactly_once_with_station_and_label(pipel
     for rid, (key, e) in expected.items():
         row = by_id[rid]
         got = (row["statustime"], row["groundstation"], int(row["heavy_utilization"]))
-        if got != (e["statustime"], e["groundstation"], e["heavy_utilization"]):
+        if got != (e["statustime"], e["groundstation"], e["heavy_utilization"]) or not math.isclose(
+            float(row["station_distance_miles"]), e["station_distance_miles"], rel_tol=1e-9
+        ):
             wrong.append((key, rid, got, e))
     assert not wrong, f"{len(wrong)} rides with a wrong station/label, e.g. {wrong[:3]}"
 
@@ -438,6 +479,22 @@ def test_a_file_that_is_not_json_is_quarantined_whole(pipeline_run):
     assert line["reason"] == "NOT_JSON"
     assert line["record"] is None and line["raw_object"] == key
     assert pipeline_run["manifests"][key]["valid"] == 0
+
+
+def test_the_workshop_shaped_file_lands_completely(pipeline_run):
+    key = next(k for k in pipeline_run["files"] if k.endswith("ride_data.json"))
+    manifest = pipeline_run["manifests"][key]
+    assert (manifest["rides_in"], manifest["valid"], manifest["quarantined"]) == (7755, 7755, 0), manifest
+    north = [r for r in pipeline_run["files"][key][1] if r["Latitude"] > 41.2]
+    assert len(north) > 0.75 * 7755  # most rides are far north of the stations and still processed
+
+
+def test_every_input_format_gets_a_manifest(pipeline_run):
+    by_suffix = {k.rsplit("/", 1)[1]: pipeline_run["manifests"][k] for k in pipeline_run["files"]}
+    assert (by_suffix["packed.json.gz"]["format"], by_suffix["packed.json.gz"]["valid"]) == ("json", 3)
+    assert (by_suffix["lines.ndjson.gz"]["format"], by_suffix["lines.ndjson.gz"]["valid"]) == ("ndjson", 3)
+    assert (by_suffix["UPPER.JSON"]["format"], by_suffix["UPPER.JSON"]["valid"]) == ("json", 3)
+    assert by_suffix["x.csv"]["file_reason"] == "UNSUPPORTED_OBJECT"
 
 
 def test_count_invariant_holds_for_every_file(pipeline_run):

@@ -4,6 +4,7 @@ from wildrydes_lambda.aws.clients import client, make_client, reset_clients
 from wildrydes_lambda.aws.s3 import (
     S3_SCHEME,
     S3Location,
+    current_version,
     is_s3_uri,
     open_object,
     parse_s3_uri,
@@ -18,6 +19,7 @@ __all__ = [
     "SqsBatchSender",
     "SqsSendError",
     "client",
+    "current_version",
     "is_s3_uri",
     "make_client",
     "open_object",

@@ -29,11 +29,28 @@ def parse_s3_uri(uri: str) -> S3Location:
     return S3Location(bucket, key.lstrip("/"))
 
 
-def open_object(bucket: str, key: str, if_match: str | None = None) -> tuple[BinaryIO, str]:
-    """(streaming body, ETag). ``if_match`` pins a second read to the same object version."""
+def open_object(
+    bucket: str, key: str, if_match: str | None = None, version_id: str | None = None
+) -> tuple[BinaryIO, str]:
+    """(streaming body, ETag). ``if_match`` pins a second read to the same bytes; ``version_id`` reads
+    that version of the key (needs s3:GetObjectVersion) instead of the latest."""
     extra = {"IfMatch": if_match} if if_match else {}
+    if version_id:
+        extra["VersionId"] = version_id
     response = client("s3").get_object(Bucket=bucket, Key=key, **extra)
     return response["Body"], response["ETag"]
+
+
+def current_version(bucket: str, key: str) -> str | None:
+    """VersionId of the key's current version; None when the key has none (deleted or never versioned)."""
+    try:
+        response = client("s3").head_object(Bucket=bucket, Key=key)
+    except client("s3").exceptions.ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+    version = response.get("VersionId")
+    return None if version in (None, "null") else version
 
 
 def put_object(bucket: str, key: str, body: bytes, content_type: str = "application/octet-stream") -> None:

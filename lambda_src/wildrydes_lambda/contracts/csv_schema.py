@@ -13,4 +13,5 @@ CSV_COLUMNS: tuple[str, ...] = (
     "magicpoints",
     "groundstation",
     "heavy_utilization",
+    "station_distance_miles",  # haversine miles to groundstation (appended: earlier columns keep their place)
 )

@@ -24,6 +24,13 @@ class Source:
 
     bucket: str
     key: str
+    version_id: str | None = None  # the S3 object version the event named (None: unversioned bucket)
+
+    def to_dict(self) -> dict[str, str]:
+        out = {"bucket": self.bucket, "key": self.key}
+        if self.version_id is not None:
+            out["version_id"] = self.version_id
+        return out
 
 
 class EnvelopeSource(TypedDict, total=False):

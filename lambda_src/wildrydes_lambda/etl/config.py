@@ -5,6 +5,7 @@ Variables and defaults are documented in lambda_src/README.md; the parsing helpe
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ class EnrichConfig:
     data_bucket: str
     output_queue_url: str
     quarantine_prefix: str
+    max_station_distance_miles: float | None = None  # None: every ride gets its nearest station
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> EnrichConfig:
@@ -51,7 +53,22 @@ class EnrichConfig:
             data_bucket=required(env, "DATA_BUCKET"),
             output_queue_url=required(env, "OUTPUT_QUEUE_URL"),
             quarantine_prefix=key_prefix(env, "QUARANTINE_PREFIX", Prefix.QUARANTINE),
+            max_station_distance_miles=_optional_miles(env, "MAX_STATION_DISTANCE_MILES"),
         )
+
+
+def _optional_miles(env: Mapping[str, str], name: str) -> float | None:
+    """A positive finite number of miles, or None when unset or empty (no limit)."""
+    text = env.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"{name}={text!r}: not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"{name}={text!r}: must be a positive number of miles (or empty for no limit)")
+    return value
 
 
 @dataclass(frozen=True)

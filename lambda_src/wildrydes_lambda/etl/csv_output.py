@@ -2,35 +2,58 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 from collections import defaultdict
 from collections.abc import Iterable
 
 from wildrydes_lambda.contracts.csv_schema import CSV_COLUMNS
+from wildrydes_lambda.etl.stations import GROUND_STATIONS, haversine_miles
+
+# The Athena rides table reads these files with OpenCSVSerde (separatorChar ",", quoteChar '"',
+# escapeChar "\\"; modules/athena). Its parser (opencsv) drops a backslash that does not precede a quote
+# or another backslash and reads a doubled quote "" as one quote only in some positions, so the one
+# encoding both it and DuckDB (read_csv(..., quote = '"', escape = '\\')) read back exactly is: quote a
+# text cell that holds a separator, quote, backslash or leading/trailing blank (or is empty), and inside
+# the quotes put a backslash before every quote and backslash. Line breaks cannot be stored at all (Athena
+# splits rows at every line break before the SerDe runs); validation quarantines names holding them.
+CSV_SEPARATOR, CSV_QUOTE, CSV_ESCAPE = ",", '"', "\\"
+_NEEDS_QUOTES = frozenset((CSV_SEPARATOR, CSV_QUOTE, CSV_ESCAPE))
+
+
+def quote_cell(text: str) -> str:
+    """A text cell as the SerDe and DuckDB read it back identically (see above)."""
+    if text and text == text.strip() and not _NEEDS_QUOTES.intersection(text):
+        return text
+    escaped = text.replace(CSV_ESCAPE, CSV_ESCAPE * 2).replace(CSV_QUOTE, CSV_ESCAPE + CSV_QUOTE)
+    return f"{CSV_QUOTE}{escaped}{CSV_QUOTE}"
 
 
 def _cell(value: object) -> str:
     # repr() of a float is the shortest string that round-trips, so readers get the exact value back.
     if isinstance(value, float):
         return repr(value)
+    if isinstance(value, str):
+        return quote_cell(value)
     return str(value)
 
 
 def csv_row(ride: dict) -> list[str]:
-    """One enriched ride as CSV cells in CSV_COLUMNS order (KeyError if a column is missing)."""
+    """One enriched ride as CSV cells in CSV_COLUMNS order, quoted (KeyError if a column is missing).
+
+    A ride enriched before `station_distance_miles` existed (a message in flight across a deploy) gets it
+    computed here from its position and `groundstation`, so the writer never fails on one."""
+    if "station_distance_miles" not in ride and ride.get("groundstation") in GROUND_STATIONS:
+        station_lat, station_lon = GROUND_STATIONS[ride["groundstation"]]
+        miles = haversine_miles(ride["latitude"], ride["longitude"], station_lat, station_lon)
+        ride = {**ride, "station_distance_miles": miles}
     return [_cell(ride[column]) for column in CSV_COLUMNS]
 
 
 def render_csv(rides: Iterable[dict]) -> bytes:
-    """UTF-8 CSV with a header line, '\\n' line ends, quoting only where a cell needs it (RFC 4180)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for ride in rides:
-        writer.writerow(csv_row(ride))
-    return buffer.getvalue().encode("utf-8")
+    """UTF-8 CSV with a header line and '\\n' line ends, quoted and escaped as described above."""
+    lines = [CSV_SEPARATOR.join(CSV_COLUMNS)]
+    lines.extend(CSV_SEPARATOR.join(csv_row(ride)) for ride in rides)
+    return ("\n".join(lines) + "\n").encode("utf-8")
 
 
 def group_object_name(ride_ids: Iterable[str]) -> str:

@@ -2,6 +2,10 @@
 
 No AWS here: the caller passes a way to open the file, a message sink and a quarantine writer, so the
 whole flow is unit-tested in memory (and the 1M-ride memory test runs without S3).
+
+No input may crash it: a file that fails pass 1 is rejected whole before any message is sent, and every
+failure while handling one record (a bad value, a bad NDJSON line, RecursionError on a deep record,
+MemoryError on a huge one) quarantines that record with a reason and goes on with the next.
 """
 
 from __future__ import annotations
@@ -9,19 +13,47 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from wildrydes_lambda.contracts.envelope import Source
+from wildrydes_lambda.contracts.envelope import Source, encode_ride
 from wildrydes_lambda.etl import quarantine as q
-from wildrydes_lambda.etl.dedupe import RideIdSet
+from wildrydes_lambda.etl.dedupe import RideTable, Seen, fingerprint
 from wildrydes_lambda.etl.grouping import DEFAULT_RIDES_PER_MESSAGE, MessageGrouper
 from wildrydes_lambda.etl.rides import InvalidRide, validate_ride
-from wildrydes_lambda.etl.streaming import BadFile, iter_rides, scan_file
+from wildrydes_lambda.etl.streaming import BadFile, BadRecord, InputFormat, iter_records, scan_file
+
+# S3 refuses keys longer than this many UTF-8 bytes.
+S3_MAX_KEY_BYTES = 1024
+# Manifests of source keys too long to repeat in a manifest key live here, named by the key's hash
+# (every source key starts with the raw prefix, so this directory never clashes with a source key's path).
+LONG_KEY_MANIFEST_DIR = "_by-key-hash/"
+MANIFEST_SUFFIX = ".json"
+
+
+# Per-version manifests of a key live under `<manifest of the key without .json>.versions/`.
+VERSIONS_DIR_SUFFIX = ".versions/"
+
+
+def manifest_key(prefix: str, source_key: str, version_id: str | None = None) -> str:
+    """`<prefix><source key>.json` (the key's latest ingested version), or with ``version_id``
+    `<prefix><source key>.versions/<version>.json` (one per version, never overwritten by another); the
+    `<prefix>_by-key-hash/<sha256 of the key, 32 hex>` form replaces `<prefix><source key>` when the key
+    would exceed S3's limit (the manifest's ``source`` field still names the key in full)."""
+    tail = (
+        MANIFEST_SUFFIX
+        if version_id is None
+        else f"{VERSIONS_DIR_SUFFIX}{q.version_name(version_id)}{MANIFEST_SUFFIX}"
+    )
+    key = f"{prefix}{source_key}{tail}"
+    if len(key.encode("utf-8")) <= S3_MAX_KEY_BYTES:
+        return key
+    return f"{prefix}{LONG_KEY_MANIFEST_DIR}{q.source_key_hash(source_key)}{tail}"
 
 
 @dataclass
 class Manifest:
-    """`manifests/<source key>.json`. Invariant: rides_in == valid + quarantined + duplicates.
+    """The manifest object of one file (docs/design.md "Outputs").
+    Invariant: rides_in == valid + quarantined + duplicates.
 
     A whole rejected file has file_reason set and all ride counts 0 (its rides were never read);
     its one quarantine line has record = null.
@@ -35,9 +67,24 @@ class Manifest:
     messages: int = 0
     reasons: dict = field(default_factory=dict)
     file_reason: str | None = None
+    format: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def reject_file(source: Source, quarantine: q.QuarantineWriter, bad: BadFile, manifest: Manifest) -> Manifest:
+    """Record a whole-file rejection: one quarantine line (record = null) and the manifest's file_reason."""
+    quarantine.add(q.file_line(bad.reason, bad.detail, source))
+    quarantine.flush()
+    manifest.file_reason = bad.reason
+    return manifest
+
+
+def _judge(record: Any) -> dict:
+    if isinstance(record, BadRecord):
+        raise InvalidRide(record.reason, record.detail)
+    return validate_ride(record)
 
 
 def ingest_file(
@@ -46,33 +93,51 @@ def ingest_file(
     send: Callable[[str], None],
     quarantine: q.QuarantineWriter,
     rides_per_message: int = DEFAULT_RIDES_PER_MESSAGE,
+    fmt: InputFormat = InputFormat.JSON,
 ) -> Manifest:
     """Process one file end to end; ``open_stream`` is called twice (shape scan, then rides)."""
-    manifest = Manifest(source={"bucket": source.bucket, "key": source.key})
+    manifest = Manifest(source=source.to_dict(), format=fmt.value)
     try:
-        shape = scan_file(open_stream())
+        shape = scan_file(open_stream(), fmt)
     except BadFile as bad:
-        quarantine.add(q.file_line(bad.reason, bad.detail, source))
-        quarantine.flush()
-        manifest.file_reason = bad.reason
-        return manifest
+        return reject_file(source, quarantine, bad, manifest)
 
     reasons: Counter[str] = Counter()
-    seen = RideIdSet(expected=shape.rides)
+    seen = RideTable()
     grouper = MessageGrouper(source, rides_per_message)
-    for index, record in enumerate(iter_rides(open_stream(), shape)):
+
+    def reject(reason: str, detail: str, index: int, record: Any) -> None:
+        reasons[reason] += 1
+        excerpt = record.excerpt if isinstance(record, BadRecord) else None
+        kept = None if isinstance(record, BadRecord) else record
+        quarantine.add(q.ride_line(reason, detail, source, index, kept, excerpt=excerpt))
+
+    for index, record in enumerate(iter_records(open_stream(), shape)):
         manifest.rides_in += 1
         try:
-            ride = validate_ride(record)
+            ride = _judge(record)
+            encoded = encode_ride(ride)
+            seen_as = seen.add(ride["ride_id"], fingerprint(encoded))
         except InvalidRide as bad:
-            reasons[bad.reason] += 1
-            quarantine.add(q.ride_line(bad.reason, bad.detail, source, index, record))
+            reject(bad.reason, bad.detail, index, record)
             continue
-        if not seen.add(ride["ride_id"]):
+        except RecursionError:
+            reject("TOO_DEEP", "the record nests too deeply to process", index, record)
+            continue
+        except MemoryError:
+            reject("RECORD_TOO_LARGE", "processing the record ran out of memory", index, record)
+            continue
+        if seen_as is Seen.SAME:
             manifest.duplicates += 1
             continue
+        if seen_as is Seen.CONFLICT:
+            detail = (
+                f"ride {ride['ride_id']} appeared earlier in the file with other values; the first is kept"
+            )
+            reject("DUPLICATE_CONFLICT", detail, index, record)
+            continue
         manifest.valid += 1
-        for body in grouper.add(ride):
+        for body in grouper.add(ride, encoded):
             send(body)
     for body in grouper.finish():
         send(body)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -28,22 +29,49 @@ def source_key_hash(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
+# S3 version ids are short URL-safe strings; anything else is named by its hash so keys stay bounded.
+_SAFE_VERSION_RE = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+
+
+def version_name(version_id: str) -> str:
+    """A key-safe name of an object version: the id itself when short and URL-safe, else a hash."""
+    if _SAFE_VERSION_RE.match(version_id):
+        return version_id
+    return "h-" + hashlib.sha256(version_id.encode("utf-8")).hexdigest()[:32]
+
+
+def quarantine_dir(prefix: str, source: Source) -> str:
+    """`<prefix><key hash>/`, plus `v-<version>/` for a versioned source (no version overwrites another's)."""
+    base = f"{prefix}{source_key_hash(source.key)}/"
+    return base if source.version_id is None else f"{base}v-{version_name(source.version_id)}/"
+
+
 def _dumps(obj: dict) -> str:
     # ensure_ascii: raw records may hold any text (even lone surrogates); escaped, the line is always
     # valid UTF-8. default=str keeps odd values (Decimal) instead of failing the whole quarantine.
     return json.dumps(obj, ensure_ascii=True, separators=(",", ":"), default=str)
 
 
-def ride_line(reason: str, detail: str, source: Source, index: int | None, record: Any) -> str:
-    return _dumps(
-        {
-            "reason": reason,
-            "detail": detail,
-            "source": {"bucket": source.bucket, "key": source.key},
-            "index": index,
-            "record": record,
-        }
-    )
+def ride_line(
+    reason: str, detail: str, source: Source, index: int | None, record: Any, excerpt: str | None = None
+) -> str:
+    """One quarantine line. Never raises for odd records: one the encoder cannot write (nested beyond its
+    recursion limit, too big for memory) is replaced by null with ``record_omitted`` saying why."""
+    line: dict[str, Any] = {
+        "reason": reason,
+        "detail": detail,
+        "source": source.to_dict(),
+        "index": index,
+        "record": record,
+    }
+    if excerpt is not None:
+        line["line_excerpt"] = excerpt
+    try:
+        return _dumps(line)
+    except (RecursionError, MemoryError, ValueError, TypeError) as exc:
+        line["record"] = None
+        line["record_omitted"] = f"{type(exc).__name__}: the record cannot be encoded as JSON"
+        return _dumps(line)
 
 
 def file_line(reason: str, detail: str, source: Source) -> str:
@@ -64,7 +92,7 @@ class QuarantineWriter:
 
     def __init__(self, put: PutObject, prefix: str, source: Source, name_prefix: str = "") -> None:
         self._put = put
-        self._dir = f"{prefix}{source_key_hash(source.key)}/"
+        self._dir = quarantine_dir(prefix, source)
         self._name_prefix = name_prefix
         self._lines: list[str] = []
         self._bytes = 0

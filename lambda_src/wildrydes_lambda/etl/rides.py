@@ -20,9 +20,10 @@ HEAVY_MAGIC_PER_MILE = 50
 # Fields every ride must carry (lower-case: input keys are matched case-insensitively).
 REQUIRED_FIELDS = ("name", "statustime", "latitude", "longitude", "distance", "healthpoints", "magicpoints")
 
-# Rides outside this box are not ours to price: Wild Rydes serves New York City and its surroundings.
-# The box holds the five boroughs plus a margin; every point in it is within
-# stations.MAX_STATION_DISTANCE_MILES of a ground station.
+# The home area (New York City plus a margin). Since the workshop's semantics (every ride with valid
+# coordinates gets its nearest station, however far) it only detects swapped coordinates: a position
+# outside the box whose swap lands inside it is LAT_LON_SWAPPED. Far rides are limited, if at all, by
+# enrich's optional MAX_STATION_DISTANCE_MILES (NO_STATION_IN_RANGE).
 SERVICE_AREA_LAT = (40.3, 41.2)
 SERVICE_AREA_LON = (-74.6, -73.3)
 
@@ -32,8 +33,23 @@ MAX_RIDE_YEAR = 2099
 
 # Longest accepted rider name; longer strings are garbage or an attack on the CSV/SQS size budget.
 MAX_NAME_CHARS = 256
+# Upper bounds of a real ride (inclusive). A unicorn's day is a few dozen miles (the workshop's rides are
+# ~30 miles), so 1,000 miles is far beyond any ride yet keeps 50 x distance and every sum over rides far
+# from float overflow ("1e308" passes as a finite number otherwise). Points likewise: the workshop's
+# values are in the hundreds to thousands; 1,000,000 leaves room and keeps integers exact in a double.
+MAX_DISTANCE_MILES = 1000.0
+MAX_POINTS = 1_000_000
+# Characters a stored name may not hold: C0 controls and DEL. Athena reads the processed CSV line by line
+# (TextInputFormat), so a line break inside a field splits the row whatever the quoting; the other control
+# characters are refused with it so that a name is plain text everywhere it is shown.
+_NAME_CONTROL_RE = re.compile("[\x00-\x1f\x7f]")
+# Lone UTF-16 surrogates (from NDJSON's parser) and the sentinel the JSON-document reader puts in their
+# place (streaming.LONE_SURROGATE_SENTINEL): text that cannot be stored as UTF-8 without altering it.
+_UNREPRESENTABLE_RE = re.compile("[\ud800-\udfff\ufdd0]")
 # Longest accepted numeric string ("12.5"); a longer one is not a number we want to parse.
 MAX_NUMBER_STRING_CHARS = 64
+# Integers must fit int64, as in a JSON document (the parser rejects larger ones there as NOT_JSON).
+INT64_LIMIT = 2**63
 
 # Reason codes (the `reason` field of quarantine lines). Keep docs/design.md in sync.
 REASONS = {
@@ -49,13 +65,21 @@ REASONS = {
     "NEGATIVE_POINTS": "healthpoints or magicpoints is negative",
     "LAT_OUT_OF_RANGE": "latitude is outside [-90, 90]",
     "LON_OUT_OF_RANGE": "longitude is outside [-180, 180]",
-    "LAT_LON_SWAPPED": "latitude and longitude look swapped (swapped back they fall in the service area)",
-    "OUTSIDE_SERVICE_AREA": "the position is a valid coordinate but outside the NYC service area",
+    "LAT_LON_SWAPPED": "latitude and longitude look swapped (swapped back they fall in the home area)",
     "BAD_TIMESTAMP": "statustime does not look like YYYY-MM-DD HH:MM:SS[.fff]",
     "IMPOSSIBLE_TIMESTAMP": "statustime has the right shape but is not a real instant (e.g. Feb 30, 25:00)",
     "TIMESTAMP_OUT_OF_RANGE": f"statustime's year is outside {MIN_RIDE_YEAR}..{MAX_RIDE_YEAR}",
     "STRING_TOO_LONG": f"name longer than {MAX_NAME_CHARS} or a numeric string longer than "
     f"{MAX_NUMBER_STRING_CHARS} characters",
+    "UNREPRESENTABLE_STRING": "a string holds a lone UTF-16 surrogate escape (e.g. \\ud800) or the "
+    "noncharacter U+FDD0: it cannot be stored exactly as UTF-8",
+    "NAME_CONTROL_CHARACTER": "name holds a line break or another control character (U+0000-U+001F, U+007F)",
+    "VALUE_TOO_LARGE": f"distance above {MAX_DISTANCE_MILES:g} miles or points above {MAX_POINTS:,}",
+    "DUPLICATE_CONFLICT": "the ride id appeared earlier in the file with different values (the first is "
+    "kept; this record is quarantined whole)",
+    "NOT_JSON_LINE": "an NDJSON line is not one JSON value (syntax, invalid UTF-8, over the line limit)",
+    "TOO_DEEP": "the record nests too deeply to process (recursion limit)",
+    "RECORD_TOO_LARGE": "processing the record ran out of memory",
 }
 
 # Date and time, separated by a space or 'T', optional fraction of 1-6 digits, no zone.
@@ -115,6 +139,8 @@ def _number(field: str, value: Any) -> int | float:
         value = int(text) if _INTEGER_RE.match(text) else float(text)
     if isinstance(value, float) and not math.isfinite(value):
         raise InvalidRide("NON_FINITE", f"{field} is {value!r}")
+    if isinstance(value, int) and not -INT64_LIMIT <= value < INT64_LIMIT:
+        raise InvalidRide("VALUE_TOO_LARGE", f"{field} integer has {len(str(abs(value)))} digits")
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     return float(value)
@@ -146,10 +172,8 @@ def _position(lat: float, lon: float, area: ServiceArea) -> tuple[float, float]:
         raise InvalidRide("LAT_OUT_OF_RANGE", f"latitude {lat}")
     if not -180.0 <= lon <= 180.0:
         raise InvalidRide("LON_OUT_OF_RANGE", f"longitude {lon}")
-    if not area.contains(lat, lon):
-        if area.contains(lon, lat):
-            raise InvalidRide("LAT_LON_SWAPPED", f"latitude {lat} / longitude {lon}")
-        raise InvalidRide("OUTSIDE_SERVICE_AREA", f"({lat}, {lon}) is outside lat {area.lat} lon {area.lon}")
+    if not area.contains(lat, lon) and area.contains(lon, lat):
+        raise InvalidRide("LAT_LON_SWAPPED", f"latitude {lat} / longitude {lon}")
     return lat, lon
 
 
@@ -183,8 +207,13 @@ def validate_ride(record: Any, area: ServiceArea = NYC_SERVICE_AREA) -> dict:
         raise InvalidRide("WRONG_TYPE", f"name is {type(name).__name__}, expected a string")
     if len(name) > MAX_NAME_CHARS:
         raise InvalidRide("STRING_TOO_LONG", f"name has {len(name)} characters")
+    if _UNREPRESENTABLE_RE.search(name):
+        raise InvalidRide("UNREPRESENTABLE_STRING", "name holds a lone surrogate or U+FDD0")
     if not name.strip():
         raise InvalidRide("EMPTY_FIELD", "name is blank")
+    control = _NAME_CONTROL_RE.search(name)
+    if control:
+        raise InvalidRide("NAME_CONTROL_CHARACTER", f"name holds U+{ord(control.group()):04X}")
 
     statustime = canonical_statustime(fields["statustime"])
     latitude = float(_number("latitude", fields["latitude"]))
@@ -194,11 +223,15 @@ def validate_ride(record: Any, area: ServiceArea = NYC_SERVICE_AREA) -> dict:
     distance = float(_number("distance", fields["distance"]))
     if distance <= 0:
         raise InvalidRide("NON_POSITIVE_DISTANCE", f"distance {distance}")
+    if distance > MAX_DISTANCE_MILES:
+        raise InvalidRide("VALUE_TOO_LARGE", f"distance {distance!r} > {MAX_DISTANCE_MILES:g} miles")
     healthpoints = _number("healthpoints", fields["healthpoints"])
     magicpoints = _number("magicpoints", fields["magicpoints"])
     for field, points in (("healthpoints", healthpoints), ("magicpoints", magicpoints)):
         if points < 0:
             raise InvalidRide("NEGATIVE_POINTS", f"{field} {points}")
+        if points > MAX_POINTS:
+            raise InvalidRide("VALUE_TOO_LARGE", f"{field} {points!r} > {MAX_POINTS:,}")
 
     return {
         "ride_id": ride_id(name, statustime, latitude, longitude),

@@ -15,14 +15,14 @@ GROUND_STATIONS: dict[str, tuple[float, float]] = {
     "USW00094789": (40.6386, -73.7622),
 }
 
-# A ride farther than this from every station has no representative weather; its station would be a
-# guess. Every point of rides.SERVICE_AREA_* is within ~47 miles of a station, so this never rejects a
-# validated ride; it guards callers that skip validation.
+# Training's default limit: a ride farther than this from its station has weather that is not its
+# station's (src/wildrydes/training excludes it, reason far_from_station). Enrich has no limit by default
+# (the workshop's semantics: every ride gets its nearest station); MAX_STATION_DISTANCE_MILES sets one.
 MAX_STATION_DISTANCE_MILES = 50.0
 
 
 class NoStationInRange(ValueError):
-    """The nearest ground station is farther than MAX_STATION_DISTANCE_MILES."""
+    """The nearest ground station is farther than the configured limit."""
 
 
 def haversine_miles(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -38,13 +38,14 @@ def nearest_station(
     lat: float,
     lon: float,
     stations: dict[str, tuple[float, float]] = GROUND_STATIONS,
-    max_miles: float = MAX_STATION_DISTANCE_MILES,
+    max_miles: float | None = None,
 ) -> tuple[str, float]:
-    """(station id, miles) of the closest station; ties go to the smaller id (deterministic)."""
+    """(station id, miles) of the closest station; ties go to the smaller id (deterministic).
+    NoStationInRange when ``max_miles`` is set and the closest is farther."""
     best_id, best_miles = min(
         ((sid, haversine_miles(lat, lon, slat, slon)) for sid, (slat, slon) in stations.items()),
         key=lambda pair: (pair[1], pair[0]),
     )
-    if best_miles > max_miles:
+    if max_miles is not None and best_miles > max_miles:
         raise NoStationInRange(f"nearest station {best_id} is {best_miles:.1f} miles from ({lat}, {lon})")
     return best_id, best_miles

@@ -91,7 +91,7 @@ run "rides_table_projects_ride_date_over_processed" {
       aws_glue_catalog_table.rides.parameters["projection.enabled"] == "true"
       && aws_glue_catalog_table.rides.parameters["projection.ride_date.type"] == "date"
       && aws_glue_catalog_table.rides.parameters["projection.ride_date.format"] == "yyyy-MM-dd"
-      && aws_glue_catalog_table.rides.parameters["projection.ride_date.range"] == "2017-01-01,NOW"
+      && aws_glue_catalog_table.rides.parameters["projection.ride_date.range"] == "2000-01-01,2099-12-31"
       && aws_glue_catalog_table.rides.parameters["storage.location.template"] == "s3://wr-test-data/processed/ride_date=$${ride_date}/"
       && aws_glue_catalog_table.rides.parameters["skip.header.line.count"] == "1"
     )
@@ -100,6 +100,7 @@ run "rides_table_projects_ride_date_over_processed" {
   assert {
     condition = [for c in aws_glue_catalog_table.rides.storage_descriptor[0].columns : c.name] == [
       "ride_id", "name", "statustime", "latitude", "longitude", "distance", "healthpoints", "magicpoints", "groundstation", "heavy_utilization",
+      "station_distance_miles",
     ]
     error_message = "the column order of processed/ride_date=*/<hash>.csv (docs/design.md; compared with the Python CSV schema in tests/terraform/test_contracts.py)"
   }

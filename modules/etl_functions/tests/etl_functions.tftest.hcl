@@ -250,6 +250,7 @@ run "environment_matches_the_lambda_src_contract" {
       && module.function["ingest"].lambda_function.environment[0].variables["QUARANTINE_PREFIX"] == "quarantine/"
       && module.function["enrich"].lambda_function.environment[0].variables["QUARANTINE_PREFIX"] == "quarantine/"
       && module.function["enrich"].lambda_function.environment[0].variables["OUTPUT_QUEUE_URL"] == "https://sqs.us-east-1.amazonaws.com/000000000000/wr-test-groundstation"
+      && module.function["enrich"].lambda_function.environment[0].variables["MAX_STATION_DISTANCE_MILES"] == ""
       && module.function["writer"].lambda_function.environment[0].variables["PROCESSED_PREFIX"] == "processed/"
       && module.function["writer"].lambda_function.environment[0].variables["WRITER_MODE"] == "batched"
     )
@@ -288,12 +289,13 @@ run "each_role_grants_exactly_what_its_function_uses" {
   assert {
     condition = toset(flatten([for s in jsondecode(data.aws_iam_policy_document.function["ingest"].json).Statement : [for a in flatten([s.Action]) : [for r in flatten([s.Resource]) : "${s.Effect} ${a} ${r}"]]])) == toset([
       "Allow s3:GetObject arn:aws:s3:::wr-test-data/raw/*",
+      "Allow s3:GetObjectVersion arn:aws:s3:::wr-test-data/raw/*",
       "Allow s3:PutObject arn:aws:s3:::wr-test-data/quarantine/*",
       "Allow s3:PutObject arn:aws:s3:::wr-test-data/manifests/*",
       "Allow sqs:SendMessage arn:aws:sqs:us-east-1:000000000000:wr-test-ingest",
       "Allow sqs:SendMessage arn:aws:sqs:us-east-1:000000000000:wr-test-ingest-events-dlq",
     ])
-    error_message = "ingest reads raw/, writes quarantine/ and manifests/, sends to the ingest queue and its events DLQ: nothing else"
+    error_message = "ingest reads raw/ (the version its S3 event names), writes quarantine/ and manifests/, sends to the ingest queue and its events DLQ: nothing else"
   }
   assert {
     condition = toset(flatten([for s in jsondecode(data.aws_iam_policy_document.function["enrich"].json).Statement : [for a in flatten([s.Action]) : [for r in flatten([s.Resource]) : "${s.Effect} ${a} ${r}"]]])) == toset([

@@ -225,10 +225,10 @@ run "raw_json_uploads_notify_ingest" {
       length(aws_s3_bucket_notification.raw_to_ingest[0].lambda_function) == 1
       && aws_s3_bucket_notification.raw_to_ingest[0].lambda_function[0].lambda_function_arn == "arn:aws:lambda:us-east-1:000000000000:function:wr-test-ingest"
       && aws_s3_bucket_notification.raw_to_ingest[0].lambda_function[0].filter_prefix == "raw/"
-      && aws_s3_bucket_notification.raw_to_ingest[0].lambda_function[0].filter_suffix == ".json"
+      && (aws_s3_bucket_notification.raw_to_ingest[0].lambda_function[0].filter_suffix == null || aws_s3_bucket_notification.raw_to_ingest[0].lambda_function[0].filter_suffix == "")
       && aws_s3_bucket_notification.raw_to_ingest[0].lambda_function[0].events == toset(["s3:ObjectCreated:*"])
     )
-    error_message = "every object created under raw/ ending in .json invokes ingest"
+    error_message = "every object created under raw/ invokes ingest, whatever its suffix (.JSON, .json.gz, .ndjson; ingest decides)"
   }
   assert {
     condition = (

@@ -37,8 +37,18 @@ from wildrydes.training.sagemaker_job import (
     SageMakerSettings,
     run_sagemaker,
 )
+from wildrydes_lambda.etl.stations import MAX_STATION_DISTANCE_MILES
 
 DEFAULT_REPORT_DIR = Path("build/report")
+
+
+def _miles(text: str) -> float | None:
+    if text.strip().lower() == "none":
+        return None
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be a positive number of miles or 'none'")
+    return value
 
 
 def register(subparsers) -> None:
@@ -61,6 +71,14 @@ def register(subparsers) -> None:
         help="comma list, in request order (default %(default)s)",
     )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the 90/10 split")
+    parser.add_argument(
+        "--max-station-distance-miles",
+        type=_miles,
+        default=MAX_STATION_DISTANCE_MILES,
+        help="exclude rides farther than this from their ground station (their weather "
+        "is not the station's; reported as far_from_station); 'none' keeps all "
+        "(default %(default)s)",
+    )
     parser.add_argument("--publish", metavar="s3://BUCKET", help=f"also copy to {LATEST_PREFIX}")
     parser.add_argument("--truth", help="generator ground truth (for the report's Bayes-optimal AUC)")
     parser.add_argument("--report-dir", type=Path, default=DEFAULT_REPORT_DIR)
@@ -79,7 +97,7 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     features = parse_features(args.features)
     joined = load_joined(args.rides, args.weather)
-    dataset = build_dataset(joined, features)
+    dataset = build_dataset(joined, features, args.max_station_distance_miles)
     dropped = {reason: count for reason, count in dataset.excluded.items() if count}
     print(
         f"{len(dataset.y)} rides with weather; excluded {sum(dropped.values())} {dropped or ''}".rstrip(),

@@ -13,6 +13,7 @@ import pandas as pd
 
 from wildrydes.errors import CommandError
 from wildrydes_lambda.contracts import features as features_contract
+from wildrydes_lambda.etl.stations import MAX_STATION_DISTANCE_MILES
 
 # Request names (as the inference API and metadata.json spell them) -> column of the joined table.
 FEATURE_COLUMNS = {"distance": "distance", "TMIN": "tmin", "TMAX": "tmax", "PRCP": "prcp"}
@@ -92,14 +93,27 @@ class Dataset:
         return digest.hexdigest()
 
 
-def build_dataset(joined: pd.DataFrame, features: tuple[str, ...]) -> Dataset:
-    """Select features and label; drop (and count) duplicate rides and rides without the weather needed."""
+def build_dataset(
+    joined: pd.DataFrame,
+    features: tuple[str, ...],
+    max_station_distance_miles: float | None = MAX_STATION_DISTANCE_MILES,
+) -> Dataset:
+    """Select features and label; drop (and count) duplicate rides, rides farther than
+    ``max_station_distance_miles`` from their station (their weather is not their station's; None = keep
+    all) and rides without the weather needed."""
     columns = [FEATURE_COLUMNS[f] for f in features]
     frame = joined.sort_values("ride_id", kind="mergesort").reset_index(drop=True)
     excluded: dict[str, int] = {}
     duplicated = frame.duplicated("ride_id", keep="first")
     excluded["duplicate_ride_id"] = int(duplicated.sum())
     frame = frame[~duplicated]
+    if max_station_distance_miles is not None and "station_distance_miles" in frame:
+        miles = pd.to_numeric(frame["station_distance_miles"], errors="coerce")
+        # A missing distance (a row written before the column existed, when ingest kept only rides inside
+        # the NYC box, all within 47 miles of a station) is kept.
+        far = miles > max_station_distance_miles
+        excluded["far_from_station"] = int(far.sum())
+        frame = frame[~far]
     no_station_day = frame["has_weather"] == 0
     incomplete = ~no_station_day & frame[columns].isna().any(axis=1)
     excluded["no_weather_for_station_day"] = int(no_station_day.sum())

@@ -30,6 +30,7 @@ JOIN_HEADER = (
     "groundstation",
     "heavy_utilization",
     "distance",
+    "station_distance_miles",
     "tmin",
     "tmax",
     "prcp",

@@ -23,6 +23,7 @@ from wildrydes.weather.common import (
     s3_client,
 )
 from wildrydes.weather.duckdb_engine import _duckdb_connect
+from wildrydes_lambda.etl.csv_output import CSV_ESCAPE
 
 
 @dataclass
@@ -77,16 +78,17 @@ def join_duckdb(rides: str, weather: str, endpoint_url: str | None = None) -> tu
             raise WeatherError(f"cannot read join input from S3: {exc}") from None
         con = _duckdb_connect()
 
-        def view(name: str, files: list[Path], columns: dict[str, str]) -> None:
+        def view(name: str, files: list[Path], columns: dict[str, str], escape: str = '"') -> None:
             listing = ", ".join(f"'{f.as_posix()}'" for f in files)
             cols = ", ".join(f"'{k}': '{v}'" for k, v in columns.items())
             con.execute(
                 f"CREATE VIEW {name} AS SELECT * FROM read_csv([{listing}], header = true, auto_detect = false, "
-                f"hive_partitioning = false, columns = {{{cols}}})"
+                f"hive_partitioning = false, quote = '\"', escape = '{escape}', columns = {{{cols}}})"
             )
 
         try:
-            view("rides", ride_files, {c: "VARCHAR" for c in RIDE_COLUMNS})
+            # The processed CSV escapes quotes and backslashes with a backslash (etl.csv_output, as Athena).
+            view("rides", ride_files, {c: "VARCHAR" for c in RIDE_COLUMNS}, escape=CSV_ESCAPE)
             view(
                 "weather",
                 weather_files,

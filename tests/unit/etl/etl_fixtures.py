@@ -10,11 +10,12 @@ FIRST_DAY = date(2017, 6, 1)
 
 
 def make_ride(i: int, day: int = 1, **overrides) -> dict:
-    """A valid ride in the workshop schema; i makes it unique, day picks the ride_date (day 1 = 2017-06-01)."""
+    """A valid ride in the workshop schema; i makes it unique, day picks the ride_date (1 = 2017-06-01)."""
     ride_day = FIRST_DAY + timedelta(days=day - 1)
     ride = {
         "Name": f"Rider{i % 97}",
-        "StatusTime": f"{ride_day:%Y-%m-%d} {i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}.{i % 1000:03d}",
+        "StatusTime": f"{ride_day:%Y-%m-%d} "
+        f"{i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}.{i % 1000:03d}",
         "Latitude": round(BASE_LAT + (i % 100) * 0.002, 6),
         "Longitude": round(BASE_LON + (i % 50) * 0.003, 6),
         "Distance": 1.0 + (i % 20) * 0.5,

@@ -157,7 +157,12 @@ def test_ingest_fans_out_quarantines_and_writes_manifests(cloud):
         "raw/a file.json",
         "raw/b.json",
         "raw/broken.json",
+        "raw/notes.txt",
     ]
+    notes = get_json(cloud, "manifests/raw/notes.txt.json")
+    assert (
+        notes["file_reason"] == "UNSUPPORTED_OBJECT" and notes["rides_in"] == 0
+    )  # an object not ignored silently
     manifest_a = get_json(cloud, "manifests/raw/a file.json.json")
     assert {k: manifest_a[k] for k in ("rides_in", "valid", "quarantined", "duplicates")} == {
         "rides_in": 29,
@@ -238,6 +243,30 @@ def test_enrich_reports_only_the_failed_record(cloud):
     for ride in (r for env in forwarded for r in env["rides"]):
         assert ride["groundstation"] == nearest_station(ride["latitude"], ride["longitude"])[0]
         assert ride["heavy_utilization"] == is_heavy(ride["magicpoints"], ride["distance"])
+        assert ride["station_distance_miles"] == nearest_station(ride["latitude"], ride["longitude"])[1]
+
+
+def test_enrich_limit_quarantines_far_rides_as_no_station_in_range(cloud):
+    far = dict(GOOD_A[0], Latitude=42.86, Longitude=-73.95)  # ~144 miles north of the stations
+    handler = load_handler(
+        cloud,
+        "enrich",
+        DATA_BUCKET=BUCKET,
+        OUTPUT_QUEUE_URL=cloud["queues"]["groundstation"],
+        MAX_STATION_DISTANCE_MILES="100",
+    )
+    handler.lambda_handler({"Records": [envelope_record([far, GOOD_A[1]], 3, "m-far")]}, FakeContext())
+    [forwarded] = [json.loads(rec["body"]) for rec in drain(cloud, "groundstation")]
+    assert [r["name"] for r in forwarded["rides"]] == [GOOD_A[1]["Name"]]
+    [key] = keys_under(cloud, "quarantine/")
+    [line] = [
+        json.loads(x) for x in cloud["s3"].get_object(Bucket=BUCKET, Key=key)["Body"].read().splitlines()
+    ]
+    assert line["reason"] == "NO_STATION_IN_RANGE" and line["record"]["latitude"] == 42.86
+    with pytest.raises(ConfigError, match="MAX_STATION_DISTANCE_MILES"):
+        load_handler(
+            cloud, "enrich", DATA_BUCKET=BUCKET, OUTPUT_QUEUE_URL="q", MAX_STATION_DISTANCE_MILES="-1"
+        )
 
 
 def enriched_record(rides, chunk, message_id):
@@ -300,3 +329,74 @@ def test_pipeline_end_to_end_on_moto(cloud):
         body = cloud["s3"].get_object(Bucket=BUCKET, Key=key)["Body"].read().decode()
         partition_date = key.split("/")[1].removeprefix("ride_date=")
         assert {row["statustime"][:10] for row in csv.DictReader(io.StringIO(body))} == {partition_date}
+
+
+def test_ingest_reads_every_supported_format_and_records_the_rest(cloud):
+    import gzip
+
+    s3 = cloud["s3"]
+    lines = "\n".join(json.dumps(r) for r in GOOD_B).encode() + b"\n"
+    objects = {
+        "raw/upper.JSON": file_bytes(GOOD_B),
+        "raw/packed.json.gz": gzip.compress(file_bytes(GOOD_B, wrapped=False)),
+        "raw/lines.ndjson.gz": gzip.compress(lines),
+        "raw/lines.JSONL": lines,
+        "raw/x.csv": b"Name,Distance\nA,1\n",
+    }
+    for key, body in objects.items():
+        s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+    handler = load_handler(cloud, "ingest", **ingest_env(cloud))
+    handler.lambda_handler(s3_event(*objects), FakeContext())
+    manifests = {key: get_json(cloud, f"manifests/{key}.json") for key in objects}
+    assert {k: (m["format"], m["valid"], m["file_reason"]) for k, m in manifests.items()} == {
+        "raw/upper.JSON": ("json", 7, None),
+        "raw/packed.json.gz": ("json", 7, None),
+        "raw/lines.ndjson.gz": ("ndjson", 7, None),
+        "raw/lines.JSONL": ("ndjson", 7, None),
+        "raw/x.csv": (None, 0, "UNSUPPORTED_OBJECT"),
+    }
+
+
+def versioned_event(key: str, version_id: str) -> dict:
+    event = s3_event(key)
+    event["Records"][0]["s3"]["object"]["versionId"] = version_id
+    return event
+
+
+def test_ingest_reads_the_version_the_event_names_and_records_superseded_ones(cloud):
+    s3 = cloud["s3"]
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    key = "raw/corrected.json"
+    v1 = s3.put_object(Bucket=BUCKET, Key=key, Body=file_bytes(GOOD_A[:5] + BAD))["VersionId"]
+    handler = load_handler(cloud, "ingest", **ingest_env(cloud))
+    handler.lambda_handler(versioned_event(key, v1), FakeContext())
+    first = drain(cloud, "ingest")
+    v2 = s3.put_object(Bucket=BUCKET, Key=key, Body=file_bytes(GOOD_A[:6] + BAD[:1]))["VersionId"]
+
+    handler.lambda_handler(versioned_event(key, v1), FakeContext())  # v1's event redelivered after v2 exists
+    assert drain(cloud, "ingest") == []  # nothing of v1 processed again
+    late = get_json(cloud, f"manifests/{key}.versions/{v1}.json")
+    assert late["file_reason"] == "SUPERSEDED" and late["source"]["version_id"] == v1
+
+    handler.lambda_handler(versioned_event(key, v2), FakeContext())
+    second = [r for rec in drain(cloud, "ingest") for r in json.loads(rec["body"])["rides"]]
+    assert len(second) == 6 and len([r for rec in first for r in json.loads(rec["body"])["rides"]]) == 5
+    assert get_json(cloud, f"manifests/{key}.versions/{v2}.json")["valid"] == 6
+    assert get_json(cloud, f"manifests/{key}.json")["source"]["version_id"] == v2  # the key's latest
+    # Each version's quarantine lines live apart: v2's did not overwrite v1's.
+    by_version = {v: keys_under(cloud, f"quarantine/{source_key_hash(key)}/v-{v}/") for v in (v1, v2)}
+    assert all(by_version.values()) and not set(by_version[v1]) & set(by_version[v2])
+
+
+def test_an_event_for_a_deleted_key_is_superseded(cloud):
+    s3 = cloud["s3"]
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    key = "raw/gone.json"
+    v1 = s3.put_object(Bucket=BUCKET, Key=key, Body=file_bytes(GOOD_A[:3]))["VersionId"]
+    s3.delete_object(Bucket=BUCKET, Key=key)  # a delete marker is now current
+    handler = load_handler(cloud, "ingest", **ingest_env(cloud))
+    handler.lambda_handler(versioned_event(key, v1), FakeContext())
+    assert drain(cloud, "ingest") == []
+    manifest = get_json(cloud, f"manifests/{key}.versions/{v1}.json")
+    assert manifest["file_reason"] == "SUPERSEDED" and manifest["rides_in"] == 0
+    assert "manifests/raw/gone.json.json" not in keys_under(cloud, "manifests/")

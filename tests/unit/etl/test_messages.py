@@ -46,15 +46,15 @@ def test_bad_envelopes_are_rejected(body):
         decode_message(body)
 
 
-def test_messages_hold_one_date_at_most_n_rides_and_every_ride_once():
-    items = rides(1000, days=7)
+def test_messages_hold_one_month_at_most_n_rides_and_every_ride_once():
+    items = rides(1000, days=70)  # 2017-06-01 .. 2017-08-09: three months
     bodies = group_all(items, rides_per_message=50)
     seen = []
     for chunk, body in enumerate(bodies):
         envelope = json.loads(body)
         assert envelope["source"]["chunk"] == chunk
         assert 1 <= len(envelope["rides"]) <= 50
-        assert len({r["statustime"][:10] for r in envelope["rides"]}) == 1
+        assert len({r["statustime"][:7] for r in envelope["rides"]}) == 1
         seen += [r["ride_id"] for r in envelope["rides"]]
     assert sorted(seen) == sorted(r["ride_id"] for r in items)
 
@@ -77,11 +77,30 @@ def test_messages_stay_under_the_byte_budget():
     assert messages.INGEST_MESSAGE_BUDGET_BYTES < envelope.SQS_MAX_MESSAGE_BYTES
 
 
+def test_a_full_message_still_fits_sqs_after_enrichment():
+    """The worst case: MAX_RIDES_PER_MESSAGE small rides far from a station (long distance repr)."""
+    from wildrydes_lambda.etl.enrichment import enrich_rides
+
+    small = [
+        validate_ride(make_ride(i, Name="a", Latitude=-89.123457, Longitude=179.987654 - i * 1e-6))
+        for i in range(3000)
+    ]
+    bodies = group_all(small, rides_per_message=messages.MAX_RIDES_PER_MESSAGE)
+    for body in bodies:
+        env = json.loads(body)
+        enriched, rejected = enrich_rides(env["rides"])
+        grown = encode_message(SOURCE, env["source"]["chunk"], enriched)
+        assert rejected == [] and len(grown.encode()) <= envelope.SQS_MAX_MESSAGE_BYTES
+        per_ride = (len(grown) - len(body)) / len(enriched)
+        assert per_ride <= messages.ENRICH_GROWTH_MAX_BYTES_PER_RIDE
+
+
 def test_buffer_cap_flushes_early_but_loses_nothing():
-    items = rides(600, days=30)
+    items = rides(600, days=300)  # ten months, 60 rides each: ten messages without the cap
+    assert len(group_all(items, rides_per_message=200)) == 10
     bodies = group_all(items, rides_per_message=200, max_buffered_bytes=10_000)
     assert sum(len(json.loads(b)["rides"]) for b in bodies) == 600
-    assert len(bodies) > 30  # the cap forced partial messages
+    assert len(bodies) > 10  # the cap forced partial messages
 
 
 def test_rides_per_message_is_bounded():
@@ -89,3 +108,24 @@ def test_rides_per_message_is_bounded():
         MessageGrouper(SOURCE, rides_per_message=0)
     with pytest.raises(ValueError):
         MessageGrouper(SOURCE, rides_per_message=messages.MAX_RIDES_PER_MESSAGE + 1)
+
+
+def test_grouping_does_not_depend_on_the_source_key_length():
+    """Issue 13: the same bytes under a short and a 1,000-byte key must split into the same messages."""
+    import json
+
+    from etl_fixtures import make_ride
+
+    from wildrydes_lambda.contracts.envelope import Source
+    from wildrydes_lambda.etl.grouping import MessageGrouper
+    from wildrydes_lambda.etl.rides import validate_ride
+
+    rides = [validate_ride(make_ride(i, day=1 + i % 2, Name="N" * 200)) for i in range(2000)]
+
+    def groups(key):
+        grouper = MessageGrouper(Source("bucket", key), rides_per_message=1000)
+        bodies = [b for ride in rides for b in grouper.add(ride)] + list(grouper.finish())
+        return [[r["ride_id"] for r in json.loads(b)["rides"]] for b in bodies]
+
+    short, long = groups("raw/a.json"), groups("raw/" + "k" * 991 + ".json")
+    assert short == long and len(short) > 2  # the byte budget, not only the count, splits them

@@ -42,9 +42,32 @@ def test_nearest_station_examples():
     assert stations.nearest_station(40.7812, -73.9665)[0] == "USW00094728"  # Central Park
 
 
-def test_station_too_far_is_refused():
+def test_every_valid_position_gets_its_nearest_station_unless_a_limit_is_set():
+    station, miles = stations.nearest_station(34.05, -118.24)  # Los Angeles: the workshop's semantics
+    assert station == "USW00094728" and miles == pytest.approx(2447, rel=0.01)
+    assert stations.nearest_station(34.05, -118.24, max_miles=3000.0) == (station, miles)
     with pytest.raises(stations.NoStationInRange):
-        stations.nearest_station(34.05, -118.24)
+        stations.nearest_station(34.05, -118.24, max_miles=50.0)
+
+
+def test_workshop_rides_north_of_the_city_are_enriched_with_their_distance():
+    north = validate_ride(
+        {
+            "Name": "Shadowfax",
+            "StatusTime": "2009-12-31 23:59:59.000",
+            "Latitude": 42.86,
+            "Longitude": -73.9,
+            "Distance": 30.0,
+            "HealthPoints": 150,
+            "MagicPoints": 1600,
+        }
+    )
+    [enriched], rejected = enrich_rides([north])
+    assert rejected == [] and enriched["groundstation"] == "US1NYNY0074"
+    expected = stations.haversine_miles(42.86, -73.9, *stations.GROUND_STATIONS["US1NYNY0074"])
+    assert enriched["station_distance_miles"] == expected and 140 < expected < 150
+    assert enriched["heavy_utilization"] == 1  # 1600 > 50 x 30
+    assert enrich_rides([north], max_station_miles=100.0)[1][0][1] == "NO_STATION_IN_RANGE"
 
 
 RIDE = validate_ride(
@@ -67,11 +90,11 @@ def test_csv_row_format_and_quoting():
     lines = data.split("\n")
     assert lines[0] == ",".join(csvrows.CSV_COLUMNS)
     assert lines[1] == (
-        f'{RIDE["ride_id"]},"Comet, ""the fast""",2017-06-01 12:30:45.123,40.75,-73.95,2.5,150,130,'
-        "USW00094728,1"
+        f'{RIDE["ride_id"]},"Comet, \\"the fast\\"",2017-06-01 12:30:45.123,40.75,-73.95,2.5,150,130,'
+        f"USW00094728,1,{enriched['station_distance_miles']!r}"
     )
     assert lines[2] == "" and len(lines) == 3
-    parsed = list(csv.DictReader(io.StringIO(data)))
+    parsed = list(csv.DictReader(io.StringIO(data), escapechar="\\", doublequote=False))
     assert parsed[0]["name"] == 'Comet, "the fast"' and parsed[0]["heavy_utilization"] == "1"
 
 
@@ -106,3 +129,9 @@ def test_plan_groups_by_date_and_is_independent_of_order():
     per_ride = csvrows.plan_csv_objects(enriched, "processed/", per_ride=True)
     assert len(per_ride) == 3 and all(key.endswith(".csv") for key, _ in per_ride)
     assert {k.rsplit("/", 1)[1][:-4] for k, _ in per_ride} == {r["ride_id"] for r in enriched}
+
+
+def test_a_ride_enriched_before_the_distance_column_is_still_written():
+    [enriched], _ = enrich_rides([RIDE])
+    old = {k: v for k, v in enriched.items() if k != "station_distance_miles"}
+    assert csvrows.render_csv([old]) == csvrows.render_csv([enriched])

@@ -8,7 +8,7 @@ import pytest
 from etl_fixtures import GeneratedRideFile, file_bytes, make_ride
 
 from wildrydes_lambda.contracts.envelope import Source
-from wildrydes_lambda.etl.dedupe import RideIdSet
+from wildrydes_lambda.etl.dedupe import RideTable, Seen
 from wildrydes_lambda.etl.ingestion import ingest_file
 from wildrydes_lambda.etl.quarantine import QuarantineWriter, source_key_hash
 from wildrydes_lambda.etl.rides import validate_ride
@@ -136,13 +136,14 @@ def test_corruption_at_the_end_sends_nothing():
     assert sink.bodies == []
 
 
-def test_ride_id_set():
-    ids = RideIdSet()
+def test_ride_table():
+    ids = RideTable()
     rides = [validate_ride(make_ride(i))["ride_id"] for i in range(5000)]
-    assert all(ids.add(r) for r in rides)
-    assert not any(ids.add(r) for r in rides[::7])
+    assert all(ids.add(r, 7) is Seen.NEW for r in rides)
+    assert all(ids.add(r, 7) is Seen.SAME for r in rides[::7])
+    assert all(ids.add(r, 8) is Seen.CONFLICT for r in rides[::11])
     assert len(ids) == 5000 and rides[123] in ids and "f" * 32 not in ids
-    assert ids.nbytes <= 8 * 4 * 5000  # grown to <= 4 slots per id
+    assert ids.nbytes <= 16 * 4 * 5000  # grown to <= 4 slots of 16 bytes per id
 
 
 # Few dates, so the per-date message buffers (bounded by dates x RIDES_PER_MESSAGE, not by file size)
@@ -167,13 +168,21 @@ def _peak_ingest_bytes(n: int) -> tuple[int, int]:
     return peak, manifest.valid
 
 
+def _table_bytes(rides: int) -> int:
+    table = RideTable()
+    for i in range(rides):
+        table.add(f"{i * 2654435761 % 2**64:016x}" + "0" * 16, 1)
+    return table.nbytes
+
+
 def test_memory_is_flat_in_file_size():
     small, large = 2_000, 20_000
     small_peak, _ = _peak_ingest_bytes(small)
     large_peak, _ = _peak_ingest_bytes(large)
-    # Only the dedupe table may grow with the file (by design, 8 bytes per slot); everything else must
-    # stay flat. json.load would need ~1 KB per ride, a set of id strings ~100 B per ride.
-    table_growth = RideIdSet(expected=large).nbytes - RideIdSet(expected=small).nbytes
+    # Only the dedupe table may grow with the kept rides (by design, 16 bytes per slot; while it doubles,
+    # the old half-size table is alive too: peak 1.5x); everything else must stay flat. json.load would
+    # need ~1 KB per ride, a set of id strings ~100 B per ride.
+    table_growth = 1.5 * (_table_bytes(large) - _table_bytes(small))
     other_growth_per_ride = (large_peak - small_peak - table_growth) / (large - small)
     assert other_growth_per_ride < 4, (small_peak, large_peak, table_growth)
     assert large_peak < 16 * 1024 * 1024

@@ -571,3 +571,34 @@ def test_auc_close_to_bayes_optimal_on_generated_data(tmp_path):
     assert row["truth_rows_matched"] == row["validation_rows"]
     assert row["auc_gap"] < SMALL_SAMPLE_AUC_GAP, row
     assert row["bayes_optimal_auc"] > 0.6  # the data has signal to find
+
+
+def test_rides_far_from_their_station_are_excluded_and_counted():
+    """Workshop-shaped data: rides 140+ miles north of every station keep their nearest station in the ETL,
+    but their weather is not that station's, so training drops them (default 50 miles) and says so."""
+    import pandas as pd
+
+    rows = []
+    for i in range(40):
+        rows.append(
+            {
+                "ride_id": f"{i:032x}",
+                "ride_date": "2017-06-01",
+                "groundstation": "USW00094728",
+                "heavy_utilization": i % 2,
+                "distance": 1.0 + i,
+                "station_distance_miles": 2.0 if i < 30 else 140.0,
+                "tmin": 100.0,
+                "tmax": 200.0,
+                "prcp": float(i % 3),
+                "has_weather": 1,
+                "weather_complete": 1,
+            }
+        )
+    joined = pd.DataFrame(rows)
+    dataset = train.build_dataset(joined, train.DEFAULT_FEATURES)
+    assert dataset.excluded["far_from_station"] == 10 and len(dataset.y) == 30
+    assert train.build_dataset(joined, train.DEFAULT_FEATURES, 200.0).excluded["far_from_station"] == 0
+    assert "far_from_station" not in train.build_dataset(joined, train.DEFAULT_FEATURES, None).excluded
+    older = joined.assign(station_distance_miles=[None] * 40)  # rows from before the column existed: kept
+    assert train.build_dataset(older, train.DEFAULT_FEATURES).excluded["far_from_station"] == 0
