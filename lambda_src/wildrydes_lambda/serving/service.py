@@ -8,6 +8,7 @@ the field, a model that cannot be loaded is 503, and anything unexpected is a 50
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -101,6 +102,8 @@ def answer(method: str | None, headers: Mapping[str, str] | None, body: str | by
         model = get_model()
         request = parse_payload(payload, model.schema, settings.max_batch)
         scores = model.engine.score(request.rows)
+        if not all(math.isfinite(score) for score in scores):  # JSON has no NaN/Infinity: never send them
+            raise ArithmeticError(f"model {model.model_version} produced a non-finite score")
         return HTTP_OK, dict(RESPONSE_HEADERS), predictions_body(scores, model.threshold, model.model_version)
     except RequestError as exc:
         return exc.status, {**RESPONSE_HEADERS, **exc.headers}, exc.body()

@@ -125,12 +125,13 @@ def test_new_model_is_picked_up_after_the_recheck_interval_without_redeploy(depl
 
 
 def test_missing_model_is_a_503_json_and_a_later_publish_is_served(deployed):
-    handler, s3, _ = deployed
+    handler, s3, clock = deployed
     status, body = invoke(handler)
     assert status == 503
     assert body["error"] == "model_unavailable" and "Traceback" not in json.dumps(body)
     publish(s3, MODEL_V1, "v1")
-    status, body = invoke(handler)  # nothing loaded yet: every request tries again
+    clock.now += RECHECK_SECONDS  # nothing loaded yet: S3 is asked again at the re-check interval
+    status, body = invoke(handler)
     assert status == 200 and body["model_version"] == "v1"
 
 
