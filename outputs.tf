@@ -85,7 +85,7 @@ output "inference_api_key" {
 }
 
 output "model_s3_uri" {
-  description = "S3 URI of the published model the inference function serves."
+  description = "S3 URI of the serving pointer: a JSON object naming the model version (under models/linear-learner/versions/) the inference function serves."
   value       = module.inference_api.model_s3_uri
 }
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import os
 import statistics
@@ -35,8 +36,10 @@ BATCH_SIZE = 100
 BATCH_REPEATS = 50
 WORKSHOP_BODY = '{"distance": 30, "TMAX": 333, "TMIN": 300, "PRCP": 100}'
 BENCH_BUCKET = "bench-bucket"
-MODEL_KEY = "models/linear-learner/latest/model.tar.gz"
-METADATA_KEY = "models/linear-learner/latest/metadata.json"
+POINTER_KEY = "models/linear-learner/serving.json"
+VERSIONS_PREFIX = "models/linear-learner/versions/"
+MODEL_KEY = f"{VERSIONS_PREFIX}bench/model.tar.gz"  # version "bench" = METADATA's model_version
+METADATA_KEY = f"{VERSIONS_PREFIX}bench/metadata.json"
 METADATA = {"model_version": "bench", "features": ["distance", "TMIN", "TMAX", "PRCP"], "threshold": 0.5,
             "units": {"distance": "miles", "TMIN": "tenths of degC", "TMAX": "tenths of degC", "PRCP": "tenths of mm"}}
 KIB_PER_MIB = 1024
@@ -68,12 +71,14 @@ class LocalS3:
         return {"ETag": self._etag(Key)}
 
     def get_object(self, Bucket: str, Key: str) -> dict:
+        if Key == POINTER_KEY:
+            return {"ETag": '"pointer"', "Body": io.BytesIO(json.dumps({"model_version": "bench"}).encode())}
         return {"ETag": self._etag(Key), "Body": open(self.files[Key], "rb")}
 
 
 def worker(engine: str, model_tar: Path, metadata_path: Path, warm_requests: int) -> dict:
     """Runs inside a fresh interpreter: one cold start, then warm requests."""
-    os.environ.update({"MODEL_S3_BUCKET": BENCH_BUCKET, "MODEL_S3_KEY": MODEL_KEY, "METADATA_S3_KEY": METADATA_KEY,
+    os.environ.update({"MODEL_S3_BUCKET": BENCH_BUCKET, "MODEL_POINTER_KEY": POINTER_KEY, "MODEL_VERSIONS_PREFIX": VERSIONS_PREFIX,
                        "INFERENCE_ENGINE": engine, "MODEL_RECHECK_SECONDS": "60", "MAX_BATCH": str(BATCH_SIZE),
                        "POWERTOOLS_SERVICE_NAME": "inference-bench", "LOG_LEVEL": "INFO",  # as deployed
                        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")})

@@ -24,7 +24,7 @@ copy_config_to_registered_loggers(source_logger=logger, include={LIBRARY_LOGGER}
 SETTINGS = InferenceSettings.from_env()
 # The model itself is loaded on the first request (not at import) so a missing model is a 503 answer,
 # not a failed cold start, and a model published later is picked up without a new environment.
-MODEL_CACHE = ModelCache(aws.client("s3"), SETTINGS.bucket, SETTINGS.model_key, SETTINGS.metadata_key,
+MODEL_CACHE = ModelCache(aws.client("s3"), SETTINGS.bucket, SETTINGS.pointer_key, SETTINGS.versions_prefix,
                          SETTINGS.engine, SETTINGS.recheck_seconds)
 # With SnapStart (inference_snapstart_enabled): load before the snapshot, re-check S3 after each restore.
 register_snapstart_hooks(MODEL_CACHE)

@@ -50,13 +50,13 @@ output "layer_version_arn" {
 }
 
 output "model_s3_uri" {
-  description = "S3 URI of the model artifact the function serves."
-  value       = "s3://${var.data_bucket_name}/${var.layout.model_key}"
+  description = "S3 URI of the serving pointer (a JSON object naming the model version the function serves; `wildrydes models promote|rollback` switch it)."
+  value       = "s3://${var.data_bucket_name}/${var.layout.model_pointer_key}"
 }
 
-output "metadata_s3_uri" {
-  description = "S3 URI of the model metadata the function reads."
-  value       = "s3://${var.data_bucket_name}/${var.layout.metadata_key}"
+output "model_versions_s3_uri" {
+  description = "S3 URI prefix of the immutable model versions (<version>/model.tar.gz + metadata.json) the pointer names."
+  value       = "s3://${var.data_bucket_name}/${var.layout.model_versions}"
 }
 
 output "access_log_group_name" {

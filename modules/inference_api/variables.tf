@@ -268,11 +268,11 @@ variable "snapstart_enabled" {
 }
 
 variable "layout" {
-  description = "The storage module's `layout` output (bucket key prefixes and model keys); the layer is staged under artifacts, the function reads only under models and serves model_key/metadata_key."
+  description = "The storage module's `layout` output (bucket key prefixes and model keys); the layer is staged under artifacts, the function reads only under models: the pointer model_pointer_key, then the version it names under model_versions."
   type = object({
-    artifacts    = string
-    models       = string
-    model_key    = string
-    metadata_key = string
+    artifacts         = string
+    models            = string
+    model_versions    = string
+    model_pointer_key = string
   })
 }

@@ -57,8 +57,8 @@ PROCESSED_PREFIX = "processed/"
 QUARANTINE_PREFIX = "quarantine/"
 MANIFEST_PREFIX = "manifests/"
 WEATHER_PREFIX = "nygroundstationdata/"
-MODEL_KEY = "models/linear-learner/latest/model.tar.gz"
-METADATA_KEY = "models/linear-learner/latest/metadata.json"
+POINTER_KEY = "models/linear-learner/serving.json"  # names the version that serves (wildrydes models)
+VERSIONS_PREFIX = "models/linear-learner/versions/"
 HTTP_TIMEOUT_S = 60
 
 
@@ -399,7 +399,7 @@ def train(settings: Settings, bucket: str, data_dir: Path) -> dict:
     """Train with the local engine on processed/ + nygroundstationdata/, publish, return the report summary."""
     report_dir = settings.state_dir / "report"
     with Stage(settings, 7, "train + publish", "local trainer (scikit-learn, writes SageMaker's Linear Learner "
-               f"artifact) -> s3://{bucket}/{MODEL_KEY}"):
+               f"artifact) -> s3://{bucket}/{VERSIONS_PREFIX}<version>/, gate, {POINTER_KEY}"):
         args = ["train", "--engine", "local", "--rides", f"s3://{bucket}/{PROCESSED_PREFIX}",
                 "--weather", f"s3://{bucket}/{WEATHER_PREFIX}", "--out", str(settings.state_dir / "model"),
                 "--publish", f"s3://{bucket}", "--report-dir", str(report_dir)]
@@ -447,11 +447,13 @@ def demo(settings: Settings) -> int:
     counts = wait_for_pipeline(settings, s3, bucket, raw_keys, since)
     reduce_weather(settings, bucket)
     summary = train(settings, bucket, data_dir)
-    metadata = json.loads(s3.get_object(Bucket=bucket, Key=METADATA_KEY)["Body"].read())
+    version = json.loads(s3.get_object(Bucket=bucket, Key=POINTER_KEY)["Body"].read())["model_version"]
+    model_key = f"{VERSIONS_PREFIX}{version}/model.tar.gz"
+    metadata = json.loads(s3.get_object(Bucket=bucket, Key=f"{VERSIONS_PREFIX}{version}/metadata.json")["Body"].read())
 
     url, key = outputs["inference_invoke_url"], outputs["inference_api_key"]
     with Stage(settings, 8, "local predict", "`wildrydes predict` (the inference function's code, in-process)"):
-        local = wildrydes(["predict", "--model", f"s3://{bucket}/{MODEL_KEY}", json.dumps(SAMPLE_PAYLOAD)],
+        local = wildrydes(["predict", "--model", f"s3://{bucket}/{model_key}", json.dumps(SAMPLE_PAYLOAD)],
                           settings, capture=True).strip().splitlines()[-1]
         say(f"      {local}")
     with Stage(settings, 9, "live endpoint", f"LocalStack API Gateway (REST, stage prod, API key) -> inference "

@@ -98,7 +98,9 @@ def test_demo_last_line_is_the_live_endpoints_answer(demo_run):
                       aws_access_key_id="test", aws_secret_access_key="test")
     last_run = json.loads((ROOT / "build" / "demo" / str(port) / "last-run.json").read_text())
     bucket = last_run["bucket"]
-    metadata = json.loads(s3.get_object(Bucket=bucket, Key="models/linear-learner/latest/metadata.json")["Body"].read())
+    serving = json.loads(s3.get_object(Bucket=bucket, Key="models/linear-learner/serving.json")["Body"].read())
+    metadata = json.loads(s3.get_object(
+        Bucket=bucket, Key=f"models/linear-learner/versions/{serving['model_version']}/metadata.json")["Body"].read())
     assert answer.get("model_version") == metadata["model_version"]
 
 

@@ -10,7 +10,7 @@ from tfhelpers import TEST_ACCOUNT_ID, base64_sha256, make_fake_lambda_zip, offl
 
 BUCKET = "wildrydes-data-test"
 FUNCTION = "wildrydes-inference"
-EXPECTED_ENV_KEYS = {"MODEL_S3_BUCKET", "MODEL_S3_KEY", "METADATA_S3_KEY", "INFERENCE_ENGINE",
+EXPECTED_ENV_KEYS = {"MODEL_S3_BUCKET", "MODEL_POINTER_KEY", "MODEL_VERSIONS_PREFIX", "INFERENCE_ENGINE",
                      "MODEL_RECHECK_SECONDS", "MAX_BATCH", "MAX_BODY_BYTES", "POWERTOOLS_SERVICE_NAME", "LOG_LEVEL"}
 
 
@@ -47,8 +47,8 @@ def test_function_configuration(default_plan, zips):
     env = fn["environment"][0]["variables"]
     assert set(env) == EXPECTED_ENV_KEYS
     assert env["MODEL_S3_BUCKET"] == BUCKET
-    assert env["MODEL_S3_KEY"] == "models/linear-learner/latest/model.tar.gz"
-    assert env["METADATA_S3_KEY"] == "models/linear-learner/latest/metadata.json"
+    assert env["MODEL_POINTER_KEY"] == "models/linear-learner/serving.json"
+    assert env["MODEL_VERSIONS_PREFIX"] == "models/linear-learner/versions/"
     assert env["INFERENCE_ENGINE"] == "mxnet"
     # Unreserved by default: reserving fails on accounts with the default 10-execution quota.
     assert fn["reserved_concurrent_executions"] == -1

@@ -1,8 +1,11 @@
-"""Load the published model from S3 once per cold start and notice when a new one is published.
+"""Load the serving model from S3 once per cold start and notice when another version is promoted.
 
-A ``ModelCache`` downloads the model on first use, extracts it into its own fresh directory under the temp
-dir, validates it and builds the engine once; afterwards it asks S3 whether the published model changed at
-most every ``recheck_seconds``, so a publish takes effect without a redeploy.
+Models are immutable versions (``models/linear-learner/versions/<model_version>/model.tar.gz`` +
+``metadata.json``); a small pointer object (``models/linear-learner/serving.json``) names the version that
+serves. A ``ModelCache`` reads the pointer, then the version it names — weights and metadata always from the
+same version — extracts the artifact into its own fresh directory under the temp dir, validates it and builds
+the engine once; afterwards it re-reads the pointer (a few hundred bytes) at most every ``recheck_seconds``,
+so a promote or rollback takes effect without a redeploy.
 
 A publish can never break the API:
 
@@ -29,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wildrydes_lambda.contracts import layout, model_pointer
 from wildrydes_lambda.model_format import linear_learner
 from wildrydes_lambda.serving import engine as inference_engine
 from wildrydes_lambda.serving.request import FeatureSchema
@@ -126,8 +130,8 @@ class ModelCache:
         self,
         s3_client: Any,
         bucket: str,
-        model_key: str,
-        metadata_key: str,
+        pointer_key: str,
+        versions_prefix: str,
         engine_name: str,
         recheck_seconds: float,
         *,
@@ -137,7 +141,7 @@ class ModelCache:
         if engine_name not in inference_engine.ENGINES:
             raise ValueError(f"unknown inference engine {engine_name!r}")
         self._s3 = s3_client
-        self.bucket, self.model_key, self.metadata_key = bucket, model_key, metadata_key
+        self.bucket, self.pointer_key, self.versions_prefix = bucket, pointer_key, versions_prefix
         self.engine_name = engine_name
         self.recheck_seconds = recheck_seconds
         self.work_dir = work_dir or Path(tempfile.gettempdir()) / WORK_DIR_NAME
@@ -226,15 +230,18 @@ class ModelCache:
         logger.warning("%s, %s", reason, self._serving_note())
 
     def _resolve(self) -> Published:
-        model_etag = self._head_etag(self.model_key)
-        metadata_etag = self._head_etag(self.metadata_key)
-        return Published(f"{model_etag}|{metadata_etag}", self.model_key, self.metadata_key)
-
-    def _head_etag(self, key: str) -> str:
+        """The version the pointer names (ModelUnavailable when there is no readable pointer)."""
+        response = self._get_object(self.pointer_key)
         try:
-            return self._s3.head_object(Bucket=self.bucket, Key=key)["ETag"]
-        except Exception as exc:  # botocore ClientError / EndpointConnectionError: both mean "not now"
-            raise ModelUnavailable(f"s3://{self.bucket}/{key}: {_s3_error_code(exc) or exc}") from exc
+            raw = response["Body"].read(model_pointer.MAX_POINTER_BYTES + 1)
+            version = model_pointer.decode(raw)[model_pointer.VERSION_FIELD]
+        except Exception as exc:  # a read failure or a malformed pointer: not a model to reject, try later
+            raise ModelUnavailable(f"s3://{self.bucket}/{self.pointer_key}: {exc}") from exc
+        return Published(
+            version,
+            layout.model_artifact_key(version, self.versions_prefix),
+            layout.model_metadata_key(version, self.versions_prefix),
+        )
 
     def _get_object(self, key: str) -> dict[str, Any]:
         try:
@@ -263,6 +270,9 @@ class ModelCache:
     def _load(self, published: Published) -> LoadedModel:
         started = time.perf_counter()
         metadata = self._read_metadata(published.metadata_key)
+        named = metadata.get("model_version", published.identity)
+        if named != published.identity:  # every file of a version must be that version's
+            raise ModelRejected(f"{published.metadata_key} names model_version {named!r}")
         model_response = self._get_object(published.model_key)
         self.work_dir.mkdir(parents=True, exist_ok=True)
         # A fresh directory per attempt: never the directory of the model that serves.

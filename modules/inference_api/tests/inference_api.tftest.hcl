@@ -53,18 +53,18 @@ mock_provider "aws" {
 
 variables {
   layout = {
-    raw            = "raw/"
-    quarantine     = "quarantine/"
-    manifests      = "manifests/"
-    processed      = "processed/"
-    weather        = "nygroundstationdata/"
-    training       = "training/"
-    models         = "models/"
-    artifacts      = "artifacts/"
-    athena_results = "athena-results/"
-    tmp            = "tmp/"
-    model_key      = "models/linear-learner/latest/model.tar.gz"
-    metadata_key   = "models/linear-learner/latest/metadata.json"
+    raw               = "raw/"
+    quarantine        = "quarantine/"
+    manifests         = "manifests/"
+    processed         = "processed/"
+    weather           = "nygroundstationdata/"
+    training          = "training/"
+    models            = "models/"
+    artifacts         = "artifacts/"
+    athena_results    = "athena-results/"
+    tmp               = "tmp/"
+    model_versions    = "models/linear-learner/versions/"
+    model_pointer_key = "models/linear-learner/serving.json"
   }
   data_bucket_name  = "wr-test-data"
   function_zip_path = "tests/fixtures/inference.zip"
@@ -83,8 +83,8 @@ run "aws_urls" {
     error_message = "without local_endpoint the AWS URL is the one to call"
   }
   assert {
-    condition     = output.model_s3_uri == "s3://wr-test-data/models/linear-learner/latest/model.tar.gz"
-    error_message = "the function serves the published latest model"
+    condition     = output.model_s3_uri == "s3://wr-test-data/models/linear-learner/serving.json"
+    error_message = "model_s3_uri names the serving pointer"
   }
   assert {
     condition     = length(aws_lambda_function.inference.layers) == 1 && aws_lambda_function.inference.layers[0] == aws_lambda_layer_version.mxnet[0].arn

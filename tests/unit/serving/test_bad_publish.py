@@ -14,16 +14,16 @@ import math
 
 import bad_artifacts as bad
 import boto3
+import model_store
 import pytest
 from moto import mock_aws
 
+from wildrydes_lambda.contracts import layout
 from wildrydes_lambda.model_format import linear_learner as ll
 from wildrydes_lambda.serving import model_cache as mc
 from wildrydes_lambda.serving.service import InferenceSettings, answer
 
 BUCKET = "bad-publish-test"
-MODEL_KEY = "models/linear-learner/latest/model.tar.gz"
-METADATA_KEY = "models/linear-learner/latest/metadata.json"
 RECHECK_SECONDS = 60.0
 WORKSHOP_BODY = '{"distance": 30, "TMAX": 333, "TMIN": 300, "PRCP": 100}'
 BATCH_OF_THREE = json.dumps({"instances": [{"features": [30, 300, 333, 100]}] * 3})
@@ -58,21 +58,19 @@ class Deployment:
         self.cache = mc.ModelCache(
             self.counting,
             BUCKET,
-            MODEL_KEY,
-            METADATA_KEY,
+            layout.MODEL_POINTER_KEY,
+            layout.MODEL_VERSIONS_PREFIX,
             engine,
             RECHECK_SECONDS,
             work_dir=work_dir,
             clock=lambda: self.now,
         )
-        self.settings = InferenceSettings(
-            bucket=BUCKET, model_key=MODEL_KEY, metadata_key=METADATA_KEY, engine=engine
-        )
+        self.settings = InferenceSettings(bucket=BUCKET, engine=engine)
 
     def publish(self, artifact: bytes, metadata: dict | bytes) -> None:
-        body = metadata if isinstance(metadata, bytes) else json.dumps(metadata).encode()
-        self.s3.put_object(Bucket=BUCKET, Key=METADATA_KEY, Body=body)
-        self.s3.put_object(Bucket=BUCKET, Key=MODEL_KEY, Body=artifact)
+        """Store a version and point at it (metadata that is not a dict goes under version v-bad)."""
+        version = metadata["model_version"] if isinstance(metadata, dict) else "v-bad"
+        model_store.publish(self.s3, BUCKET, version, artifact, metadata)
 
     def publish_good(self, version: str = "v1") -> None:
         self.publish(ll.artifact_bytes(bad.GOOD_MODEL), bad.metadata_for(version))
@@ -168,8 +166,8 @@ def test_a_metadata_only_publish_that_fails_keeps_the_serving_directory(deployme
     deployment.publish_good("v1")
     deployment.request()
     serving_dir = deployment.cache.current.model_dir
-    # same artifact bytes (same ETag), broken metadata: the old code extracted into the serving directory
-    deployment.s3.put_object(Bucket=BUCKET, Key=METADATA_KEY, Body=json.dumps(bad.metadata_for("v1b", None)))
+    # same artifact bytes, broken metadata: the old code extracted into (then deleted) the serving dir
+    deployment.publish(ll.artifact_bytes(bad.GOOD_MODEL), bad.metadata_for("v1b", None))
     deployment.now += RECHECK_SECONDS
     for body in (WORKSHOP_BODY, BATCH_OF_THREE, json.dumps({"instances": [{"features": WORKSHOP_ROW}] * 5})):
         status, _, answer_body = deployment.request(body)
@@ -199,9 +197,7 @@ def test_a_non_finite_score_is_never_sent_as_json(tmp_path):
     loaded = mc.LoadedModel(
         NanEngine(), FeatureSchema.from_metadata(bad.metadata_for("v")), 0.5, "v", "v", None, tmp_path
     )
-    settings = InferenceSettings(
-        bucket=BUCKET, model_key=MODEL_KEY, metadata_key=METADATA_KEY, engine="numpy"
-    )
+    settings = InferenceSettings(bucket=BUCKET, engine="numpy")
     status, _, body = answer("POST", HEADERS, WORKSHOP_BODY, False, lambda: loaded, settings)
     assert status == 500 and json.loads(json.dumps(body, allow_nan=False))["error"] == "internal_error"
 

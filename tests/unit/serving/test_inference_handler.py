@@ -8,6 +8,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import boto3
+import model_store
 import pytest
 from moto import mock_aws
 from wildrydes_lambda import aws
@@ -17,8 +18,6 @@ from wildrydes_lambda.settings import ConfigError
 REPO_ROOT = Path(__file__).resolve().parents[3]
 HANDLER_PATH = REPO_ROOT / "lambda_src" / "inference" / "handler.py"
 BUCKET = "wildrydes-test-data"
-MODEL_KEY = "models/linear-learner/latest/model.tar.gz"
-METADATA_KEY = "models/linear-learner/latest/metadata.json"
 RECHECK_SECONDS = 60
 FEATURES = ["distance", "TMIN", "TMAX", "PRCP"]
 UNITS = {"distance": "miles", "TMIN": "tenths of degC", "TMAX": "tenths of degC", "PRCP": "tenths of mm"}
@@ -40,9 +39,8 @@ class FakeClock:
 
 
 def publish(s3, model: ll.LinearModel, version: str) -> None:
-    s3.put_object(Bucket=BUCKET, Key=MODEL_KEY, Body=ll.artifact_bytes(model))
     metadata = {"model_version": version, "features": FEATURES, "units": UNITS, "threshold": model.threshold}
-    s3.put_object(Bucket=BUCKET, Key=METADATA_KEY, Body=json.dumps(metadata).encode())
+    model_store.publish(s3, BUCKET, version, ll.artifact_bytes(model), metadata)
 
 
 def api_event(body: str | None = WORKSHOP_BODY, method: str = "POST", content_type: str = "application/json"):
@@ -60,8 +58,7 @@ def load_handler_module(name: str = "inference_handler_under_test"):
 @pytest.fixture
 def env(monkeypatch, tmp_path):
     for key, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION":
-                       "us-east-1", "MODEL_S3_BUCKET": BUCKET, "MODEL_S3_KEY": MODEL_KEY,
-                       "METADATA_S3_KEY": METADATA_KEY, "MODEL_RECHECK_SECONDS": str(RECHECK_SECONDS),
+                       "us-east-1", "MODEL_S3_BUCKET": BUCKET, "MODEL_RECHECK_SECONDS": str(RECHECK_SECONDS),
                        "POWERTOOLS_SERVICE_NAME": "inference-test"}.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
@@ -139,13 +136,12 @@ def test_a_broken_new_model_keeps_the_old_one_serving(deployed):
     handler, s3, clock = deployed
     publish(s3, MODEL_V1, "v1")
     assert invoke(handler)[0] == 200
-    s3.put_object(Bucket=BUCKET, Key=MODEL_KEY, Body=b"not a tarball")
+    model_store.publish(s3, BUCKET, "v-broken", b"not a tarball", {"model_version": "v-broken", "features": FEATURES})
     clock.now += RECHECK_SECONDS
     status, body = invoke(handler)
     assert status == 200 and body["model_version"] == "v1"
     # metadata from a different model shape (feature count mismatch) is refused the same way
-    publish(s3, MODEL_V2, "v2")
-    s3.put_object(Bucket=BUCKET, Key=METADATA_KEY, Body=json.dumps({"features": ["distance"]}).encode())
+    model_store.publish(s3, BUCKET, "v2", ll.artifact_bytes(MODEL_V2), {"model_version": "v2", "features": ["distance"]})
     clock.now += RECHECK_SECONDS
     assert invoke(handler)[1]["model_version"] == "v1"
 

@@ -32,7 +32,8 @@ def test_notebook_runs_top_to_bottom_locally(tmp_path, monkeypatch):
     monkeypatch.setenv("WILDRYDES_ENGINE", "local")
     monkeypatch.setenv("WILDRYDES_REPO", str(REPO_ROOT))
     monkeypatch.setenv("WILDRYDES_NOTEBOOK_WORK", str(tmp_path))
-    monkeypatch.delenv("WILDRYDES_PUBLISH", raising=False)
+    monkeypatch.delenv("WILDRYDES_BUCKET", raising=False)
+    monkeypatch.delenv("WILDRYDES_PROMOTE", raising=False)
     monkeypatch.chdir(tmp_path)
     namespace: dict = {"__name__": "__notebook__"}
     for number, source in enumerate(code_cells()):
@@ -47,5 +48,8 @@ def test_notebook_runs_top_to_bottom_locally(tmp_path, monkeypatch):
     assert (tmp_path / "model" / "model.tar.gz").is_file() and (tmp_path / "model" / "metadata.json").is_file()
     assert sorted(p.name for p in (tmp_path / "report").glob("*.png")) == [
         "calibration.png", "heavy_rate_vs_precipitation.png", "heavy_rate_vs_temperature.png", "roc.png"]
+    # the lifecycle section: without a bucket the gate's verdict is shown, nothing is stored or promoted
+    verdict = namespace["verdict"]
+    assert verdict.passed and verdict.candidate["roc_auc"] > verdict.baseline["roc_auc"]
     by_rain = namespace["by_rain"]
     assert by_rain["mean"].iloc[-1] > by_rain["mean"].iloc[0]  # the sample's rain effect shows in the table

@@ -315,7 +315,7 @@ def test_sagemaker_engine_end_to_end_on_moto(aws, inputs, tmp_path, monkeypatch,
     monkeypatch.setenv(train.ROLE_ARN_ENV, ROLE_ARN)
     assert run_train(["--engine", "sagemaker", "--rides", str(inputs[0]), "--weather", str(inputs[1]),
                       "--out", f"s3://{BUCKET}/models/linear-learner/{job}/", "--job-name", job,
-                      "--poll-seconds", "0", "--publish", f"s3://{BUCKET}", "--no-report"]) == 0
+                      "--poll-seconds", "0", "--publish", f"s3://{BUCKET}", "--no-report", "--force"]) == 0
     assert f"s3://{BUCKET}/{artifact_key}" in capsys.readouterr().out
 
     train_csv = aws.get_object(Bucket=BUCKET, Key=f"training/{job}/train/train.csv")["Body"].read().decode()
@@ -326,11 +326,16 @@ def test_sagemaker_engine_end_to_end_on_moto(aws, inputs, tmp_path, monkeypatch,
     assert description["HyperParameters"]["feature_dim"] == "4"
     assert description["RoleArn"] == ROLE_ARN
 
-    latest = aws.get_object(Bucket=BUCKET, Key="models/linear-learner/latest/model.tar.gz")["Body"].read()
-    assert latest == ll.artifact_bytes(fake)
-    metadata = json.loads(aws.get_object(Bucket=BUCKET, Key="models/linear-learner/latest/metadata.json")["Body"].read())
+    # --publish stored the job's artifact as an immutable version (the gate's verdict decides the pointer)
+    version = json.loads(aws.get_object(Bucket=BUCKET, Key=f"models/linear-learner/{job}/metadata.json")["Body"]
+                         .read())["model_version"]
+    stored = aws.get_object(Bucket=BUCKET, Key=f"models/linear-learner/versions/{version}/model.tar.gz")["Body"].read()
+    assert stored == ll.artifact_bytes(fake)
+    metadata = json.loads(aws.get_object(Bucket=BUCKET, Key=f"models/linear-learner/versions/{version}/metadata.json")
+                          ["Body"].read())
     assert metadata["created_by"] == "wildrydes train --engine sagemaker"
     assert metadata["threshold"] == 0.45 and metadata["training_job"] == job
+    assert "passed" in metadata["gate"]
 
 
 def test_sagemaker_engine_needs_a_role(aws, inputs, monkeypatch):
@@ -351,14 +356,23 @@ def test_s3_inputs_outputs_and_publish_keys(aws, inputs, tmp_path):
     local = tmp_path / "local"
     assert run_train(["--rides", str(inputs[0]), "--weather", str(inputs[1]), "--out", str(local), "--no-report"]) == 0
 
+    version = json.loads((local / "metadata.json").read_bytes())["model_version"]
     keys = {o["Key"] for o in aws.list_objects_v2(Bucket=BUCKET, Prefix="models/")["Contents"]}
-    assert keys == {"models/linear-learner/run-1/model.tar.gz", "models/linear-learner/run-1/metadata.json",
-                    "models/linear-learner/latest/model.tar.gz", "models/linear-learner/latest/metadata.json"}
-    for name in ("model.tar.gz", "metadata.json"):
-        published = aws.get_object(Bucket=BUCKET, Key=f"models/linear-learner/latest/{name}")["Body"].read()
-        assert published == (local / name).read_bytes()  # S3 and local reads train the same model
+    versioned = f"models/linear-learner/versions/{version}/"
+    assert {k for k in keys if "/promotions/" not in k} == {
+        "models/linear-learner/run-1/model.tar.gz", "models/linear-learner/run-1/metadata.json",
+        f"{versioned}model.tar.gz", f"{versioned}metadata.json", f"{versioned}holdout.csv",
+        "models/linear-learner/serving.json"}
+    # S3 and local reads train the same model
+    assert aws.get_object(Bucket=BUCKET, Key=f"{versioned}model.tar.gz")["Body"].read() == (
+        local / "model.tar.gz").read_bytes()
+    stored = json.loads(aws.get_object(Bucket=BUCKET, Key=f"{versioned}metadata.json")["Body"].read())
+    assert {k: v for k, v in stored.items() if k not in ("gate", "created_at")} == json.loads(
+        (local / "metadata.json").read_bytes())
+    pointer = json.loads(aws.get_object(Bucket=BUCKET, Key="models/linear-learner/serving.json")["Body"].read())
+    assert pointer["model_version"] == version and stored["gate"]["passed"]
     with pytest.raises(CommandError, match="s3://BUCKET only"):
-        train.publish(f"s3://{BUCKET}/some/prefix", b"", {})
+        train.publish(f"s3://{BUCKET}/some/prefix", None)  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- report
