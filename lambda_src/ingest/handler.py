@@ -9,15 +9,20 @@ from __future__ import annotations
 import json
 from urllib.parse import unquote_plus
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
 from wildrydes_lambda import aws
+from wildrydes_lambda.contracts import metrics as metric_names
+from wildrydes_lambda.contracts.envelope import Source
 from wildrydes_lambda.etl.config import IngestConfig
 from wildrydes_lambda.etl.ingestion import ingest_file
-from wildrydes_lambda.contracts.envelope import Source
+from wildrydes_lambda.etl.metrics import ingest_counts
 from wildrydes_lambda.etl.quarantine import QuarantineWriter
 
 CONFIG = IngestConfig.from_env()
 logger = Logger()
+metrics = Metrics(namespace=metric_names.NAMESPACE)  # EMF lines, flushed per invocation
 
 
 def _sources(event: dict) -> list[Source]:
@@ -59,9 +64,12 @@ def _ingest(source: Source) -> dict:
         "application/json",
     )
     logger.info("file ingested", extra={**counts, "sqs_requests": sender.requests})
+    for name, value in ingest_counts(counts).items():
+        metrics.add_metric(name, MetricUnit.Count, value)
     return counts
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context) -> dict:
     results, failures = [], []
