@@ -61,6 +61,9 @@ class Published:
     identity: str
     model_key: str
     metadata_key: str
+    # The versions that served before (the pointer's "previous", most recent first): an environment that has
+    # no good model yet falls back to them when the named version is rejected.
+    fallbacks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -196,21 +199,19 @@ class ModelCache:
             return
         if current is not None and published.identity == current.identity:
             return
-        if (
-            published.identity in self._rejected
-        ):  # already fetched, rejected and logged: wait for a new publish
-            self._last_failure = f"published model rejected: {self._rejected[published.identity]}"
-            return
-        try:
-            loaded = self._load(published)
-        except ModelRejected as exc:
-            self._rejected[published.identity] = str(exc)
-            self.rejects += 1
-            self._last_failure = f"published model rejected: {exc}"
-            logger.error("model rejected, %s: %s", self._serving_note(), exc)
-            return
-        except ModelUnavailable as exc:  # a transient read failure: not remembered, the next re-check retries
-            self._fail(str(exc))
+        loaded = self._try(published)
+        if loaded is None and current is None:
+            # A fresh environment and a bad publish: serve what served before rather than answer 503.
+            for version in published.fallbacks:
+                loaded = self._try(self._published(version))
+                if loaded is not None:
+                    logger.warning(
+                        "serving %s from the pointer's previous versions: %s is rejected",
+                        version,
+                        published.identity,
+                    )
+                    break
+        if loaded is None:
             return
         self._current = loaded
         if current is None:
@@ -219,6 +220,23 @@ class ModelCache:
         logger.info("model changed: %s -> %s", current.model_version, loaded.model_version)
         # Only now, with the new model serving, the previous one's files may go.
         shutil.rmtree(current.model_dir.parent, ignore_errors=True)
+
+    def _try(self, published: Published) -> LoadedModel | None:
+        """Load ``published`` unless it was rejected before; a rejection is remembered, counted and logged
+        once, a transient failure is not remembered (the next re-check retries)."""
+        if published.identity in self._rejected:
+            self._last_failure = f"published model rejected: {self._rejected[published.identity]}"
+            return None
+        try:
+            return self._load(published)
+        except ModelRejected as exc:
+            self._rejected[published.identity] = str(exc)
+            self.rejects += 1
+            self._last_failure = f"published model rejected: {exc}"
+            logger.error("model rejected, %s: %s", self._serving_note(), exc)
+        except ModelUnavailable as exc:
+            self._fail(str(exc))
+        return None
 
     def _serving_note(self) -> str:
         if self._current is None:
@@ -234,13 +252,18 @@ class ModelCache:
         response = self._get_object(self.pointer_key)
         try:
             raw = response["Body"].read(model_pointer.MAX_POINTER_BYTES + 1)
-            version = model_pointer.decode(raw)[model_pointer.VERSION_FIELD]
+            pointer = model_pointer.decode(raw)
         except Exception as exc:  # a read failure or a malformed pointer: not a model to reject, try later
             raise ModelUnavailable(f"s3://{self.bucket}/{self.pointer_key}: {exc}") from exc
+        previous = tuple(pointer[model_pointer.PREVIOUS_FIELD])
+        return self._published(pointer[model_pointer.VERSION_FIELD], previous)
+
+    def _published(self, version: str, fallbacks: tuple[str, ...] = ()) -> Published:
         return Published(
             version,
             layout.model_artifact_key(version, self.versions_prefix),
             layout.model_metadata_key(version, self.versions_prefix),
+            fallbacks,
         )
 
     def _get_object(self, key: str) -> dict[str, Any]:

@@ -219,3 +219,21 @@ def test_every_bad_artifact_or_metadata_is_an_artifact_error_or_model_rejected(t
         return
     with pytest.raises(mc.ModelRejected):
         mc.build_loaded_model(model_dir, metadata, "numpy")
+
+
+def test_a_fresh_environment_behind_a_bad_publish_serves_the_previous_version(deployment):
+    """A cold start after a bad promote: the pointer's previous versions are tried, newest first."""
+    model_store.put_version(
+        deployment.s3, BUCKET, "v1", ll.artifact_bytes(bad.GOOD_MODEL), bad.metadata_for("v1")
+    )
+    model_store.put_version(deployment.s3, BUCKET, "v-bad", *bad.bad_crc("v-bad"))
+    pointer = {"model_version": "v-bad", "previous": ["v-missing", "v1"]}
+    deployment.s3.put_object(Bucket=BUCKET, Key=layout.MODEL_POINTER_KEY, Body=json.dumps(pointer).encode())
+    status, _, body = deployment.request()
+    assert status == 200 and body["model_version"] == "v1"
+    assert deployment.cache.rejects == 1  # v-bad; v-missing was a (transient) read failure, not a reject
+    # the pointer still names v-bad: later re-checks keep v1 without fetching v-bad again
+    downloads = deployment.counting.artifact_downloads
+    deployment.now += RECHECK_SECONDS
+    assert deployment.request()[2]["model_version"] == "v1"
+    assert deployment.counting.artifact_downloads == downloads
