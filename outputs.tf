@@ -53,6 +53,11 @@ output "etl_dashboard_name" {
   value       = module.etl_functions.dashboard_name
 }
 
+output "inference_dashboard_name" {
+  description = "Name of the CloudWatch dashboard of the inference API."
+  value       = module.inference_api.dashboard_name
+}
+
 output "athena_workgroup_name" {
   description = "Athena workgroup for the weather and training queries (enforced scan cutoff and encrypted results)."
   value       = module.athena.workgroup_name

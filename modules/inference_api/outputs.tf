@@ -68,3 +68,13 @@ output "curl_example" {
   description = "Ready-to-paste curl command scoring the workshop payload; reads the key from `terraform output` so no secret is printed."
   value       = "curl -sS -X POST '${local.effective_invoke_url}' -H 'Content-Type: application/json' -H \"x-api-key: $(terraform output -raw inference_api_key)\" -d '${local.example_payload}'"
 }
+
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard of the inference API (requests, errors, latency, model loads/rejects, predictions by label and score bucket)."
+  value       = aws_cloudwatch_dashboard.inference.dashboard_name
+}
+
+output "alarm_names" {
+  description = "Names of the inference alarms (keys api-5xx-rate, api-4xx-rate, api-p99-latency, function-errors, function-throttles, model-rejected)."
+  value       = { for k, a in aws_cloudwatch_metric_alarm.inference : k => a.alarm_name }
+}

@@ -35,6 +35,7 @@ locals {
     # object naming the version the inference function serves (written only by promote/rollback).
     model_versions    = "models/linear-learner/versions/"
     model_pointer_key = "models/linear-learner/serving.json"
+    model_jobs        = "models/linear-learner/jobs/" # SageMaker training jobs' S3OutputPath
   }
 
   # Prefixes whose objects are disposable after a while: prefix => days to keep.

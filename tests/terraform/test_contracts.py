@@ -129,6 +129,10 @@ def test_training_role_reads_training_and_writes_models(tmp_path_factory, terraf
     granted = policy_resources(sagemaker["aws_iam_role_policy.training"]["values"]["policy"])
     assert f"{BUCKET_ARN}/{layout.Prefix.TRAINING}*" in granted
     assert f"{BUCKET_ARN}/{layout.Prefix.MODELS}*" in granted
+    # writes: the Python side's versions and job prefixes; the pointer is denied
+    assert f"{BUCKET_ARN}/{layout.MODEL_VERSIONS_PREFIX}*" in granted
+    assert f"{BUCKET_ARN}/{layout.MODEL_JOBS_PREFIX}*" in granted
+    assert f"{BUCKET_ARN}/{layout.MODEL_POINTER_KEY}" in granted
 
 
 def test_glue_rides_table_columns_are_the_processed_csv_columns(tmp_path_factory, terraform_bin):

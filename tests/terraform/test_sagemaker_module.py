@@ -50,15 +50,18 @@ def test_training_policy_is_least_privilege(default_plan):
         resources = as_list(st["Resource"])
         if "*" in resources:
             assert set(actions) <= RESOURCELESS_ACTIONS, f"{st['Sid']} grants {actions} on *"
-        if any(a.startswith("s3:") for a in actions):
+        if any(a.startswith("s3:") for a in actions) and st.get("Effect", "Allow") == "Allow":
             assert set(actions) <= {"s3:GetObject", "s3:PutObject", "s3:ListBucket"}
             s3_resources.update(resources)
     assert s3_resources == {
         f"arn:aws:s3:::{BUCKET}/training/*",
         f"arn:aws:s3:::{BUCKET}/models/*",
+        f"arn:aws:s3:::{BUCKET}/models/linear-learner/versions/*",
+        f"arn:aws:s3:::{BUCKET}/models/linear-learner/jobs/*",
         f"arn:aws:s3:::{BUCKET}",
     }
     by_sid = {st["Sid"]: st for st in statements}
+    assert as_list(by_sid["ReadModels"]["Action"]) == ["s3:GetObject"]
     assert by_sid["ListOnlyOurPrefixes"]["Condition"]["StringLike"]["s3:prefix"] == ["training/*", "models/*"]
     assert as_list(by_sid["ReadTrainingChannels"]["Action"]) == ["s3:GetObject"]  # never writes its input
     assert by_sid["PullLinearLearnerImage"]["Resource"] == (
@@ -82,7 +85,7 @@ def test_notebook_is_off_by_default(default_plan):
 
 def test_enabled_notebook_gets_our_notebook_and_no_root(tf):
     p = plan(tf, layout=LAYOUT, data_bucket_name=BUCKET, account_id=ACCOUNT, enable_notebook=tf_bool(True),
-             notebook_source_path=NOTEBOOK)
+             notebook_source_path=NOTEBOOK, notebook_direct_internet_access=tf_bool(True))
     instance = values(p, "aws_sagemaker_notebook_instance.notebook[0]")
     assert instance["root_access"] == "Disabled"
     assert instance["direct_internet_access"] == "Enabled"  # no subnet given: the only way it can reach S3
@@ -117,3 +120,58 @@ def test_notebook_in_a_subnet_has_no_direct_internet(tf):
 def test_bad_inputs_are_rejected(tf, bad_vars, message):
     error = plan_error(tf, layout=LAYOUT, data_bucket_name=BUCKET, **bad_vars)
     assert message in " ".join(error.split())
+
+
+POINTER_ARN = f"arn:aws:s3:::{BUCKET}/models/linear-learner/serving.json"
+
+
+def may_write(statements: list[dict], object_arn: str) -> bool:
+    """IAM evaluation of s3:PutObject on one object: an explicit Deny wins, else any matching Allow."""
+    import fnmatch
+
+    def matches(st: dict) -> bool:
+        actions = as_list(st["Action"])
+        return ("s3:PutObject" in actions or "s3:*" in actions) and any(
+            fnmatch.fnmatchcase(object_arn, r) for r in as_list(st["Resource"])
+        )
+
+    if any(st.get("Effect") == "Deny" and matches(st) for st in statements):
+        return False
+    return any(st.get("Effect", "Allow") == "Allow" and matches(st) for st in statements)
+
+
+def test_training_and_notebook_roles_write_versions_but_never_the_serving_pointer(tf):
+    p = plan(
+        tf,
+        layout=LAYOUT,
+        data_bucket_name=BUCKET,
+        account_id=ACCOUNT,
+        enable_notebook=tf_bool(True),
+        notebook_source_path=NOTEBOOK,
+        notebook_direct_internet_access=tf_bool(True),
+    )
+    version_arn = f"arn:aws:s3:::{BUCKET}/models/linear-learner/versions/0123456789abcdef/model.tar.gz"
+    job_arn = f"arn:aws:s3:::{BUCKET}/models/linear-learner/jobs/job-1/output/model.tar.gz"
+    for policy in ("aws_iam_role_policy.training", "aws_iam_role_policy.notebook[0]"):
+        statements = policy_statements(p, policy)
+        assert may_write(statements, version_arn) and may_write(statements, job_arn), policy
+        assert not may_write(statements, POINTER_ARN), f"{policy} may write the serving pointer"
+        assert not may_write(statements, f"arn:aws:s3:::{BUCKET}/models/linear-learner/latest/model.tar.gz")
+    notebook = {st["Sid"]: st for st in policy_statements(p, "aws_iam_role_policy.notebook[0]")}
+    listing = notebook["ListOnlyNeededPrefixes"]
+    assert as_list(listing["Action"]) == ["s3:ListBucket"]
+    assert sorted(listing["Condition"]["StringLike"]["s3:prefix"]) == sorted(
+        ["processed/*", "nygroundstationdata/*", "training/*", "models/*", "athena-results/*", "tmp/*"]
+    )
+    assert not [
+        st for st in notebook.values() if "s3:ListBucket" in as_list(st["Action"]) and "Condition" not in st
+    ]
+    instance = values(p, "aws_sagemaker_notebook_instance.notebook[0]")
+    assert instance["direct_internet_access"] == "Enabled"  # only because it was asked for
+
+
+def test_notebook_direct_internet_is_off_by_default_and_then_needs_a_subnet(tf):
+    error = plan_error(
+        tf, layout=LAYOUT, data_bucket_name=BUCKET, enable_notebook="true", notebook_source_path=NOTEBOOK
+    )
+    assert "needs notebook_subnet_id" in " ".join(error.split())

@@ -37,6 +37,7 @@ LAYOUT = {
     **{prefix.name.lower(): prefix.value for prefix in layout_contract.Prefix},
     "model_versions": layout_contract.MODEL_VERSIONS_PREFIX,
     "model_pointer_key": layout_contract.MODEL_POINTER_KEY,
+    "model_jobs": layout_contract.MODEL_JOBS_PREFIX,
 }
 
 TEST_ACCOUNT_ID = "000000000000"

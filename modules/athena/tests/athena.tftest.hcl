@@ -15,6 +15,7 @@ variables {
     tmp               = "tmp/"
     model_versions    = "models/linear-learner/versions/"
     model_pointer_key = "models/linear-learner/serving.json"
+    model_jobs        = "models/linear-learner/jobs/"
   }
   data_bucket_name     = "wr-test-data"
   create_named_queries = false # the SQL lives outside the module folder; tests/terraform covers rendering

@@ -65,6 +65,7 @@ variables {
     tmp               = "tmp/"
     model_versions    = "models/linear-learner/versions/"
     model_pointer_key = "models/linear-learner/serving.json"
+    model_jobs        = "models/linear-learner/jobs/"
   }
   data_bucket_name  = "wr-test-data"
   function_zip_path = "tests/fixtures/inference.zip"
