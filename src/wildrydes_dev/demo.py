@@ -449,7 +449,8 @@ def demo(settings: Settings) -> int:
     summary = train(settings, bucket, data_dir)
     version = json.loads(s3.get_object(Bucket=bucket, Key=POINTER_KEY)["Body"].read())["model_version"]
     model_key = f"{VERSIONS_PREFIX}{version}/model.tar.gz"
-    metadata = json.loads(s3.get_object(Bucket=bucket, Key=f"{VERSIONS_PREFIX}{version}/metadata.json")["Body"].read())
+    metadata_key = f"{VERSIONS_PREFIX}{version}/metadata.json"
+    metadata = json.loads(s3.get_object(Bucket=bucket, Key=metadata_key)["Body"].read())
 
     url, key = outputs["inference_invoke_url"], outputs["inference_api_key"]
     with Stage(settings, 8, "local predict", "`wildrydes predict` (the inference function's code, in-process)"):

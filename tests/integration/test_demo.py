@@ -98,9 +98,10 @@ def test_demo_last_line_is_the_live_endpoints_answer(demo_run):
                       aws_access_key_id="test", aws_secret_access_key="test")
     last_run = json.loads((ROOT / "build" / "demo" / str(port) / "last-run.json").read_text())
     bucket = last_run["bucket"]
-    serving = json.loads(s3.get_object(Bucket=bucket, Key="models/linear-learner/serving.json")["Body"].read())
-    metadata = json.loads(s3.get_object(
-        Bucket=bucket, Key=f"models/linear-learner/versions/{serving['model_version']}/metadata.json")["Body"].read())
+    pointer = s3.get_object(Bucket=bucket, Key="models/linear-learner/serving.json")["Body"].read()
+    version = json.loads(pointer)["model_version"]
+    metadata_key = f"models/linear-learner/versions/{version}/metadata.json"
+    metadata = json.loads(s3.get_object(Bucket=bucket, Key=metadata_key)["Body"].read())
     assert answer.get("model_version") == metadata["model_version"]
 
 

@@ -71,21 +71,23 @@ def api(localstack, tf_local) -> Api:
     function_name = next(f["FunctionName"] for f in lambda_client.list_functions()["Functions"]
                          if f.get("Environment", {}).get("Variables", {}).get("MODEL_S3_BUCKET") == bucket)
     env = lambda_client.get_function_configuration(FunctionName=function_name)["Environment"]["Variables"]
-    assert env["MODEL_POINTER_KEY"] == pointer_key, "the function reads another pointer than model_s3_uri names"
+    assert env["MODEL_POINTER_KEY"] == pointer_key, "the function reads another pointer than model_s3_uri"
     versions_prefix = env["MODEL_VERSIONS_PREFIX"]
     if env.get("INFERENCE_ENGINE", "mxnet") == "mxnet":  # the default: scoring must go through the layer
         assert lambda_client.get_function_configuration(FunctionName=function_name).get("Layers")
-    return Api(local_url(localstack, value("inference_invoke_url")), value("inference_api_key"), bucket, pointer_key,
-               versions_prefix, function_name, float(env.get("MODEL_RECHECK_SECONDS", "60")), localstack.client("s3"), lambda_client)
+    return Api(local_url(localstack, value("inference_invoke_url")), value("inference_api_key"), bucket,
+               pointer_key, versions_prefix, function_name, float(env.get("MODEL_RECHECK_SECONDS", "60")),
+               localstack.client("s3"), lambda_client)
 
 
 def publish(api: Api, model: ll.LinearModel, version: str) -> None:
     """Store ``model`` as an immutable version, then switch the serving pointer to it."""
     prefix = layout.model_version_prefix(version, api.versions_prefix)
-    api.s3.put_object(Bucket=api.bucket, Key=prefix + layout.MODEL_ARTIFACT_NAME, Body=ll.artifact_bytes(model))
+    s3, bucket = api.s3, api.bucket
+    s3.put_object(Bucket=bucket, Key=prefix + layout.MODEL_ARTIFACT_NAME, Body=ll.artifact_bytes(model))
     metadata = {"model_version": version, "features": FEATURES, "units": UNITS, "threshold": model.threshold}
-    api.s3.put_object(Bucket=api.bucket, Key=prefix + layout.METADATA_FILE_NAME, Body=json.dumps(metadata).encode())
-    api.s3.put_object(Bucket=api.bucket, Key=api.pointer_key, Body=model_pointer.encode({"model_version": version}))
+    s3.put_object(Bucket=bucket, Key=prefix + layout.METADATA_FILE_NAME, Body=json.dumps(metadata).encode())
+    s3.put_object(Bucket=bucket, Key=api.pointer_key, Body=model_pointer.encode({"model_version": version}))
 
 
 def call(api: Api, body: Any = WORKSHOP, *, key: str | None = "default", method: str = "POST",

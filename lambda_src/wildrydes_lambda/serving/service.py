@@ -69,7 +69,7 @@ class InferenceSettings:
             raise ConfigError("MODEL_S3_BUCKET is required (the bucket holding the published model)")
         pointer_key = env.get("MODEL_POINTER_KEY", "").strip() or DEFAULT_POINTER_KEY
         if pointer_key.startswith("/") or pointer_key.endswith("/"):
-            raise ConfigError(f"MODEL_POINTER_KEY={pointer_key!r}: must be an object key (no leading/trailing '/')")
+            raise ConfigError(f"MODEL_POINTER_KEY={pointer_key!r}: a key without a leading or trailing /")
         versions_prefix = key_prefix(env, "MODEL_VERSIONS_PREFIX", DEFAULT_VERSIONS_PREFIX)
         engine = env.get("INFERENCE_ENGINE", "").strip().lower() or DEFAULT_ENGINE
         if engine not in inference_engine.ENGINES:

@@ -98,8 +98,8 @@ def run(args: argparse.Namespace) -> int:
             forced = " (FORCED past the gate)" if not outcome.verdict.passed else ""
             print(f"model {outcome.version} {stored} and promoted: it serves now{forced}", file=sys.stderr)
         else:
-            print(f"model {outcome.version} {stored} but NOT promoted: the gate refused it (the serving model "
-                  f"is unchanged; `wildrydes models promote {outcome.version} --force` overrides)",
+            print(f"model {outcome.version} {stored} but NOT promoted: the gate refused it (the serving "
+                  f"model is unchanged; `wildrydes models promote {outcome.version} --force` overrides)",
                   file=sys.stderr)
             exit_code = GATE_REFUSED_EXIT
     if not args.no_report:

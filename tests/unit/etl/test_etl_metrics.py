@@ -39,7 +39,7 @@ def etl(monkeypatch):
 
 
 def metric_totals(out: str) -> dict[str, float]:
-    """metric name -> summed value over every EMF document in ``out`` (all in our namespace, dimension service)."""
+    """metric name -> summed value over every EMF document in ``out`` (our namespace, dimension service)."""
     totals: dict[str, float] = {}
     for line in out.splitlines():
         try:

@@ -3,7 +3,6 @@ with the MXNet engine on the real SageMaker fixture; the model cache's SnapStart
 snapshot and force an S3 re-check after a restore (registered only where the runtime's hooks module exists)."""
 from __future__ import annotations
 
-import json
 import sys
 import types
 from pathlib import Path
@@ -73,7 +72,8 @@ def cache(tmp_path):
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket=BUCKET)
         clock = [0.0]
-        yield (mc.ModelCache(s3, BUCKET, layout.MODEL_POINTER_KEY, layout.MODEL_VERSIONS_PREFIX, "numpy", recheck_seconds=300,
+        yield (mc.ModelCache(s3, BUCKET, layout.MODEL_POINTER_KEY, layout.MODEL_VERSIONS_PREFIX, "numpy",
+                             recheck_seconds=300,
                              work_dir=tmp_path / "work", clock=lambda: clock[0]), s3, clock)
 
 

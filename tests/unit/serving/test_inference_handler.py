@@ -136,12 +136,14 @@ def test_a_broken_new_model_keeps_the_old_one_serving(deployed):
     handler, s3, clock = deployed
     publish(s3, MODEL_V1, "v1")
     assert invoke(handler)[0] == 200
-    model_store.publish(s3, BUCKET, "v-broken", b"not a tarball", {"model_version": "v-broken", "features": FEATURES})
+    broken = {"model_version": "v-broken", "features": FEATURES}
+    model_store.publish(s3, BUCKET, "v-broken", b"not a tarball", broken)
     clock.now += RECHECK_SECONDS
     status, body = invoke(handler)
     assert status == 200 and body["model_version"] == "v1"
     # metadata from a different model shape (feature count mismatch) is refused the same way
-    model_store.publish(s3, BUCKET, "v2", ll.artifact_bytes(MODEL_V2), {"model_version": "v2", "features": ["distance"]})
+    mismatch = {"model_version": "v2", "features": ["distance"]}
+    model_store.publish(s3, BUCKET, "v2", ll.artifact_bytes(MODEL_V2), mismatch)
     clock.now += RECHECK_SECONDS
     assert invoke(handler)[1]["model_version"] == "v1"
 

@@ -327,12 +327,12 @@ def test_sagemaker_engine_end_to_end_on_moto(aws, inputs, tmp_path, monkeypatch,
     assert description["RoleArn"] == ROLE_ARN
 
     # --publish stored the job's artifact as an immutable version (the gate's verdict decides the pointer)
-    version = json.loads(aws.get_object(Bucket=BUCKET, Key=f"models/linear-learner/{job}/metadata.json")["Body"]
-                         .read())["model_version"]
-    stored = aws.get_object(Bucket=BUCKET, Key=f"models/linear-learner/versions/{version}/model.tar.gz")["Body"].read()
-    assert stored == ll.artifact_bytes(fake)
-    metadata = json.loads(aws.get_object(Bucket=BUCKET, Key=f"models/linear-learner/versions/{version}/metadata.json")
-                          ["Body"].read())
+    def read(key: str) -> bytes:
+        return aws.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+
+    version = json.loads(read(f"models/linear-learner/{job}/metadata.json"))["model_version"]
+    assert read(f"models/linear-learner/versions/{version}/model.tar.gz") == ll.artifact_bytes(fake)
+    metadata = json.loads(read(f"models/linear-learner/versions/{version}/metadata.json"))
     assert metadata["created_by"] == "wildrydes train --engine sagemaker"
     assert metadata["threshold"] == 0.45 and metadata["training_job"] == job
     assert "passed" in metadata["gate"]
@@ -369,7 +369,7 @@ def test_s3_inputs_outputs_and_publish_keys(aws, inputs, tmp_path):
     stored = json.loads(aws.get_object(Bucket=BUCKET, Key=f"{versioned}metadata.json")["Body"].read())
     assert {k: v for k, v in stored.items() if k not in ("gate", "created_at")} == json.loads(
         (local / "metadata.json").read_bytes())
-    pointer = json.loads(aws.get_object(Bucket=BUCKET, Key="models/linear-learner/serving.json")["Body"].read())
+    pointer = json.loads(aws.get_object(Bucket=BUCKET, Key=train.POINTER_KEY)["Body"].read())
     assert pointer["model_version"] == version and stored["gate"]["passed"]
     with pytest.raises(CommandError, match="s3://BUCKET only"):
         train.publish(f"s3://{BUCKET}/some/prefix", None)  # type: ignore[arg-type]
