@@ -109,12 +109,13 @@ sample-data: venv ## regenerate the committed sample in data/sample (rides, GHCN
 # ---------------------------------------------------------------------------- lint and docs
 # `make lint` is read-only and runs in .ci/run before `make test`; .pre-commit-config.yaml runs the same commands.
 .PHONY: lint docs
-lint: venv ## ruff check, ruff format --check, mypy (runtime packages), terraform fmt -check, README tables
+lint: venv ## ruff check, ruff format --check, mypy (runtime packages), terraform fmt -check, README tables, notebooks without outputs
 	$(VENV)/bin/ruff check
 	$(VENV)/bin/ruff format --check
 	$(VENV)/bin/mypy
 	terraform fmt -check -recursive
 	$(PY) -m wildrydes_dev.tf_docs --check
+	$(PY) -m wildrydes_dev.notebook_check
 
 docs: venv ## regenerate the README input/output tables (root and modules/*) from variables.tf/outputs.tf
 	$(PY) -m wildrydes_dev.tf_docs
