@@ -147,7 +147,7 @@ sample-data: venv ## regenerate the committed sample in data/sample (rides, GHCN
 # ---------------------------------------------------------------------------- lint and docs
 # `make lint` is read-only and runs in .ci/run before `make test`; .pre-commit-config.yaml runs the same commands.
 .PHONY: lint docs
-lint: venv ## ruff, ruff format --check, mypy, terraform fmt -check, README tables, actionlint, openapi.yaml and its models
+lint: venv ## ruff, ruff format --check, mypy, terraform fmt -check, README tables, actionlint, openapi.yaml and its models, notebooks without outputs
 	$(VENV)/bin/ruff check
 	$(VENV)/bin/ruff format --check
 	$(VENV)/bin/mypy
@@ -156,6 +156,7 @@ lint: venv ## ruff, ruff format --check, mypy, terraform fmt -check, README tabl
 	$(PY) -m wildrydes_dev.tf_docs --check
 	$(VENV)/bin/openapi-spec-validator openapi.yaml
 	$(PY) -m wildrydes_dev.openapi_models --check
+	$(PY) -m wildrydes_dev.notebook_check
 
 docs: venv ## regenerate README tables (root, modules/*) and the API Gateway models generated from openapi.yaml
 	$(PY) -m wildrydes_dev.tf_docs

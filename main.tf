@@ -100,6 +100,8 @@ module "sagemaker" {
   ghcn_source_bucket    = var.ghcn_source_bucket
   athena_workgroup_name = module.athena.workgroup_name
   glue_database_name    = module.athena.database_name
+
+  notebook_direct_internet_access = var.sagemaker_notebook_direct_internet_access
 }
 
 # Inference: MXNet layer + scoring function behind an API-key REST API (POST /, stage prod).
@@ -132,4 +134,7 @@ module "inference_api" {
   log_retention_days         = var.inference_log_retention_days
   log_level                  = var.log_level
   local_endpoint             = var.local_endpoint
+
+  # Inference alarms notify the same topic as the ETL's (monitoring.tf).
+  alarm_topic_arn = module.etl_functions.alarm_topic_arn
 }

@@ -53,6 +53,11 @@ output "etl_dashboard_name" {
   value       = module.etl_functions.dashboard_name
 }
 
+output "inference_dashboard_name" {
+  description = "Name of the CloudWatch dashboard of the inference API."
+  value       = module.inference_api.dashboard_name
+}
+
 output "athena_workgroup_name" {
   description = "Athena workgroup for the weather and training queries (enforced scan cutoff and encrypted results)."
   value       = module.athena.workgroup_name
@@ -85,7 +90,7 @@ output "inference_api_key" {
 }
 
 output "model_s3_uri" {
-  description = "S3 URI of the published model the inference function serves."
+  description = "S3 URI of the serving pointer: a JSON object naming the model version (under models/linear-learner/versions/) the inference function serves."
   value       = module.inference_api.model_s3_uri
 }
 

@@ -284,6 +284,12 @@ variable "enable_sagemaker_notebook" {
   default     = false
 }
 
+variable "sagemaker_notebook_direct_internet_access" {
+  description = "Give the notebook instance direct internet access. Off by default; the notebook then needs a subnet (modules/sagemaker notebook_subnet_id), so enabling the notebook from this root module requires setting this to true."
+  type        = bool
+  default     = false
+}
+
 # ---------------------------------------------------------------------------- inference API
 variable "inference_engine" {
   description = "Scoring engine of the inference function: mxnet (with the MXNet layer) or numpy (no layer)."
@@ -315,7 +321,7 @@ variable "inference_reserved_concurrency" {
 }
 
 variable "inference_model_recheck_seconds" {
-  description = "How often (at most) the function re-checks the published model's ETag."
+  description = "How often (at most) the function re-reads the serving pointer (a promote or rollback is live within this time; also the retry interval while no good model is loaded)."
   type        = number
   default     = 60
 }

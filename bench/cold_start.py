@@ -52,19 +52,22 @@ import hashlib, json, os, sys, time
 t_start = time.perf_counter()
 paths, model_tar, metadata_path, engine = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 sys.path[:0] = paths
-os.environ.update({"MODEL_S3_BUCKET": "bench", "MODEL_S3_KEY": "m/model.tar.gz", "METADATA_S3_KEY": "m/metadata.json",
+os.environ.update({"MODEL_S3_BUCKET": "bench", "MODEL_POINTER_KEY": "m/serving.json", "MODEL_VERSIONS_PREFIX": "m/v/",
                    "INFERENCE_ENGINE": engine, "MODEL_RECHECK_SECONDS": "60", "POWERTOOLS_SERVICE_NAME": "cold",
                    "LOG_LEVEL": "WARNING", "AWS_DEFAULT_REGION": "us-east-1"})
 import handler
 t_import = time.perf_counter()
 
 class LocalS3:
-    files = {"m/model.tar.gz": model_tar, "m/metadata.json": metadata_path}
+    files = {"m/v/bench/model.tar.gz": model_tar, "m/v/bench/metadata.json": metadata_path}
     def _etag(self, key):
         return '"' + hashlib.md5(open(self.files[key], "rb").read()).hexdigest() + '"'
     def head_object(self, Bucket, Key):
         return {"ETag": self._etag(Key)}
     def get_object(self, Bucket, Key):
+        if Key == "m/serving.json":  # the pointer names the version "bench" (METADATA's model_version)
+            import io
+            return {"ETag": '"pointer"', "Body": io.BytesIO(b'{"model_version": "bench"}')}
         return {"ETag": self._etag(Key), "Body": open(self.files[Key], "rb")}
 
 handler.MODEL_CACHE._s3 = LocalS3()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import os
 import statistics
@@ -36,8 +37,10 @@ BATCH_SIZE = 100
 BATCH_REPEATS = 50
 WORKSHOP_BODY = '{"distance": 30, "TMAX": 333, "TMIN": 300, "PRCP": 100}'
 BENCH_BUCKET = "bench-bucket"
-MODEL_KEY = "models/linear-learner/latest/model.tar.gz"
-METADATA_KEY = "models/linear-learner/latest/metadata.json"
+POINTER_KEY = "models/linear-learner/serving.json"
+VERSIONS_PREFIX = "models/linear-learner/versions/"
+MODEL_KEY = f"{VERSIONS_PREFIX}bench/model.tar.gz"  # version "bench" = METADATA's model_version
+METADATA_KEY = f"{VERSIONS_PREFIX}bench/metadata.json"
 METADATA = {
     "model_version": "bench",
     "features": ["distance", "TMIN", "TMAX", "PRCP"],
@@ -78,6 +81,8 @@ class LocalS3:
         return {"ETag": self._etag(Key)}
 
     def get_object(self, Bucket: str, Key: str) -> dict:
+        if Key == POINTER_KEY:
+            return {"ETag": '"pointer"', "Body": io.BytesIO(json.dumps({"model_version": "bench"}).encode())}
         return {"ETag": self._etag(Key), "Body": open(self.files[Key], "rb")}
 
 
@@ -86,8 +91,8 @@ def worker(engine: str, model_tar: Path, metadata_path: Path, warm_requests: int
     os.environ.update(
         {
             "MODEL_S3_BUCKET": BENCH_BUCKET,
-            "MODEL_S3_KEY": MODEL_KEY,
-            "METADATA_S3_KEY": METADATA_KEY,
+            "MODEL_POINTER_KEY": POINTER_KEY,
+            "MODEL_VERSIONS_PREFIX": VERSIONS_PREFIX,
             "INFERENCE_ENGINE": engine,
             "MODEL_RECHECK_SECONDS": "60",
             "MAX_BATCH": str(BATCH_SIZE),

@@ -9,18 +9,22 @@ retried (and after maxReceiveCount lands in the DLQ), never the whole batch.
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from wildrydes_lambda import aws
+from wildrydes_lambda.contracts import metrics as metric_names
 from wildrydes_lambda.contracts.envelope import Source, decode_message, encode_message
 from wildrydes_lambda.etl import quarantine as q
 from wildrydes_lambda.etl.config import EnrichConfig
 from wildrydes_lambda.etl.enrichment import enrich_rides
+from wildrydes_lambda.etl.metrics import enrich_counts
 
 CONFIG = EnrichConfig.from_env()
 logger = Logger()
+metrics = Metrics(namespace=metric_names.NAMESPACE)  # EMF lines, flushed per invocation
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
@@ -43,12 +47,15 @@ def record_handler(record: SQSRecord) -> None:
         aws.client("sqs").send_message(
             QueueUrl=CONFIG.output_queue_url, MessageBody=encode_message(source, chunk, enriched)
         )
+    for name, value in enrich_counts(len(enriched), len(rejected)).items():
+        metrics.add_metric(name, MetricUnit.Count, value)
     logger.info(
         "message enriched",
         extra={"source_key": source.key, "chunk": chunk, "rides": len(enriched), "rejected": len(rejected)},
     )
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context) -> dict:
     return process_partial_response(

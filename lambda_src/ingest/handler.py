@@ -12,17 +12,21 @@ from __future__ import annotations
 import json
 from urllib.parse import unquote_plus
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 
 from wildrydes_lambda import aws
+from wildrydes_lambda.contracts import metrics as metric_names
 from wildrydes_lambda.contracts.envelope import Source
 from wildrydes_lambda.etl.config import IngestConfig
 from wildrydes_lambda.etl.ingestion import Manifest, ingest_file, manifest_key, reject_file
+from wildrydes_lambda.etl.metrics import ingest_counts
 from wildrydes_lambda.etl.quarantine import QuarantineWriter
 from wildrydes_lambda.etl.streaming import BadFile, detect_format
 
 CONFIG = IngestConfig.from_env()
 logger = Logger()
+metrics = Metrics(namespace=metric_names.NAMESPACE)  # EMF lines, flushed per invocation
 
 
 def _sources(event: dict) -> list[Source]:
@@ -79,9 +83,12 @@ def _ingest(source: Source) -> dict:
     for key in manifests_at:
         aws.put_object(CONFIG.data_bucket, key, body, "application/json")
     logger.info("file ingested", extra={**counts, "manifests": manifests_at, "sqs_requests": sender.requests})
+    for name, value in ingest_counts(counts).items():
+        metrics.add_metric(name, MetricUnit.Count, value)
     return counts
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context) -> dict:
     results, failures = [], []

@@ -7,17 +7,21 @@ object per ride instead (the workshop's behaviour, kept as a benchmark baseline;
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from wildrydes_lambda import aws
+from wildrydes_lambda.contracts import metrics as metric_names
 from wildrydes_lambda.contracts.envelope import decode_message
 from wildrydes_lambda.etl.config import WriterConfig
 from wildrydes_lambda.etl.csv_output import plan_csv_objects
+from wildrydes_lambda.etl.metrics import writer_counts
 
 CONFIG = WriterConfig.from_env()
 logger = Logger()
+metrics = Metrics(namespace=metric_names.NAMESPACE)  # EMF lines, flushed per invocation
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
@@ -28,6 +32,8 @@ def record_handler(record: SQSRecord) -> None:
     )
     for key, body in objects:
         aws.put_object(CONFIG.data_bucket, key, body, "text/csv")
+    for name, value in writer_counts(len(envelope["rides"]), len(objects)).items():
+        metrics.add_metric(name, MetricUnit.Count, value)
     logger.info(
         "message written",
         extra={
@@ -38,6 +44,7 @@ def record_handler(record: SQSRecord) -> None:
     )
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context) -> dict:
     return process_partial_response(

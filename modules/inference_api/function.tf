@@ -20,8 +20,8 @@ module "function" {
     snap_start   = var.snapstart_enabled
     environment = merge({
       MODEL_S3_BUCKET       = var.data_bucket_name
-      MODEL_S3_KEY          = var.layout.model_key
-      METADATA_S3_KEY       = var.layout.metadata_key
+      MODEL_POINTER_KEY     = var.layout.model_pointer_key
+      MODEL_VERSIONS_PREFIX = var.layout.model_versions
       INFERENCE_ENGINE      = var.inference_engine
       MODEL_RECHECK_SECONDS = tostring(var.model_recheck_seconds)
       MAX_BATCH             = tostring(var.max_batch)

@@ -50,13 +50,13 @@ output "layer_version_arn" {
 }
 
 output "model_s3_uri" {
-  description = "S3 URI of the model artifact the function serves."
-  value       = "s3://${var.data_bucket_name}/${var.layout.model_key}"
+  description = "S3 URI of the serving pointer (a JSON object naming the model version the function serves; `wildrydes models promote|rollback` switch it)."
+  value       = "s3://${var.data_bucket_name}/${var.layout.model_pointer_key}"
 }
 
-output "metadata_s3_uri" {
-  description = "S3 URI of the model metadata the function reads."
-  value       = "s3://${var.data_bucket_name}/${var.layout.metadata_key}"
+output "model_versions_s3_uri" {
+  description = "S3 URI prefix of the immutable model versions (<version>/model.tar.gz + metadata.json) the pointer names."
+  value       = "s3://${var.data_bucket_name}/${var.layout.model_versions}"
 }
 
 output "access_log_group_name" {
@@ -67,4 +67,14 @@ output "access_log_group_name" {
 output "curl_example" {
   description = "Ready-to-paste curl command scoring the workshop payload; reads the key from `terraform output` so no secret is printed."
   value       = "curl -sS -X POST '${local.effective_invoke_url}' -H 'Content-Type: application/json' -H \"x-api-key: $(terraform output -raw inference_api_key)\" -d '${local.example_payload}'"
+}
+
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard of the inference API (requests, errors, latency, model loads/rejects, predictions by label and score bucket)."
+  value       = aws_cloudwatch_dashboard.inference.dashboard_name
+}
+
+output "alarm_names" {
+  description = "Names of the inference alarms (keys api-5xx-rate, api-4xx-rate, api-p99-latency, function-errors, function-throttles, model-rejected)."
+  value       = { for k, a in aws_cloudwatch_metric_alarm.inference : k => a.alarm_name }
 }

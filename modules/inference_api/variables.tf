@@ -96,7 +96,7 @@ variable "reserved_concurrency" {
 }
 
 variable "model_recheck_seconds" {
-  description = "The function re-checks the model object's ETag at most this often, so a newly published model is served without redeploying."
+  description = "The function re-reads the serving pointer at most this often, so a promote or rollback is served without redeploying (also the retry interval while no good model is loaded)."
   type        = number
   default     = 60
 
@@ -268,12 +268,12 @@ variable "snapstart_enabled" {
 }
 
 variable "layout" {
-  description = "The storage module's `layout` output (bucket key prefixes and model keys); the layer is staged under artifacts, the function reads only under models and serves model_key/metadata_key."
+  description = "The storage module's `layout` output (bucket key prefixes and model keys); the layer is staged under artifacts, the function reads only under models: the pointer model_pointer_key, then the version it names under model_versions."
   type = object({
-    artifacts    = string
-    models       = string
-    model_key    = string
-    metadata_key = string
+    artifacts         = string
+    models            = string
+    model_versions    = string
+    model_pointer_key = string
   })
 }
 
@@ -304,4 +304,104 @@ variable "json_body_validation" {
   description = "Validate application/json bodies at API Gateway against the model generated from openapi.yaml. Set false only on an emulator that applies the JSON model to every content type (LocalStack 4.x community rejects text/csv and JSON Lines bodies then); AWS validates only the matching content type."
   type        = bool
   default     = true
+}
+
+# ---------------------------------------------------------------------------- monitoring (monitoring.tf)
+variable "alarm_topic_arn" {
+  description = "SNS topic the inference alarms notify (the root module passes the ETL's, etl_functions' alarm_topic_arn); null: alarms without notifications."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alarm_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:", var.alarm_topic_arn))
+    error_message = "alarm_topic_arn must be null or an SNS topic ARN."
+  }
+}
+
+variable "alarm_period_seconds" {
+  description = "Period of every inference alarm and dashboard widget, in seconds."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = contains([10, 30, 60, 300, 900, 3600], var.alarm_period_seconds)
+    error_message = "alarm_period_seconds must be 10, 30, 60, 300, 900 or 3600."
+  }
+}
+
+variable "alarm_evaluation_periods" {
+  description = "Consecutive periods over the threshold before an inference alarm fires."
+  type        = number
+  default     = 3
+
+  validation {
+    condition     = var.alarm_evaluation_periods >= 1 && var.alarm_evaluation_periods <= 100 && floor(var.alarm_evaluation_periods) == var.alarm_evaluation_periods
+    error_message = "alarm_evaluation_periods must be a whole number between 1 and 100."
+  }
+}
+
+variable "alarm_5xx_rate_threshold" {
+  description = "Alarm when more than this fraction of API requests answer 5XX (0.01 = 1%; the function answers 503 only while no model is loadable)."
+  type        = number
+  default     = 0.01
+
+  validation {
+    condition     = var.alarm_5xx_rate_threshold >= 0 && var.alarm_5xx_rate_threshold < 1
+    error_message = "alarm_5xx_rate_threshold must be a fraction in [0, 1)."
+  }
+}
+
+variable "alarm_4xx_rate_threshold" {
+  description = "Alarm when more than this fraction of API requests answer 4XX (bad payloads, keys, throttling, quota)."
+  type        = number
+  default     = 0.1
+
+  validation {
+    condition     = var.alarm_4xx_rate_threshold >= 0 && var.alarm_4xx_rate_threshold < 1
+    error_message = "alarm_4xx_rate_threshold must be a fraction in [0, 1)."
+  }
+}
+
+variable "alarm_p99_latency_ms" {
+  description = "Alarm when the API's p99 latency exceeds this many milliseconds (a warm request takes a few ms; cold starts load the model)."
+  type        = number
+  default     = 2000
+
+  validation {
+    condition     = var.alarm_p99_latency_ms > 0
+    error_message = "alarm_p99_latency_ms must be > 0."
+  }
+}
+
+variable "alarm_function_errors_threshold" {
+  description = "Alarm when the function's failed invocations in a period exceed this count."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.alarm_function_errors_threshold >= 0
+    error_message = "alarm_function_errors_threshold must be >= 0."
+  }
+}
+
+variable "alarm_function_throttles_threshold" {
+  description = "Alarm when the function's throttled invocations in a period exceed this count."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.alarm_function_throttles_threshold >= 0
+    error_message = "alarm_function_throttles_threshold must be >= 0."
+  }
+}
+
+variable "alarm_model_rejects_threshold" {
+  description = "Alarm when more than this many published models are rejected at load time in a period (any reject deserves a look)."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.alarm_model_rejects_threshold >= 0
+    error_message = "alarm_model_rejects_threshold must be >= 0."
+  }
 }

@@ -23,6 +23,17 @@ locals {
   training_log_group_arn = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/sagemaker/TrainingJobs"
   notebook_log_group_arn = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/sagemaker/NotebookInstances"
 
+  # Who may write models: new versions and training-job artifacts, never the pointer that names what serves.
+  model_write_resources = [
+    "${local.bucket_arn}/${var.layout.model_versions}*",
+    "${local.bucket_arn}/${var.layout.model_jobs}*",
+  ]
+  pointer_arn           = "${local.bucket_arn}/${var.layout.model_pointer_key}"
+  pointer_write_actions = ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"]
+  # The notebook lists only what it reads or writes.
+  notebook_list_prefixes = [for p in [var.layout.processed, var.layout.weather, var.layout.training, var.layout.models,
+  var.layout.athena_results, var.layout.tmp] : "${p}*"]
+
   notebook_source_path = coalesce(var.notebook_source_path, "${path.module}/../../notebooks/linear_learner.ipynb")
   notebook_home        = "/home/ec2-user/SageMaker"
 }
@@ -54,9 +65,23 @@ data "aws_iam_policy_document" "training" {
   }
 
   statement {
-    sid       = "ReadWriteModelArtifacts"
-    actions   = ["s3:GetObject", "s3:PutObject"]
+    sid       = "ReadModels"
+    actions   = ["s3:GetObject"]
     resources = ["${local.bucket_arn}/${var.layout.models}*"]
+  }
+
+  # New versions and job artifacts only: what serves is switched by promote/rollback (the CLI's caller).
+  statement {
+    sid       = "WriteModelVersionsAndJobArtifacts"
+    actions   = ["s3:PutObject"]
+    resources = local.model_write_resources
+  }
+
+  statement {
+    sid       = "NeverTheServingPointer"
+    effect    = "Deny"
+    actions   = local.pointer_write_actions
+    resources = [local.pointer_arn]
   }
 
   statement {
@@ -143,29 +168,53 @@ resource "aws_iam_role" "notebook" {
 
 data "aws_iam_policy_document" "notebook" {
   statement {
-    sid     = "ReadPipelineData"
+    sid     = "ReadPipelineDataAndModels"
     actions = ["s3:GetObject"]
     resources = [
-      "${local.bucket_arn}/processed/*",
-      "${local.bucket_arn}/nygroundstationdata/*",
+      "${local.bucket_arn}/${var.layout.processed}*",
+      "${local.bucket_arn}/${var.layout.weather}*",
+      "${local.bucket_arn}/${var.layout.models}*",
       "${local.bucket_arn}/${var.notebook_s3_key}",
     ]
   }
 
   statement {
-    sid     = "ReadWriteTrainingModelsAndResults"
+    sid     = "ReadWriteTrainingAndResults"
     actions = ["s3:GetObject", "s3:PutObject"]
     resources = [
       "${local.bucket_arn}/${var.layout.training}*",
-      "${local.bucket_arn}/${var.layout.models}*",
       "${local.bucket_arn}/${var.layout.athena_results}*",
       "${local.bucket_arn}/${var.layout.tmp}*",
     ]
   }
 
   statement {
-    sid       = "ListOurBucket"
-    actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
+    sid       = "WriteModelVersionsAndJobArtifacts"
+    actions   = ["s3:PutObject"]
+    resources = local.model_write_resources
+  }
+
+  statement {
+    sid       = "NeverTheServingPointer"
+    effect    = "Deny"
+    actions   = local.pointer_write_actions
+    resources = [local.pointer_arn]
+  }
+
+  statement {
+    sid       = "ListOnlyNeededPrefixes"
+    actions   = ["s3:ListBucket"]
+    resources = [local.bucket_arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = local.notebook_list_prefixes
+    }
+  }
+
+  statement {
+    sid       = "BucketRegion"
+    actions   = ["s3:GetBucketLocation"]
     resources = [local.bucket_arn]
   }
 
@@ -263,7 +312,7 @@ resource "aws_sagemaker_notebook_instance" "notebook" {
   root_access            = "Disabled"
   subnet_id              = var.notebook_subnet_id
   security_groups        = var.notebook_subnet_id == null ? null : var.notebook_security_group_ids
-  direct_internet_access = var.notebook_subnet_id == null ? "Enabled" : "Disabled"
+  direct_internet_access = var.notebook_direct_internet_access ? "Enabled" : "Disabled"
   kms_key_id             = var.notebook_kms_key_arn
   tags                   = var.tags
 
@@ -278,6 +327,10 @@ resource "aws_sagemaker_notebook_instance" "notebook" {
     precondition {
       condition     = var.notebook_subnet_id == null || length(var.notebook_security_group_ids) > 0
       error_message = "notebook_security_group_ids must name at least one security group when notebook_subnet_id is set."
+    }
+    precondition {
+      condition     = var.notebook_direct_internet_access || var.notebook_subnet_id != null
+      error_message = "Without direct internet access (notebook_direct_internet_access = false, the default) the notebook needs notebook_subnet_id."
     }
   }
 }

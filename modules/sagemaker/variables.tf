@@ -96,7 +96,7 @@ variable "notebook_s3_key" {
 }
 
 variable "notebook_subnet_id" {
-  description = "Subnet for the notebook instance. When set, direct internet access is disabled (reach S3/SageMaker through VPC endpoints or NAT); when null the instance needs direct internet access."
+  description = "Subnet for the notebook instance (required unless notebook_direct_internet_access is true); reach S3/SageMaker/Athena through VPC endpoints or a NAT."
   type        = string
   default     = null
 
@@ -169,11 +169,22 @@ variable "account_id" {
 }
 
 variable "layout" {
-  description = "The storage module's `layout` output (bucket key prefixes and model keys); training jobs read the training prefix and write only under models; the notebook also uses athena_results and tmp."
+  description = "The storage module's `layout` output (bucket key prefixes and model keys). Training jobs read the training prefix, read models and write only new model versions and job artifacts (model_versions, model_jobs), never the serving pointer (model_pointer_key); the notebook also reads processed and weather and uses athena_results and tmp."
   type = object({
-    training       = string
-    models         = string
-    athena_results = string
-    tmp            = string
+    processed         = string
+    weather           = string
+    training          = string
+    models            = string
+    model_versions    = string
+    model_jobs        = string
+    model_pointer_key = string
+    athena_results    = string
+    tmp               = string
   })
+}
+
+variable "notebook_direct_internet_access" {
+  description = "Give the notebook instance direct internet access (SageMaker-managed network). Off by default: the notebook then needs notebook_subnet_id (and security groups) and reaches S3/SageMaker/Athena through VPC endpoints or a NAT."
+  type        = bool
+  default     = false
 }

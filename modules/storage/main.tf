@@ -31,9 +31,11 @@ locals {
     artifacts      = "artifacts/"
     athena_results = "athena-results/"
     tmp            = "tmp/"
-    # The published model the inference function serves (`wildrydes train --publish` writes it).
-    model_key    = "models/linear-learner/latest/model.tar.gz"
-    metadata_key = "models/linear-learner/latest/metadata.json"
+    # Models: immutable versions (<model_versions><version>/model.tar.gz + metadata.json), and the pointer
+    # object naming the version the inference function serves (written only by promote/rollback).
+    model_versions    = "models/linear-learner/versions/"
+    model_pointer_key = "models/linear-learner/serving.json"
+    model_jobs        = "models/linear-learner/jobs/" # SageMaker training jobs' S3OutputPath
   }
 
   # Prefixes whose objects are disposable after a while: prefix => days to keep.

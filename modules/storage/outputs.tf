@@ -24,6 +24,6 @@ output "sse_algorithm" {
 }
 
 output "layout" {
-  description = "The bucket layout every other module takes as its `layout` input: key prefixes (raw, quarantine, manifests, processed, weather, training, models, artifacts, athena_results, tmp; each ends in '/') and the published model's keys (model_key, metadata_key)."
+  description = "The bucket layout every other module takes as its `layout` input: key prefixes (raw, quarantine, manifests, processed, weather, training, models, artifacts, athena_results, tmp; each ends in '/') and the model keys (model_versions: prefix of the immutable model versions; model_pointer_key: the serving pointer; model_jobs: where SageMaker training jobs write)."
   value       = local.layout
 }

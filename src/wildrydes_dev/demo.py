@@ -58,8 +58,8 @@ PROCESSED_PREFIX = "processed/"
 QUARANTINE_PREFIX = "quarantine/"
 MANIFEST_PREFIX = "manifests/"
 WEATHER_PREFIX = "nygroundstationdata/"
-MODEL_KEY = "models/linear-learner/latest/model.tar.gz"
-METADATA_KEY = "models/linear-learner/latest/metadata.json"
+POINTER_KEY = "models/linear-learner/serving.json"  # names the version that serves (wildrydes models)
+VERSIONS_PREFIX = "models/linear-learner/versions/"
 HTTP_TIMEOUT_S = 60
 
 
@@ -489,7 +489,7 @@ def train(settings: Settings, bucket: str, data_dir: Path) -> dict:
         7,
         "train + publish",
         "local trainer (scikit-learn, writes SageMaker's Linear Learner "
-        f"artifact) -> s3://{bucket}/{MODEL_KEY}",
+        f"artifact) -> s3://{bucket}/{VERSIONS_PREFIX}<version>/, gate, {POINTER_KEY}",
     ):
         args = [
             "train",
@@ -562,7 +562,10 @@ def demo(settings: Settings) -> int:
     counts = wait_for_pipeline(settings, s3, bucket, raw_keys, since)
     reduce_weather(settings, bucket)
     summary = train(settings, bucket, data_dir)
-    metadata = json.loads(s3.get_object(Bucket=bucket, Key=METADATA_KEY)["Body"].read())
+    version = json.loads(s3.get_object(Bucket=bucket, Key=POINTER_KEY)["Body"].read())["model_version"]
+    model_key = f"{VERSIONS_PREFIX}{version}/model.tar.gz"
+    metadata_key = f"{VERSIONS_PREFIX}{version}/metadata.json"
+    metadata = json.loads(s3.get_object(Bucket=bucket, Key=metadata_key)["Body"].read())
 
     url, key = outputs["inference_invoke_url"], outputs["inference_api_key"]
     with Stage(
@@ -570,7 +573,7 @@ def demo(settings: Settings) -> int:
     ):
         local = (
             wildrydes(
-                ["predict", "--model", f"s3://{bucket}/{MODEL_KEY}", json.dumps(SAMPLE_PAYLOAD)],
+                ["predict", "--model", f"s3://{bucket}/{model_key}", json.dumps(SAMPLE_PAYLOAD)],
                 settings,
                 capture=True,
             )

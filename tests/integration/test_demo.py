@@ -112,9 +112,10 @@ def test_demo_last_line_is_the_live_endpoints_answer(demo_run):
     )
     last_run = json.loads((ROOT / "build" / "demo" / str(port) / "last-run.json").read_text())
     bucket = last_run["bucket"]
-    metadata = json.loads(
-        s3.get_object(Bucket=bucket, Key="models/linear-learner/latest/metadata.json")["Body"].read()
-    )
+    pointer = s3.get_object(Bucket=bucket, Key="models/linear-learner/serving.json")["Body"].read()
+    version = json.loads(pointer)["model_version"]
+    metadata_key = f"models/linear-learner/versions/{version}/metadata.json"
+    metadata = json.loads(s3.get_object(Bucket=bucket, Key=metadata_key)["Body"].read())
     assert answer.get("model_version") == metadata["model_version"]
 
 

@@ -28,6 +28,7 @@ import pytest
 import yaml
 from jsonschema import Draft4Validator
 
+from wildrydes_lambda.contracts import layout, model_pointer
 from wildrydes_lambda.model_format import linear_learner as ll
 
 pytestmark = [pytest.mark.localstack, pytest.mark.slow]
@@ -49,8 +50,8 @@ class Api:
     url: str
     key: str
     bucket: str
-    model_key: str
-    metadata_key: str
+    pointer_key: str
+    versions_prefix: str
     function_name: str
     recheck_seconds: float
     s3: Any
@@ -92,8 +93,7 @@ def api(localstack, tf_local) -> Api:
     def value(name):
         return outputs[name]["value"]
 
-    bucket, model_key = _split(value("model_s3_uri"))
-    metadata_key = model_key.rsplit("/", 1)[0] + "/metadata.json"
+    bucket, pointer_key = _split(value("model_s3_uri"))  # the serving pointer
     lambda_client = localstack.client("lambda")
     function_name = next(
         f["FunctionName"]
@@ -101,15 +101,16 @@ def api(localstack, tf_local) -> Api:
         if f.get("Environment", {}).get("Variables", {}).get("MODEL_S3_BUCKET") == bucket
     )
     env = lambda_client.get_function_configuration(FunctionName=function_name)["Environment"]["Variables"]
-    assert env["METADATA_S3_KEY"] == metadata_key, "the function reads metadata from another key than assumed"
+    assert env["MODEL_POINTER_KEY"] == pointer_key, "the function reads another pointer than model_s3_uri"
+    versions_prefix = env["MODEL_VERSIONS_PREFIX"]
     if env.get("INFERENCE_ENGINE", "mxnet") == "mxnet":  # the default: scoring must go through the layer
         assert lambda_client.get_function_configuration(FunctionName=function_name).get("Layers")
     return Api(
         local_url(localstack, value("inference_invoke_url")),
         value("inference_api_key"),
         bucket,
-        model_key,
-        metadata_key,
+        pointer_key,
+        versions_prefix,
         function_name,
         float(env.get("MODEL_RECHECK_SECONDS", "60")),
         localstack.client("s3"),
@@ -120,9 +121,13 @@ def api(localstack, tf_local) -> Api:
 
 
 def publish(api: Api, model: ll.LinearModel, version: str) -> None:
-    api.s3.put_object(Bucket=api.bucket, Key=api.model_key, Body=ll.artifact_bytes(model))
+    """Store ``model`` as an immutable version, then switch the serving pointer to it."""
+    prefix = layout.model_version_prefix(version, api.versions_prefix)
+    s3, bucket = api.s3, api.bucket
+    s3.put_object(Bucket=bucket, Key=prefix + layout.MODEL_ARTIFACT_NAME, Body=ll.artifact_bytes(model))
     metadata = {"model_version": version, "features": FEATURES, "units": UNITS, "threshold": model.threshold}
-    api.s3.put_object(Bucket=api.bucket, Key=api.metadata_key, Body=json.dumps(metadata).encode())
+    s3.put_object(Bucket=bucket, Key=prefix + layout.METADATA_FILE_NAME, Body=json.dumps(metadata).encode())
+    s3.put_object(Bucket=bucket, Key=api.pointer_key, Body=model_pointer.encode({"model_version": version}))
 
 
 def call(

@@ -160,9 +160,15 @@ def inference_plan(tmp_path_factory, terraform_bin):
 def test_inference_serves_the_python_model_keys_and_reads_only_models(inference_plan):
     inference = tfhelpers.lambda_function(inference_plan)
     env = inference["aws_lambda_function.this"]["values"]["environment"][0]["variables"]
-    assert env["MODEL_S3_KEY"] == layout.MODEL_KEY == service.DEFAULT_MODEL_KEY
-    assert env["METADATA_S3_KEY"] == layout.METADATA_KEY == service.default_metadata_key(layout.MODEL_KEY)
-    assert inference_plan.outputs["model_s3_uri"] == f"s3://{tfhelpers.ROOT_TEST_BUCKET}/{layout.MODEL_KEY}"
+    assert env["MODEL_POINTER_KEY"] == layout.MODEL_POINTER_KEY == service.DEFAULT_POINTER_KEY
+    assert env["MODEL_VERSIONS_PREFIX"] == layout.MODEL_VERSIONS_PREFIX == service.DEFAULT_VERSIONS_PREFIX
+    assert (
+        inference_plan.outputs["model_s3_uri"]
+        == f"s3://{tfhelpers.ROOT_TEST_BUCKET}/{layout.MODEL_POINTER_KEY}"
+    )
+    # the pointer and the versions live under the models prefix the function may read
+    assert layout.MODEL_POINTER_KEY.startswith(layout.Prefix.MODELS)
+    assert layout.MODEL_VERSIONS_PREFIX.startswith(layout.Prefix.MODELS)
     reads = {
         r
         for r in policy_resources(inference["aws_iam_role_policy.data_access"]["values"]["policy"])
@@ -176,6 +182,10 @@ def test_training_role_reads_training_and_writes_models(tmp_path_factory, terraf
     granted = policy_resources(sagemaker["aws_iam_role_policy.training"]["values"]["policy"])
     assert f"{BUCKET_ARN}/{layout.Prefix.TRAINING}*" in granted
     assert f"{BUCKET_ARN}/{layout.Prefix.MODELS}*" in granted
+    # writes: the Python side's versions and job prefixes; the pointer is denied
+    assert f"{BUCKET_ARN}/{layout.MODEL_VERSIONS_PREFIX}*" in granted
+    assert f"{BUCKET_ARN}/{layout.MODEL_JOBS_PREFIX}*" in granted
+    assert f"{BUCKET_ARN}/{layout.MODEL_POINTER_KEY}" in granted
 
 
 def test_glue_rides_table_columns_are_the_processed_csv_columns(tmp_path_factory, terraform_bin):

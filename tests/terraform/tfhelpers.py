@@ -36,8 +36,9 @@ PLUGIN_DIR = os.environ.get("WILDRYDES_TF_PLUGIN_DIR") or (
 # compared in test_contracts.py); modules that take `layout` are planned with it.
 LAYOUT = {
     **{prefix.name.lower(): prefix.value for prefix in layout_contract.Prefix},
-    "model_key": layout_contract.MODEL_KEY,
-    "metadata_key": layout_contract.METADATA_KEY,
+    "model_versions": layout_contract.MODEL_VERSIONS_PREFIX,
+    "model_pointer_key": layout_contract.MODEL_POINTER_KEY,
+    "model_jobs": layout_contract.MODEL_JOBS_PREFIX,
 }
 
 TEST_ACCOUNT_ID = "000000000000"

@@ -21,6 +21,7 @@ import math
 import struct
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -48,6 +49,9 @@ MANIFEST = {"additional-params.json": "json", "mx-mod": "mxnet_module", "version
 WEIGHT_KEY = "arg:fc0_weight"
 BIAS_KEY = "arg:fc0_bias"
 
+DEFAULT_THRESHOLD = 0.5  # what SageMaker uses when additional-params.json has none
+THRESHOLD_MIN, THRESHOLD_MAX = 0.0, 1.0  # a threshold on a probability
+
 BINARY_CLASSIFIER = "binary_classifier"
 REGRESSOR = "regressor"
 # The graph's output op decides how the linear score is turned into a prediction.
@@ -62,6 +66,8 @@ ZIP_UNIX_FILE_MODE = 0o100644
 ZIP_CREATE_SYSTEM_UNIX = 3
 TAR_MTIME = 1577836800  # 2020-01-01T00:00:00Z, matches ZIP_TIMESTAMP
 TAR_FILE_MODE = 0o644
+# The .params arrays of a linear model are 2-d; anything beyond this is corrupt (MXNet caps ndim at 32).
+MAX_NDIM = 32
 # Guards against hostile archives (the fixture's zip is ~22 kB; a 1M-feature model is ~4 MB).
 MAX_MEMBER_BYTES = 256 * 1024 * 1024
 
@@ -115,7 +121,10 @@ class ParamArray(NamedTuple):
 
 
 def _unpack(fmt: str, data: bytes, offset: int) -> tuple[tuple, int]:
-    size = struct.calcsize(fmt)
+    try:
+        size = struct.calcsize(fmt)
+    except struct.error as exc:  # e.g. a count no struct format can hold
+        raise ArtifactError(f"params file: unreadable field at byte {offset} ({exc})") from None
     if offset + size > len(data):
         raise ArtifactError(f"params file truncated at byte {offset} (need {size} more bytes)")
     return struct.unpack_from(fmt, data, offset), offset + size
@@ -135,6 +144,8 @@ def read_params(data: bytes) -> dict[str, ParamArray]:
         (stype, ndim), pos = _unpack("<ii", data, pos)
         if stype != DENSE_STORAGE:
             raise ArtifactError(f"array {index}: sparse storage type {stype} is not supported")
+        if not 0 <= ndim <= MAX_NDIM:
+            raise ArtifactError(f"array {index}: ndim {ndim} is outside 0..{MAX_NDIM}")
         shape, pos = _unpack(f"<{ndim}q", data, pos)
         if ndim == 0:  # MXNet writes nothing more for an empty (shape-less) array
             arrays.append(ParamArray((), "float32", ()))
@@ -143,6 +154,8 @@ def read_params(data: bytes) -> dict[str, ParamArray]:
         if type_flag not in _DTYPES_BY_FLAG:
             raise ArtifactError(f"array {index}: unknown dtype flag {type_flag}")
         dtype, code = _DTYPES_BY_FLAG[type_flag]
+        if any(dim < 0 for dim in shape):
+            raise ArtifactError(f"array {index}: negative dimension in shape {shape}")
         values, pos = _unpack(f"<{math.prod(shape)}{code}", data, pos)
         arrays.append(ParamArray(tuple(shape), dtype, values))
     (name_count,), pos = _unpack("<Q", data, pos)
@@ -150,7 +163,10 @@ def read_params(data: bytes) -> dict[str, ParamArray]:
     for _ in range(name_count):
         (length,), pos = _unpack("<Q", data, pos)
         (raw,), pos = _unpack(f"<{length}s", data, pos)
-        names.append(raw.decode("utf-8"))
+        try:
+            names.append(raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise ArtifactError(f"params file: parameter name is not UTF-8 ({exc})") from None
     if pos != len(data):
         raise ArtifactError(f"{len(data) - pos} unexpected trailing bytes in params file")
     if name_count == 0:  # saved from a list: MXNet loads it as a list, we index by position
@@ -284,13 +300,26 @@ class LinearModel:
 def _output_op(symbol: Mapping[str, Any]) -> str:
     try:
         head_node = symbol["heads"][0][0]
-        return symbol["nodes"][head_node]["op"]
+        op = symbol["nodes"][head_node]["op"]
     except (KeyError, IndexError, TypeError) as exc:
         raise ArtifactError(f"{SYMBOL_FILE} is not an MXNet symbol graph") from exc
+    if not isinstance(op, str):
+        raise ArtifactError(f"{SYMBOL_FILE}: the output node's op is not a name")
+    return op
 
 
 def model_from_files(files: Mapping[str, bytes]) -> LinearModel:
-    """Build the model from the module files' bytes (keys are the file names)."""
+    """Build the model from the module files' bytes (keys are the file names). Whatever is wrong with the
+    bytes is an ``ArtifactError`` (never a struct.error, TypeError, ... escaping to the caller)."""
+    try:
+        return _model_from_files(files)
+    except ArtifactError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError, struct.error) as exc:
+        raise ArtifactError(f"artifact unreadable: {type(exc).__name__}: {exc}") from exc
+
+
+def _model_from_files(files: Mapping[str, bytes]) -> LinearModel:
     missing = [name for name in REQUIRED_MODEL_FILES if name not in files]
     if missing:
         raise ArtifactError(f"artifact lacks {', '.join(missing)}")
@@ -299,6 +328,8 @@ def model_from_files(files: Mapping[str, bytes]) -> LinearModel:
         extra = json.loads(files[ADDITIONAL_PARAMS_FILE]) if ADDITIONAL_PARAMS_FILE in files else {}
     except (ValueError, UnicodeDecodeError) as exc:
         raise ArtifactError(f"artifact JSON is malformed: {exc}") from exc
+    if not isinstance(extra, dict):
+        raise ArtifactError(f"{ADDITIONAL_PARAMS_FILE} is not a JSON object")
     predictor_by_op = {op: predictor for predictor, op in OUTPUT_OP_BY_PREDICTOR.items()}
     op = _output_op(symbol)
     if op not in predictor_by_op:
@@ -317,18 +348,34 @@ def model_from_files(files: Mapping[str, bytes]) -> LinearModel:
     # Linear Learner stores (feature_dim, 1); one output column is all a binary model may have.
     if len(weight.shape) != 2 or 1 not in weight.shape or bias.size != 1:
         raise ArtifactError(f"unexpected shapes: weight {weight.shape}, bias {bias.shape}")
+    if weight.size == 0:
+        raise ArtifactError("the weight vector is empty")
+    weights = tuple(float(v) for v in weight.values)
+    if not all(math.isfinite(w) for w in weights) or not math.isfinite(float(bias.values[0])):
+        raise ArtifactError("weights or bias are not finite (NaN or infinity)")
+    threshold = extra.get("threshold", DEFAULT_THRESHOLD) if isinstance(extra, dict) else DEFAULT_THRESHOLD
     return LinearModel(
-        weights=tuple(float(v) for v in weight.values),
+        weights=weights,
         bias=float(bias.values[0]),
-        threshold=float(extra.get("threshold", 0.5)),
+        threshold=checked_threshold(threshold, ADDITIONAL_PARAMS_FILE),
         predictor_type=predictor_type,
     )
+
+
+def checked_threshold(value: Any, where: str) -> float:
+    """A decision threshold as float: a JSON number (not a bool), finite and within [0, 1]; ArtifactError
+    naming ``where`` otherwise (a NaN or 7 would silently make every predicted_label 0)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ArtifactError(f"{where}: threshold {value!r} is not a number")
+    if not (math.isfinite(value) and THRESHOLD_MIN <= value <= THRESHOLD_MAX):
+        raise ArtifactError(f"{where}: threshold {value!r} is not a finite number in [0, 1]")
+    return float(value)
 
 
 def _read_zip_members(zip_bytes: bytes) -> dict[str, bytes]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(zip_bytes))
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
         raise ArtifactError(f"{ARTIFACT_MEMBER} is not a zip file") from exc
     files: dict[str, bytes] = {}
     with archive:
@@ -338,7 +385,11 @@ def _read_zip_members(zip_bytes: bytes) -> dict[str, bytes]:
                 continue
             if info.file_size > MAX_MEMBER_BYTES:
                 raise ArtifactError(f"{info.filename} is larger than {MAX_MEMBER_BYTES} bytes")
-            files[info.filename] = archive.read(info)
+            try:
+                files[info.filename] = archive.read(info)
+            except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, EOFError) as exc:
+                # a bad CRC, a truncated member or an unsupported compression method
+                raise ArtifactError(f"{ARTIFACT_MEMBER}: cannot read {info.filename} ({exc})") from exc
     return files
 
 
@@ -355,7 +406,7 @@ def read_artifact_files(model_tar_gz_path: str | Path) -> dict[str, bytes]:
             if extracted is None:
                 raise ArtifactError(f"{model_tar_gz_path}: {ARTIFACT_MEMBER} cannot be read from the archive")
             zip_bytes = extracted.read()
-    except (tarfile.TarError, OSError, EOFError) as exc:
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:  # zlib.error: a corrupt deflate stream
         if isinstance(exc, FileNotFoundError):
             raise
         raise ArtifactError(f"{model_tar_gz_path}: not a readable tar.gz ({exc})") from exc

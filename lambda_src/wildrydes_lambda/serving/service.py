@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from wildrydes_lambda.contracts.layout import METADATA_FILE_NAME, MODEL_KEY
+from wildrydes_lambda.contracts.layout import METADATA_FILE_NAME, MODEL_POINTER_KEY, MODEL_VERSIONS_PREFIX
 from wildrydes_lambda.serving import engine as inference_engine
 from wildrydes_lambda.serving.model_cache import LoadedModel, ModelUnavailable
 from wildrydes_lambda.serving.request import (
@@ -36,11 +37,12 @@ from wildrydes_lambda.serving.request import (
     read_http_request,
     render_jsonlines,
 )
-from wildrydes_lambda.settings import ConfigError, int_setting
+from wildrydes_lambda.settings import ConfigError, int_setting, key_prefix
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MODEL_KEY = MODEL_KEY
+DEFAULT_POINTER_KEY = MODEL_POINTER_KEY
+DEFAULT_VERSIONS_PREFIX = MODEL_VERSIONS_PREFIX
 DEFAULT_ENGINE = inference_engine.ENGINE_MXNET
 DEFAULT_RECHECK_SECONDS = 60.0
 # Hard ceilings so a typo in configuration cannot make the function accept absurd requests.
@@ -62,8 +64,8 @@ def default_metadata_key(model_key: str) -> str:
 @dataclass(frozen=True)
 class InferenceSettings:
     bucket: str
-    model_key: str
-    metadata_key: str
+    pointer_key: str = DEFAULT_POINTER_KEY
+    versions_prefix: str = DEFAULT_VERSIONS_PREFIX
     engine: str = DEFAULT_ENGINE
     recheck_seconds: float = DEFAULT_RECHECK_SECONDS
     max_batch: int = DEFAULT_MAX_BATCH
@@ -77,8 +79,10 @@ class InferenceSettings:
         bucket = env.get("MODEL_S3_BUCKET", "").strip()
         if not bucket:
             raise ConfigError("MODEL_S3_BUCKET is required (the bucket holding the published model)")
-        model_key = env.get("MODEL_S3_KEY", "").strip() or DEFAULT_MODEL_KEY
-        metadata_key = env.get("METADATA_S3_KEY", "").strip() or default_metadata_key(model_key)
+        pointer_key = env.get("MODEL_POINTER_KEY", "").strip() or DEFAULT_POINTER_KEY
+        if pointer_key.startswith("/") or pointer_key.endswith("/"):
+            raise ConfigError(f"MODEL_POINTER_KEY={pointer_key!r}: a key without a leading or trailing /")
+        versions_prefix = key_prefix(env, "MODEL_VERSIONS_PREFIX", DEFAULT_VERSIONS_PREFIX)
         engine = env.get("INFERENCE_ENGINE", "").strip().lower() or DEFAULT_ENGINE
         if engine not in inference_engine.ENGINES:
             raise ConfigError(
@@ -93,8 +97,8 @@ class InferenceSettings:
             raise ConfigError("MODEL_RECHECK_SECONDS must be >= 0 (0 = check on every request)")
         return cls(
             bucket=bucket,
-            model_key=model_key,
-            metadata_key=metadata_key,
+            pointer_key=pointer_key,
+            versions_prefix=versions_prefix,
             engine=engine,
             recheck_seconds=recheck,
             max_batch=int_setting(env, "MAX_BATCH", DEFAULT_MAX_BATCH, 1, MAX_BATCH_CEILING),
@@ -183,6 +187,8 @@ def _answer(
         model = get_model()
         request = parse_body(decoded, model.schema, settings.max_batch)
         scores = model.engine.score(request.rows)
+        if not all(math.isfinite(score) for score in scores):  # JSON has no NaN/Infinity: never send them
+            raise ArithmeticError(f"model {model.model_version} produced a non-finite score")
         version_header = {MODEL_VERSION_HEADER: model.model_version}
         if http.response_type == JSONLINES_MEDIA_TYPE:
             return HttpAnswer(

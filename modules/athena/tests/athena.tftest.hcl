@@ -4,18 +4,19 @@ mock_provider "aws" {}
 
 variables {
   layout = {
-    raw            = "raw/"
-    quarantine     = "quarantine/"
-    manifests      = "manifests/"
-    processed      = "processed/"
-    weather        = "nygroundstationdata/"
-    training       = "training/"
-    models         = "models/"
-    artifacts      = "artifacts/"
-    athena_results = "athena-results/"
-    tmp            = "tmp/"
-    model_key      = "models/linear-learner/latest/model.tar.gz"
-    metadata_key   = "models/linear-learner/latest/metadata.json"
+    raw               = "raw/"
+    quarantine        = "quarantine/"
+    manifests         = "manifests/"
+    processed         = "processed/"
+    weather           = "nygroundstationdata/"
+    training          = "training/"
+    models            = "models/"
+    artifacts         = "artifacts/"
+    athena_results    = "athena-results/"
+    tmp               = "tmp/"
+    model_versions    = "models/linear-learner/versions/"
+    model_pointer_key = "models/linear-learner/serving.json"
+    model_jobs        = "models/linear-learner/jobs/"
   }
   data_bucket_name     = "wr-test-data"
   create_named_queries = false # switched on by the runs that render the shared sql/ (../../sql)

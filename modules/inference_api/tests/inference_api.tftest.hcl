@@ -67,18 +67,19 @@ provider "aws" {
 
 variables {
   layout = {
-    raw            = "raw/"
-    quarantine     = "quarantine/"
-    manifests      = "manifests/"
-    processed      = "processed/"
-    weather        = "nygroundstationdata/"
-    training       = "training/"
-    models         = "models/"
-    artifacts      = "artifacts/"
-    athena_results = "athena-results/"
-    tmp            = "tmp/"
-    model_key      = "models/linear-learner/latest/model.tar.gz"
-    metadata_key   = "models/linear-learner/latest/metadata.json"
+    raw               = "raw/"
+    quarantine        = "quarantine/"
+    manifests         = "manifests/"
+    processed         = "processed/"
+    weather           = "nygroundstationdata/"
+    training          = "training/"
+    models            = "models/"
+    artifacts         = "artifacts/"
+    athena_results    = "athena-results/"
+    tmp               = "tmp/"
+    model_versions    = "models/linear-learner/versions/"
+    model_pointer_key = "models/linear-learner/serving.json"
+    model_jobs        = "models/linear-learner/jobs/"
   }
   data_bucket_name  = "wr-test-data"
   function_zip_path = "tests/fixtures/inference.zip"
@@ -97,8 +98,8 @@ run "aws_urls" {
     error_message = "without local_endpoint the AWS URL is the one to call"
   }
   assert {
-    condition     = output.model_s3_uri == "s3://wr-test-data/models/linear-learner/latest/model.tar.gz"
-    error_message = "the function serves the published latest model"
+    condition     = output.model_s3_uri == "s3://wr-test-data/models/linear-learner/serving.json"
+    error_message = "model_s3_uri names the serving pointer"
   }
   assert {
     condition     = length(module.function.lambda_function.layers) == 1 && module.function.lambda_function.layers[0] == aws_lambda_layer_version.mxnet[0].arn
@@ -231,7 +232,7 @@ run "function_configuration" {
   }
   assert {
     condition = keys(module.function.lambda_function.environment[0].variables) == sort([
-      "MODEL_S3_BUCKET", "MODEL_S3_KEY", "METADATA_S3_KEY", "INFERENCE_ENGINE", "MODEL_RECHECK_SECONDS", "MAX_BATCH",
+      "MODEL_S3_BUCKET", "MODEL_POINTER_KEY", "MODEL_VERSIONS_PREFIX", "INFERENCE_ENGINE", "MODEL_RECHECK_SECONDS", "MAX_BATCH",
       "MAX_BODY_BYTES", "POWERTOOLS_SERVICE_NAME", "LOG_LEVEL",
     ])
     error_message = "exactly the environment lambda_src/README.md documents"
@@ -239,11 +240,11 @@ run "function_configuration" {
   assert {
     condition = (
       module.function.lambda_function.environment[0].variables["MODEL_S3_BUCKET"] == "wildrydes-data-test"
-      && module.function.lambda_function.environment[0].variables["MODEL_S3_KEY"] == "models/linear-learner/latest/model.tar.gz"
-      && module.function.lambda_function.environment[0].variables["METADATA_S3_KEY"] == "models/linear-learner/latest/metadata.json"
+      && module.function.lambda_function.environment[0].variables["MODEL_POINTER_KEY"] == "models/linear-learner/serving.json"
+      && module.function.lambda_function.environment[0].variables["MODEL_VERSIONS_PREFIX"] == "models/linear-learner/versions/"
       && module.function.lambda_function.environment[0].variables["INFERENCE_ENGINE"] == "mxnet"
     )
-    error_message = "the function serves the layout's model and metadata keys with the mxnet engine by default"
+    error_message = "the function reads the layout's serving pointer and model versions, with the mxnet engine by default"
   }
   assert {
     condition     = module.function.lambda_function.reserved_concurrent_executions == -1

@@ -39,18 +39,19 @@ provider "aws" {
 
 variables {
   layout = {
-    raw            = "raw/"
-    quarantine     = "quarantine/"
-    manifests      = "manifests/"
-    processed      = "processed/"
-    weather        = "nygroundstationdata/"
-    training       = "training/"
-    models         = "models/"
-    artifacts      = "artifacts/"
-    athena_results = "athena-results/"
-    tmp            = "tmp/"
-    model_key      = "models/linear-learner/latest/model.tar.gz"
-    metadata_key   = "models/linear-learner/latest/metadata.json"
+    raw               = "raw/"
+    quarantine        = "quarantine/"
+    manifests         = "manifests/"
+    processed         = "processed/"
+    weather           = "nygroundstationdata/"
+    training          = "training/"
+    models            = "models/"
+    artifacts         = "artifacts/"
+    athena_results    = "athena-results/"
+    tmp               = "tmp/"
+    model_versions    = "models/linear-learner/versions/"
+    model_pointer_key = "models/linear-learner/serving.json"
+    model_jobs        = "models/linear-learner/jobs/"
   }
   data_bucket_name     = "wr-test-data"
   notebook_source_path = "tests/fixtures/notebook.ipynb"
@@ -221,4 +222,27 @@ run "short_account_id_is_rejected" {
     account_id = "12345"
   }
   expect_failures = [var.account_id]
+}
+
+# ---------------------------------------------------------------------------- notebook network (lifecycle issue)
+run "notebook_has_no_direct_internet_by_default" {
+  command = plan
+  variables {
+    enable_notebook = true
+  }
+  expect_failures = [aws_sagemaker_notebook_instance.notebook]
+}
+
+run "notebook_in_a_subnet_without_internet" {
+  command = apply
+  variables {
+    enable_notebook             = true
+    notebook_subnet_id          = "subnet-0abc"
+    notebook_security_group_ids = ["sg-0abc"]
+  }
+
+  assert {
+    condition     = aws_sagemaker_notebook_instance.notebook[0].direct_internet_access == "Disabled"
+    error_message = "direct internet access is off unless asked for"
+  }
 }

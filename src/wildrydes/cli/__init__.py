@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "wildrydes.generate",
     "wildrydes.cli.weather",
     "wildrydes.cli.train",
+    "wildrydes.cli.models",
     "wildrydes.predict",
     "wildrydes.redrive",
 )

@@ -19,6 +19,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from wildrydes.cli.gate_args import add_gate_arguments, gate_config
 from wildrydes.training import report
 from wildrydes.training.dataset import (
     DEFAULT_FEATURES,
@@ -27,8 +28,9 @@ from wildrydes.training.dataset import (
     load_joined,
     parse_features,
 )
+from wildrydes.training.gate import GATE_REFUSED_EXIT
 from wildrydes.training.local import run_local
-from wildrydes.training.publish import LATEST_PREFIX, parse_s3_uri, publish, write_outputs
+from wildrydes.training.publish import POINTER_KEY, VERSIONS_PREFIX, parse_s3_uri, publish, write_outputs
 from wildrydes.training.sagemaker_job import (
     DEFAULT_INSTANCE_TYPE,
     DEFAULT_MAX_RUNTIME_SECONDS,
@@ -79,7 +81,12 @@ def register(subparsers) -> None:
         "is not the station's; reported as far_from_station); 'none' keeps all "
         "(default %(default)s)",
     )
-    parser.add_argument("--publish", metavar="s3://BUCKET", help=f"also copy to {LATEST_PREFIX}")
+    parser.add_argument(
+        "--publish",
+        metavar="s3://BUCKET",
+        help=f"store a new version under {VERSIONS_PREFIX} and, if the quality gate passes, "
+        f"point {POINTER_KEY} at it (exit {GATE_REFUSED_EXIT}: stored but refused)",
+    )
     parser.add_argument("--truth", help="generator ground truth (for the report's Bayes-optimal AUC)")
     parser.add_argument("--report-dir", type=Path, default=DEFAULT_REPORT_DIR)
     parser.add_argument("--no-report", action="store_true", help="skip the report (plots take a few seconds)")
@@ -91,6 +98,7 @@ def register(subparsers) -> None:
     sagemaker.add_argument("--instance-type", default=DEFAULT_INSTANCE_TYPE)
     sagemaker.add_argument("--max-runtime", type=int, default=DEFAULT_MAX_RUNTIME_SECONDS, help="seconds")
     sagemaker.add_argument("--poll-seconds", type=float, default=DEFAULT_POLL_SECONDS)
+    add_gate_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -118,9 +126,23 @@ def run(args: argparse.Namespace) -> int:
         result = run_sagemaker(dataset, args.seed, settings, log=lambda msg: print(msg, file=sys.stderr))
     for location in write_outputs(args.out, result.artifact, result.metadata):
         print(location)
+    exit_code = 0
     if args.publish:
-        for location in publish(args.publish, result.artifact, result.metadata):
+        outcome = publish(args.publish, result, config=gate_config(args), force=args.force)
+        for location in outcome.uris:
             print(location)
+        print(outcome.verdict.summary(), file=sys.stderr)
+        stored = "stored" if outcome.stored else "already stored"
+        if outcome.promoted:
+            forced = " (FORCED past the gate)" if not outcome.verdict.passed else ""
+            print(f"model {outcome.version} {stored} and promoted: it serves now{forced}", file=sys.stderr)
+        else:
+            print(
+                f"model {outcome.version} {stored} but NOT promoted: the gate refused it (the serving "
+                f"model is unchanged; `wildrydes models promote {outcome.version} --force` overrides)",
+                file=sys.stderr,
+            )
+            exit_code = GATE_REFUSED_EXIT
     if not args.no_report:
         summary = report.write_report(result, args.report_dir, truth_path=args.truth)
         print(
@@ -138,4 +160,4 @@ def run(args: argparse.Namespace) -> int:
         f"accuracy {validation['accuracy_at_threshold']:.4f} at threshold {result.model.threshold:.4f}",
         file=sys.stderr,
     )
-    return 0
+    return exit_code

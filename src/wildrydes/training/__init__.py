@@ -30,8 +30,9 @@ from wildrydes.training.local import (
 from wildrydes.training.metrics import TrainingResult, calibrate_threshold, evaluate, scores_of
 from wildrydes.training.publish import (
     ARTIFACT_NAME,
-    LATEST_PREFIX,
     METADATA_NAME,
+    POINTER_KEY,
+    VERSIONS_PREFIX,
     parse_s3_uri,
     publish,
     write_outputs,
@@ -57,10 +58,11 @@ __all__ = [
     "FEATURE_UNITS",
     "JOB_OUTPUT_PREFIX",
     "LABEL_COLUMN",
-    "LATEST_PREFIX",
     "LEAKY_NAME_PARTS",
     "LINEAR_LEARNER_IMAGE_ACCOUNTS",
     "METADATA_NAME",
+    "POINTER_KEY",
+    "VERSIONS_PREFIX",
     "ROLE_ARN_ENV",
     "TRAINING_PREFIX",
     "VALIDATION_FRACTION",

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from wildrydes.training.dataset import Dataset
+from wildrydes.training.gate import expected_calibration_error
 from wildrydes_lambda.model_format import linear_learner as ll
 
 
@@ -48,6 +49,7 @@ def evaluate(y: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, f
         "roc_auc": float(roc_auc_score(y, scores)),
         "brier": float(brier_score_loss(y, scores)),
         "log_loss": float(log_loss(y, np.clip(scores, 1e-15, 1 - 1e-15), labels=[0, 1])),
+        "calibration_error": expected_calibration_error(y, scores),
         "accuracy_at_threshold": float((predicted == y).mean()),
         "positive_rate": float(y.mean()),
         "rows": len(y),

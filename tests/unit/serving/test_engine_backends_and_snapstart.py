@@ -4,15 +4,16 @@ snapshot and force an S3 re-check after a restore (registered only where the run
 
 from __future__ import annotations
 
-import json
 import sys
 import types
 from pathlib import Path
 
 import boto3
+import model_store
 import pytest
 from moto import mock_aws
 
+from wildrydes_lambda.contracts import layout
 from wildrydes_lambda.model_format import linear_learner as ll
 from wildrydes_lambda.serving import engine as ie
 from wildrydes_lambda.serving import model_cache as mc
@@ -22,7 +23,7 @@ SAGEMAKER_FIXTURE = (
     REPO_ROOT / "tests" / "fixtures" / "sagemaker-linear-learner" / "binary-classifier-fd5000.model.tar.gz"
 )
 ENGINE_ATOL = 1e-6
-BUCKET, MODEL_KEY, METADATA_KEY = "snap-test", "models/latest/model.tar.gz", "models/latest/metadata.json"
+BUCKET = "snap-test"
 MODEL = ll.LinearModel(weights=(0.08, -0.004, 0.006, 0.002), bias=-2.0, threshold=0.5)
 
 
@@ -67,9 +68,8 @@ def test_numpy_backend_does_not_overflow_for_extreme_scores():
 
 # ----------------------------------------------------------------------------- SnapStart hooks
 def _publish(s3, model: ll.LinearModel, version: str) -> None:
-    s3.put_object(Bucket=BUCKET, Key=MODEL_KEY, Body=ll.artifact_bytes(model))
     metadata = {"model_version": version, "features": ["distance", "TMIN", "TMAX", "PRCP"], "threshold": 0.5}
-    s3.put_object(Bucket=BUCKET, Key=METADATA_KEY, Body=json.dumps(metadata).encode())
+    model_store.publish(s3, BUCKET, version, ll.artifact_bytes(model), metadata)
 
 
 @pytest.fixture
@@ -82,8 +82,8 @@ def cache(tmp_path):
             mc.ModelCache(
                 s3,
                 BUCKET,
-                MODEL_KEY,
-                METADATA_KEY,
+                layout.MODEL_POINTER_KEY,
+                layout.MODEL_VERSIONS_PREFIX,
                 "numpy",
                 recheck_seconds=300,
                 work_dir=tmp_path / "work",

@@ -9,6 +9,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import boto3
+import model_store
 import pytest
 from moto import mock_aws
 
@@ -19,8 +20,6 @@ from wildrydes_lambda.settings import ConfigError
 REPO_ROOT = Path(__file__).resolve().parents[3]
 HANDLER_PATH = REPO_ROOT / "lambda_src" / "inference" / "handler.py"
 BUCKET = "wildrydes-test-data"
-MODEL_KEY = "models/linear-learner/latest/model.tar.gz"
-METADATA_KEY = "models/linear-learner/latest/metadata.json"
 RECHECK_SECONDS = 60
 FEATURES = ["distance", "TMIN", "TMAX", "PRCP"]
 UNITS = {"distance": "miles", "TMIN": "tenths of degC", "TMAX": "tenths of degC", "PRCP": "tenths of mm"}
@@ -46,9 +45,8 @@ class FakeClock:
 
 
 def publish(s3, model: ll.LinearModel, version: str) -> None:
-    s3.put_object(Bucket=BUCKET, Key=MODEL_KEY, Body=ll.artifact_bytes(model))
     metadata = {"model_version": version, "features": FEATURES, "units": UNITS, "threshold": model.threshold}
-    s3.put_object(Bucket=BUCKET, Key=METADATA_KEY, Body=json.dumps(metadata).encode())
+    model_store.publish(s3, BUCKET, version, ll.artifact_bytes(model), metadata)
 
 
 def api_event(body: str | None = WORKSHOP_BODY, method: str = "POST", content_type: str = "application/json"):
@@ -76,8 +74,6 @@ def env(monkeypatch, tmp_path):
         "AWS_SECRET_ACCESS_KEY": "test",
         "AWS_DEFAULT_REGION": "us-east-1",
         "MODEL_S3_BUCKET": BUCKET,
-        "MODEL_S3_KEY": MODEL_KEY,
-        "METADATA_S3_KEY": METADATA_KEY,
         "MODEL_RECHECK_SECONDS": str(RECHECK_SECONDS),
         "POWERTOOLS_SERVICE_NAME": "inference-test",
     }.items():
@@ -143,12 +139,13 @@ def test_new_model_is_picked_up_after_the_recheck_interval_without_redeploy(depl
 
 
 def test_missing_model_is_a_503_json_and_a_later_publish_is_served(deployed):
-    handler, s3, _ = deployed
+    handler, s3, clock = deployed
     status, body = invoke(handler)
     assert status == 503
     assert body["error"] == "model_unavailable" and "Traceback" not in json.dumps(body)
     publish(s3, MODEL_V1, "v1")
-    status, body = invoke(handler)  # nothing loaded yet: every request tries again
+    clock.now += RECHECK_SECONDS  # nothing loaded yet: S3 is asked again at the re-check interval
+    status, body = invoke(handler)
     assert status == 200 and body["model_version"] == "v1"
 
 
@@ -156,13 +153,14 @@ def test_a_broken_new_model_keeps_the_old_one_serving(deployed):
     handler, s3, clock = deployed
     publish(s3, MODEL_V1, "v1")
     assert invoke(handler)[0] == 200
-    s3.put_object(Bucket=BUCKET, Key=MODEL_KEY, Body=b"not a tarball")
+    broken = {"model_version": "v-broken", "features": FEATURES}
+    model_store.publish(s3, BUCKET, "v-broken", b"not a tarball", broken)
     clock.now += RECHECK_SECONDS
     status, body = invoke(handler)
     assert status == 200 and body["model_version"] == "v1"
     # metadata from a different model shape (feature count mismatch) is refused the same way
-    publish(s3, MODEL_V2, "v2")
-    s3.put_object(Bucket=BUCKET, Key=METADATA_KEY, Body=json.dumps({"features": ["distance"]}).encode())
+    mismatch = {"model_version": "v2", "features": ["distance"]}
+    model_store.publish(s3, BUCKET, "v2", ll.artifact_bytes(MODEL_V2), mismatch)
     clock.now += RECHECK_SECONDS
     assert invoke(handler)[1]["model_version"] == "v1"
 

@@ -28,9 +28,7 @@ METADATA = {
 }
 SCHEMA = ir.FeatureSchema.from_metadata(METADATA)
 MODEL = LinearModel(weights=(0.05, -0.002, 0.004, 0.001), bias=-1.5, threshold=0.5)
-SETTINGS = InferenceSettings(
-    bucket="b", model_key="k", metadata_key="m", engine="numpy", max_batch=3, max_body_bytes=1024
-)
+SETTINGS = InferenceSettings(bucket="b", engine="numpy", max_batch=3, max_body_bytes=1024)
 JSON_HEADERS = {"Content-Type": "application/json"}
 WORKSHOP = {"distance": 30, "TMAX": 333, "TMIN": 300, "PRCP": 100}
 

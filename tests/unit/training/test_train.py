@@ -434,6 +434,7 @@ def test_sagemaker_engine_end_to_end_on_moto(aws, inputs, tmp_path, monkeypatch,
                 "--publish",
                 f"s3://{BUCKET}",
                 "--no-report",
+                "--force",
             ]
         )
         == 0
@@ -448,13 +449,16 @@ def test_sagemaker_engine_end_to_end_on_moto(aws, inputs, tmp_path, monkeypatch,
     assert description["HyperParameters"]["feature_dim"] == "4"
     assert description["RoleArn"] == ROLE_ARN
 
-    latest = aws.get_object(Bucket=BUCKET, Key="models/linear-learner/latest/model.tar.gz")["Body"].read()
-    assert latest == ll.artifact_bytes(fake)
-    metadata = json.loads(
-        aws.get_object(Bucket=BUCKET, Key="models/linear-learner/latest/metadata.json")["Body"].read()
-    )
+    # --publish stored the job's artifact as an immutable version (the gate's verdict decides the pointer)
+    def read(key: str) -> bytes:
+        return aws.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+
+    version = json.loads(read(f"models/linear-learner/{job}/metadata.json"))["model_version"]
+    assert read(f"models/linear-learner/versions/{version}/model.tar.gz") == ll.artifact_bytes(fake)
+    metadata = json.loads(read(f"models/linear-learner/versions/{version}/metadata.json"))
     assert metadata["created_by"] == "wildrydes train --engine sagemaker"
     assert metadata["threshold"] == 0.45 and metadata["training_job"] == job
+    assert "passed" in metadata["gate"]
 
 
 def test_sagemaker_engine_needs_a_role(aws, inputs, monkeypatch):
@@ -506,18 +510,30 @@ def test_s3_inputs_outputs_and_publish_keys(aws, inputs, tmp_path):
         == 0
     )
 
+    version = json.loads((local / "metadata.json").read_bytes())["model_version"]
     keys = {o["Key"] for o in aws.list_objects_v2(Bucket=BUCKET, Prefix="models/")["Contents"]}
-    assert keys == {
+    versioned = f"models/linear-learner/versions/{version}/"
+    assert {k for k in keys if "/promotions/" not in k} == {
         "models/linear-learner/run-1/model.tar.gz",
         "models/linear-learner/run-1/metadata.json",
-        "models/linear-learner/latest/model.tar.gz",
-        "models/linear-learner/latest/metadata.json",
+        f"{versioned}model.tar.gz",
+        f"{versioned}metadata.json",
+        f"{versioned}holdout.csv",
+        "models/linear-learner/serving.json",
     }
-    for name in ("model.tar.gz", "metadata.json"):
-        published = aws.get_object(Bucket=BUCKET, Key=f"models/linear-learner/latest/{name}")["Body"].read()
-        assert published == (local / name).read_bytes()  # S3 and local reads train the same model
+    # S3 and local reads train the same model
+    assert (
+        aws.get_object(Bucket=BUCKET, Key=f"{versioned}model.tar.gz")["Body"].read()
+        == (local / "model.tar.gz").read_bytes()
+    )
+    stored = json.loads(aws.get_object(Bucket=BUCKET, Key=f"{versioned}metadata.json")["Body"].read())
+    assert {k: v for k, v in stored.items() if k not in ("gate", "created_at")} == json.loads(
+        (local / "metadata.json").read_bytes()
+    )
+    pointer = json.loads(aws.get_object(Bucket=BUCKET, Key=train.POINTER_KEY)["Body"].read())
+    assert pointer["model_version"] == version and stored["gate"]["passed"]
     with pytest.raises(CommandError, match="s3://BUCKET only"):
-        train.publish(f"s3://{BUCKET}/some/prefix", b"", {})
+        train.publish(f"s3://{BUCKET}/some/prefix", None)  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- report
