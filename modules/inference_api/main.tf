@@ -1,6 +1,7 @@
 # Inference API: the MXNet layer (staged in S3), the scoring function, and a REST API (POST /) guarded by an
 # API key with a throttled, quota'd usage plan and access logging.
 
+data "aws_region" "current" {} # the dashboard widgets name the region
 data "aws_partition" "current" {}
 
 locals {

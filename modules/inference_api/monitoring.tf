@@ -6,7 +6,7 @@
 locals {
   metrics_namespace = "WildRydes"
   api_dimensions    = { ApiName = aws_api_gateway_rest_api.this.name, Stage = local.stage_name }
-  fn_dimensions     = { FunctionName = aws_lambda_function.inference.function_name }
+  fn_dimensions     = { FunctionName = module.function.function_name }
   alarm_actions     = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
 
   # name => alarm; every alarm reads one metric over alarm_period_seconds x alarm_evaluation_periods.
@@ -39,14 +39,14 @@ locals {
     model-rejected = {
       description = "A published model failed to load or validate and was rejected; the previous model keeps serving (see the function's log for the reason, `wildrydes models list`)."
       namespace   = local.metrics_namespace, metric = "ModelRejects"
-      dimensions  = { service = local.function_name }
+      dimensions  = { service = module.function.function_name }
       statistic   = "Sum", extended_statistic = null, threshold = var.alarm_model_rejects_threshold
     }
   }
 
   dashboard_widget_width  = 12
   dashboard_widget_height = 6
-  model_metric_search     = "{${local.metrics_namespace},model_version,service} service=\"${local.function_name}\""
+  model_metric_search     = "{${local.metrics_namespace},model_version,service} service=\"${module.function.function_name}\""
   inference_widgets = [
     { title = "API requests, 4XX, 5XX", stat = "Sum", metrics = [
       ["AWS/ApiGateway", "Count", "ApiName", local.api_dimensions.ApiName, "Stage", local.stage_name],
@@ -58,10 +58,10 @@ locals {
       ["AWS/ApiGateway", "Latency", "ApiName", local.api_dimensions.ApiName, "Stage", local.stage_name],
     ] },
     { title = "Function invocations, errors, throttles", stat = "Sum", metrics = [
-      for m in ["Invocations", "Errors", "Throttles"] : ["AWS/Lambda", m, "FunctionName", local.function_name]
+      for m in ["Invocations", "Errors", "Throttles"] : ["AWS/Lambda", m, "FunctionName", module.function.function_name]
     ] },
     { title = "Model loads and rejects", stat = "Sum", metrics = [
-      for m in ["ModelLoads", "ModelRejects"] : [local.metrics_namespace, m, "service", local.function_name]
+      for m in ["ModelLoads", "ModelRejects"] : [local.metrics_namespace, m, "service", module.function.function_name]
     ] },
     { title = "Predictions by label and model version", stat = "Sum", metrics = [
       [{ expression = "SEARCH('${local.model_metric_search} MetricName=(\"PredictedLabel0\" OR \"PredictedLabel1\")', 'Sum', 60)", id = "labels" }],
