@@ -16,10 +16,11 @@ resource "aws_api_gateway_model" "json_request" {
   name         = "JsonRequest" # the contract's schema name (alphanumeric, as API Gateway requires)
   description  = "application/json request body (generated from openapi.yaml components.schemas.JsonRequest)."
   content_type = local.json_media_type
-  # Compact, as API Gateway (and LocalStack) store it: the file's indentation would be a diff on every plan.
-  schema = jsonencode(jsondecode(file("${path.module}/models/json_request.schema.json")))
+  schema       = local.json_request_schema
 }
 
 locals {
   json_media_type = "application/json"
+  # Compact, as API Gateway (and LocalStack) store it: the file's indentation would be a diff on every plan.
+  json_request_schema = jsonencode(jsondecode(file("${path.module}/models/json_request.schema.json")))
 }
