@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import tfhelpers
 from tfhelpers import LAYOUT, TEST_ACCOUNT_ID, make_fake_lambda_zip, offline_module, plan, plan_error
 
 from wildrydes_lambda.contracts import metrics as names
@@ -82,7 +83,7 @@ def test_model_rejected_alarm_reads_the_metric_the_function_emits(planned):
     assert rejected["metric_name"] == names.MODEL_REJECTS
     # the function emits rejects with the service dimension only (POWERTOOLS_SERVICE_NAME = function name)
     assert rejected["dimensions"] == {names.SERVICE_DIMENSION: FUNCTION}
-    env = next(r for r in planned.resources.values() if r["type"] == "aws_lambda_function")["values"]
+    env = tfhelpers.lambda_function(planned)["aws_lambda_function.this"]["values"]
     assert env["environment"][0]["variables"]["POWERTOOLS_SERVICE_NAME"] == FUNCTION
 
 

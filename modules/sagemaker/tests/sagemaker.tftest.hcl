@@ -73,7 +73,8 @@ run "image_uri_follows_the_region" {
 run "notebook_when_enabled" {
   command = apply
   variables {
-    enable_notebook = true
+    enable_notebook                 = true
+    notebook_direct_internet_access = true # without a subnet, the only way to reach S3 (off by default)
   }
 
   assert {
@@ -131,12 +132,17 @@ run "training_role_is_least_privilege" {
   }
   assert {
     condition = (
-      length(setsubtract(flatten([for st in jsondecode(aws_iam_role_policy.training.policy).Statement : [for a in flatten([st.Action]) : a if startswith(a, "s3:")]]), ["s3:GetObject", "s3:PutObject", "s3:ListBucket"])) == 0
-      && toset(flatten([for st in jsondecode(aws_iam_role_policy.training.policy).Statement : flatten([st.Resource]) if anytrue([for a in flatten([st.Action]) : startswith(a, "s3:")])])) == toset([
+      length(setsubtract(flatten([for st in jsondecode(aws_iam_role_policy.training.policy).Statement : [for a in flatten([st.Action]) : a if startswith(a, "s3:")] if st.Effect == "Allow"]), ["s3:GetObject", "s3:PutObject", "s3:ListBucket"])) == 0
+      && toset(flatten([for st in jsondecode(aws_iam_role_policy.training.policy).Statement : flatten([st.Resource]) if st.Effect == "Allow" && anytrue([for a in flatten([st.Action]) : startswith(a, "s3:")])])) == toset([
         "arn:aws:s3:::wr-test-data/training/*", "arn:aws:s3:::wr-test-data/models/*", "arn:aws:s3:::wr-test-data",
+        "arn:aws:s3:::wr-test-data/models/linear-learner/versions/*", "arn:aws:s3:::wr-test-data/models/linear-learner/jobs/*",
       ])
     )
-    error_message = "S3: get/put/list only, on training/*, models/* and the bucket (for listing)"
+    error_message = "S3: get/put/list only, on training/*, models/* (read), new model versions and job artifacts (write) and the bucket (for listing)"
+  }
+  assert {
+    condition     = one([for st in jsondecode(aws_iam_role_policy.training.policy).Statement : st.Resource if st.Sid == "NeverTheServingPointer" && st.Effect == "Deny"]) == "arn:aws:s3:::wr-test-data/models/linear-learner/serving.json"
+    error_message = "training may never write the serving pointer (an explicit Deny; promote/rollback switch it)"
   }
   assert {
     condition     = one([for st in jsondecode(aws_iam_role_policy.training.policy).Statement : st.Condition.StringLike["s3:prefix"] if st.Sid == "ListOnlyOurPrefixes"]) == ["training/*", "models/*"]
@@ -165,8 +171,9 @@ run "enabled_notebook_gets_our_notebook_and_no_root" {
   providers = { aws = aws.offline }
   state_key = "offline"
   variables {
-    account_id      = "000000000000"
-    enable_notebook = true
+    account_id                      = "000000000000"
+    enable_notebook                 = true
+    notebook_direct_internet_access = true
   }
 
   assert {
