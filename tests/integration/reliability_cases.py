@@ -500,7 +500,8 @@ def bad_input_cases(run: str) -> list[Case]:
         "dupes",
         "duplicate rides (same identity 3x, 2x; one repeat with another Distance; one with "
         "numbers as strings)",
-        "processed once; repeats dropped and counted as duplicates",
+        "processed once; exact repeats dropped and counted as duplicates; the repeat with another Distance "
+        "quarantined: DUPLICATE_CONFLICT",
         _doc(
             {
                 "travel_data": [
@@ -516,7 +517,7 @@ def bad_input_cases(run: str) -> list[Case]:
             }
         ),
         8,
-        Expect(valid=3, duplicates=5),
+        Expect(valid=3, duplicates=4, reasons={"DUPLICATE_CONFLICT": 1}),
     )
     c = r("samets")
     same_time = c.ride(0)["StatusTime"]
@@ -615,13 +616,12 @@ def bad_input_cases(run: str) -> list[Case]:
     c = r("csvsuffix")
     add(
         "csvsuffix",
-        "raw/ upload without the .json suffix (raw/....csv)",
-        "ignored: no manifest, nothing processed or quarantined",
+        "raw/ upload that is no ride file (raw/....csv)",
+        "recorded: manifest with file_reason UNSUPPORTED_OBJECT; nothing processed",
         _doc({"travel_data": [c.ride(0)]}),
         0,
-        Expect(),
+        Expect(file_reason="UNSUPPORTED_OBJECT"),
         suffix=".csv",
-        ingested=False,
     )
     return cases
 

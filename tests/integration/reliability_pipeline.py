@@ -45,6 +45,7 @@ CSV_HEADER = [
     "magicpoints",
     "groundstation",
     "heavy_utilization",
+    "station_distance_miles",
 ]
 GROUND_STATION_IDS = {"US1NYNY0074", "USW00014732", "USW00094728", "USW00094789"}
 _RIDE_ID_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -102,7 +103,8 @@ class Outputs:
         return by_case
 
     def _parse_csv(self, key: str, attribute) -> list[tuple[str, str]]:
-        reader = csv.reader(io.StringIO(self.get(key).decode("utf-8")))
+        # The Glue table's OpenCSVSerde rules: quote ", escape \ (no doubled quotes).
+        reader = csv.reader(io.StringIO(self.get(key).decode("utf-8")), escapechar="\\", doublequote=False)
         header = next(reader, None)
         if header != CSV_HEADER:
             self.bad_rows.append(f"{key}: header {header}")

@@ -190,13 +190,18 @@ def large_case(tmp_path: Path) -> tuple[Case, Path]:
     return case, path
 
 
-def s3_event(bucket: str, keys: list[str]) -> dict:
+def s3_event(bucket: str, keys: list[str], versions: dict[str, str] | None = None) -> dict:
+    """An S3 ObjectCreated event naming ``keys``; on a versioned bucket S3 names each object's version too."""
+    versions = versions or {}
     return {
         "Records": [
             {
                 "eventSource": "aws:s3",
                 "eventName": "ObjectCreated:Put",
-                "s3": {"bucket": {"name": bucket}, "object": {"key": key}},
+                "s3": {
+                    "bucket": {"name": bucket},
+                    "object": {"key": key, **({"versionId": versions[key]} if key in versions else {})},
+                },
             }
             for key in keys
         ]
@@ -323,17 +328,22 @@ def bad_input_run(pipeline, results, tmp_path_factory) -> BadInputRun:
     large, large_path = large_case(tmp_path_factory.mktemp("large"))
     began = time.monotonic()
 
+    versions: dict[str, str] = {}
     for case in [*cases, *pairs]:
-        p.s3.put_object(Bucket=p.bucket, Key=case.key(RUN), Body=case.body)
+        put = p.s3.put_object(Bucket=p.bucket, Key=case.key(RUN), Body=case.body)
+        versions[case.key(RUN)] = put["VersionId"]  # the data bucket is versioned
     p.s3.upload_file(str(large_path), p.bucket, large.key(RUN))  # multipart for big files, like the CLI
     upload_s = time.monotonic() - began
 
     # Two files in one notification: ingest invoked with a two-record S3 event (their own uploads also
     # notified ingest; the outputs are deterministic, so being ingested twice must change nothing).
     pair_keys = [case.key(RUN) for case in pairs]
-    pair_response = p.lam.invoke(FunctionName=p.ingest_fn, Payload=json.dumps(s3_event(p.bucket, pair_keys)))
+    pair_response = p.lam.invoke(
+        FunctionName=p.ingest_fn, Payload=json.dumps(s3_event(p.bucket, pair_keys, versions))
+    )
     pair_answer = json.loads(pair_response["Payload"].read())
-    # The handler's own guard: keys outside raw/ or without .json are skipped even if an event names them.
+    # The handler's own guard: keys outside raw/ are skipped even if an event names them (an object under
+    # raw/ that is no ride file gets an UNSUPPORTED_OBJECT manifest instead: the csvsuffix case).
     ignored = [case.key(RUN) for case in cases if not case.ingested]
     response = p.lam.invoke(FunctionName=p.ingest_fn, Payload=json.dumps(s3_event(p.bucket, ignored)))
     ignored_answer = json.loads(response["Payload"].read())
@@ -389,7 +399,7 @@ def test_two_files_in_one_s3_event_are_both_ingested(bad_input_run):
     assert [f["source"]["key"] for f in run.pair_answer["files"]] == run.pair_keys
 
 
-def test_ingest_skips_keys_outside_raw_or_not_json_even_when_an_event_names_them(bad_input_run):
+def test_ingest_skips_keys_outside_raw_even_when_an_event_names_them(bad_input_run):
     assert bad_input_run.ignored_answer == {"files": []}
 
 
