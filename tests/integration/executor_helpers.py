@@ -66,6 +66,13 @@ def ensure_role(iam) -> str:
         return iam.get_role(RoleName="executor-tests")["Role"]["Arn"]
 
 
+# A full vCPU under the executor's Lambda-faithful limits (MemorySize/1769 of a core). These tests check the
+# executor's semantics (events, retries, errors, timeouts) with handlers that create boto3 clients: at the
+# 128 MB default (0.07 of a core) that alone outlasted their short timeouts on a loaded CI machine. The limits
+# themselves are tested with explicit sizes in test_executor_limits.py.
+DEFAULT_TEST_MEMORY_MB = 1769
+
+
 def deploy(
     lam, role_arn: str, name: str, code: dict[str, str], handler: str = "handler.main", **extra
 ) -> str:
@@ -77,6 +84,7 @@ def deploy(
         Handler=handler,
         Code={"ZipFile": make_zip(code)},
         Timeout=extra.pop("Timeout", 10),
+        MemorySize=extra.pop("MemorySize", DEFAULT_TEST_MEMORY_MB),
         **extra,
     )
     wait_updated(lam, name)

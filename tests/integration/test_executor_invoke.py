@@ -39,16 +39,12 @@ MULTI_HANDLER = {
     """,
 }
 TIMEOUT_SECONDS = 2
-# A full vCPU under the executor's Lambda-faithful limits (MemorySize/1769 of a core): at the default 128 MB
-# (0.07 of a core) creating a boto3 client inside the handler alone can take longer than the 2 s timeout
-# these tests measure. The limits themselves are tested in test_executor_limits.py.
-FULL_CORE_MEMORY_MB = 1769
 
 
 @pytest.fixture(scope="module")
 def multi(lam, role_arn):
     name = unique("multi")
-    deploy(lam, role_arn, name, MULTI_HANDLER, Timeout=TIMEOUT_SECONDS, MemorySize=FULL_CORE_MEMORY_MB)
+    deploy(lam, role_arn, name, MULTI_HANDLER, Timeout=TIMEOUT_SECONDS)
     yield name
     lam.delete_function(FunctionName=name)
 
