@@ -47,6 +47,7 @@ WORKER_EXIT_GRACE_SECONDS = 3
 # LocalStack runs through the executor package's entry point, which binds its gateway to GATEWAY_LISTEN's host
 # (LocalStack's twisted gateway alone listens on every interface; see localstack_main.py for why not hypercorn).
 LOCALSTACK_ENTRY = "wildrydes_process_executor.localstack_main"
+LEGACY_LOCALSTACK_ENTRY = "localstack.runtime.main"  # how older checkouts started it
 LOCALSTACK_SPEED_SETTINGS = {
     "LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC": "1",
     "LAMBDA_RETRY_BASE_DELAY": "1",
@@ -159,12 +160,19 @@ def _cmdline(pid: int) -> str:
 
 
 def _read_pid(pid_file: Path, expect_in_cmdline: str) -> int | None:
-    """The PID in ``pid_file`` if that process is still ours (guards against a recycled PID)."""
+    """The PID in ``pid_file`` if that process is still ours (guards against a recycled PID). A LocalStack
+    started by an older checkout (plain ``localstack.runtime.main``) still counts as ours, so that
+    ``make localstack-down`` stops it."""
     try:
         pid = int(pid_file.read_text().strip())
     except (OSError, ValueError):
         return None
-    if pid_alive(pid) and expect_in_cmdline in _cmdline(pid):
+    markers = (
+        (expect_in_cmdline, LEGACY_LOCALSTACK_ENTRY)
+        if expect_in_cmdline == LOCALSTACK_ENTRY
+        else (expect_in_cmdline,)
+    )
+    if pid_alive(pid) and any(marker in _cmdline(pid) for marker in markers):
         return pid
     return None
 
