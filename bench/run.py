@@ -319,8 +319,7 @@ def generate(rides: int, out: Path, settings: demo.Settings, days: tuple[str, st
 
 def bench_etl(settings: demo.Settings, sizes: list[int], baseline_sizes: list[int]) -> dict:
     os.environ["LOG_LEVEL_OVERRIDES"] = "localstack.request.internal.aws=INFO"
-    if demo.start_emulators(settings):
-        demo.drop_stale_terraform_state(settings)
+    demo.start_emulators(settings)  # state of an earlier emulator instance is set aside by tf_local itself
     outputs = demo.apply_terraform(settings)
     etl = Etl(settings, outputs)
     result = {

@@ -212,11 +212,6 @@ def start_emulators(settings: Settings) -> bool:
         return True
 
 
-def drop_stale_terraform_state(settings: Settings) -> None:
-    """Kept for callers (bench): wildrydes_dev/tf_local.py now sets aside the state of an earlier emulator
-    instance by itself (boot id), so there is nothing left to do here."""
-
-
 def apply_terraform(settings: Settings) -> dict:
     """Apply the whole root module to this port's emulators (wildrydes_dev/tf_local.py, the engine of `make
     local-apply`; state in build/tf-local/<port>/), with local_endpoint set so the API URL needs no DNS."""
