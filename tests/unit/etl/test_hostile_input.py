@@ -10,13 +10,13 @@ from etl_fixtures import file_bytes, make_ride
 
 from wildrydes_lambda.contracts.csv_schema import CSV_COLUMNS
 from wildrydes_lambda.contracts.envelope import Source
-from wildrydes_lambda.etl import ingestion
+from wildrydes_lambda.etl import ingestion, streaming
 from wildrydes_lambda.etl import quarantine as q
 from wildrydes_lambda.etl.csv_output import render_csv
 from wildrydes_lambda.etl.enrichment import enrich_ride
 from wildrydes_lambda.etl.ingestion import S3_MAX_KEY_BYTES, ingest_file, manifest_key
 from wildrydes_lambda.etl.rides import validate_ride
-from wildrydes_lambda.etl.streaming import MAX_NESTING_DEPTH, _SurrogateGuard, scan_file
+from wildrydes_lambda.etl.streaming import MAX_NESTING_DEPTH, BadFile, InputFormat, _SurrogateGuard, scan_file
 
 SOURCE = Source("bucket", "raw/hostile.json")
 
@@ -125,6 +125,41 @@ def test_dedupe_memory_follows_kept_rides_not_the_item_count():
         {"NOT_AN_OBJECT": zeros},
     )
     assert sent == [] and peak < 4 * 1024 * 1024
+
+
+@pytest.mark.parametrize("fmt", [InputFormat.JSON, InputFormat.NDJSON])
+def test_item_cap_rejects_the_file_in_pass_one_and_the_cap_itself_is_read(monkeypatch, fmt):
+    cap = 50
+    monkeypatch.setattr(streaming, "MAX_ITEMS_PER_FILE", cap)
+
+    def data(items: int) -> bytes:
+        return b"[" + b",".join([b"0"] * items) + b"]" if fmt is InputFormat.JSON else b"0\n" * items
+
+    assert scan_file(io.BytesIO(data(cap)), fmt).rides == cap
+    with pytest.raises(BadFile) as raised:
+        scan_file(io.BytesIO(data(cap + 1)), fmt)
+    assert raised.value.reason == "TOO_MANY_ITEMS"
+    sink = Sink()
+    quarantine = q.QuarantineWriter(sink.objects.__setitem__, "quarantine/", SOURCE)
+    manifest = ingest_file(SOURCE, lambda: io.BytesIO(data(cap + 1)), sink.bodies.append, quarantine, fmt=fmt)
+    assert manifest.file_reason == "TOO_MANY_ITEMS" and manifest.rides_in == 0 and sink.bodies == []
+    [line] = sink.lines()
+    assert line["reason"] == "TOO_MANY_ITEMS" and line["record"] is None
+
+
+def test_ten_million_zeros_stop_at_the_item_cap_with_flat_memory():
+    """The 20 MB file of 10M zeros: pass 1 stops after MAX_ITEMS_PER_FILE items, nothing is sent."""
+    data = b"[" + b"0," * (10_000_000 - 1) + b"0]"
+    assert len(data) == 20_000_001
+    sink = Sink()
+    tracemalloc.start()
+    try:
+        manifest = sink.ingest(data)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert manifest.file_reason == "TOO_MANY_ITEMS" and sink.bodies == [] and manifest.rides_in == 0
+    assert peak < 4 * 1024 * 1024
 
 
 def test_repeated_ride_with_other_values_is_a_conflict_with_its_full_record():
