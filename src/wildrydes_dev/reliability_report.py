@@ -26,6 +26,8 @@ SECTIONS = (
     ("bad_input", "Bad ride input"),
     ("faults", "Faults"),
 )
+# Sections whose rows carry the ingest invocation's peak RSS and duration (one file each).
+MEASURED_SECTIONS = {"bad_input"}
 
 
 def run_checkov() -> dict:
@@ -61,13 +63,19 @@ def _cell(text) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def table(rows: list[dict]) -> list[str]:
+def _measured(value, fmt: str) -> str:
+    return "–" if value is None else format(value, fmt)
+
+
+def table(rows: list[dict], measured: bool = False) -> list[str]:
+    """Markdown rows; ``measured`` adds the ingest invocation's peak RSS and duration per row."""
+    extra_head, extra_rule = (" peak RSS MB | ingest s |", " ---: | ---: |") if measured else ("", "")
     lines = [
         (
             "| # | input or fault | documented outcome | observed | rides in | processed | quarantined / DLQ "
-            "| duplicates dropped | lost | result |"
+            f"| duplicates dropped | lost |{extra_head} result |"
         ),
-        "| ---: | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        f"| ---: | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |{extra_rule} --- |",
     ]
     for i, row in enumerate(rows, 1):
         quarantined = (
@@ -77,7 +85,13 @@ def table(rows: list[dict]) -> list[str]:
         lines.append(
             f"| {i} | {_cell(row['input'])} | {_cell(row['outcome'])} | {_cell(row['observed'])} "
             f"| {row['rides_in']:,} | {row['processed']:,} | {quarantined} | {row['duplicates']:,} "
-            f"| {row['lost']:,} | {_cell(result)} |"
+            f"| {row['lost']:,} |"
+            + (
+                f" {_measured(row.get('peak_rss_mb'), ',')} | {_measured(row.get('seconds'), ',.2f')} |"
+                if measured
+                else ""
+            )
+            + f" {_cell(result)} |"
         )
     return lines
 
@@ -107,6 +121,17 @@ def render(results: dict, checkov: dict | None) -> str:
         "`duplicates dropped` = repeats of the same ride identity within one file.",
         "**lost = rides in - processed - quarantined - duplicates dropped** and must be 0.",
         "",
+        "Bad-input rows also show the ingest invocation that handled the file, from its REPORT log line: `peak",
+        "RSS MB` (the executor resets the worker's peak RSS at each invocation, so it is that invocation's) and",
+        (
+            "`ingest s` (its duration; the longest when the file was handled more than once). The executor's "
+            "limits are on:"
+        ),
+        (
+            f"ingest runs with MemorySize {meta.get('ingest_memory_mb', '?')} MB as a hard memory limit and "
+            "MemorySize / 1,769 of a vCPU; a row fails when its peak RSS reached MemorySize."
+        ),
+        "",
         (
             f"**Totals: {len(all_rows)} cases, {totals['rides_in']:,} rides in, {totals['processed']:,} processed, "
             f"{totals['quarantined']:,} quarantined / in DLQ, {totals['duplicates']:,} duplicates dropped, "
@@ -117,7 +142,7 @@ def render(results: dict, checkov: dict | None) -> str:
     ]
     for key, title in SECTIONS:
         if sections.get(key):
-            out += [f"## {title}", "", *table(sections[key]), ""]
+            out += [f"## {title}", "", *table(sections[key], key in MEASURED_SECTIONS), ""]
     out += [
         "## How the faults are injected",
         "",

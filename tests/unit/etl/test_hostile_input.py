@@ -8,6 +8,7 @@ import duckdb
 import pytest
 from etl_fixtures import file_bytes, make_ride
 
+from wildrydes_dev.opencsv import opencsv_parse_line
 from wildrydes_lambda.contracts.csv_schema import CSV_COLUMNS
 from wildrydes_lambda.contracts.envelope import Source
 from wildrydes_lambda.etl import ingestion, streaming
@@ -246,40 +247,6 @@ def test_manifest_key_never_exceeds_the_s3_limit():
 
 
 # ------------------------------------------------------------------ processed CSV vs the SerDe and DuckDB
-def opencsv_parse_line(line: str, separator=",", quote='"', escape="\\") -> list[str]:
-    """Hive's OpenCSVSerde row parser: a port of opencsv 2.3 CSVParser.parseLine (strictQuotes false,
-    ignoreLeadingWhiteSpace true), the rules Athena applies to each line of a table file."""
-    tokens, sb, in_quotes, in_field, i = [], [], False, False, 0
-    n = len(line)
-    while i < n:
-        c = line[i]
-        if c == escape:
-            if (in_quotes or in_field) and i + 1 < n and line[i + 1] in (quote, escape):
-                sb.append(line[i + 1])
-                i += 1
-        elif c == quote:
-            if (in_quotes or in_field) and i + 1 < n and line[i + 1] == quote:
-                sb.append(line[i + 1])
-                i += 1
-            else:
-                if i > 2 and line[i - 1] != separator and i + 1 < n and line[i + 1] != separator:
-                    if sb and "".join(sb).isspace():
-                        sb = []
-                    else:
-                        sb.append(c)
-                in_quotes = not in_quotes
-            in_field = not in_field
-        elif c == separator and not in_quotes:
-            tokens.append("".join(sb))
-            sb, in_field = [], False
-        else:
-            sb.append(c)
-            in_field = True
-        i += 1
-    tokens.append("".join(sb))
-    return tokens
-
-
 HOSTILE_NAMES = [
     "plain",
     "back\\slash\\",
