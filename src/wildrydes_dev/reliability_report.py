@@ -28,6 +28,8 @@ SECTIONS = (
 )
 # Sections whose rows carry the ingest invocation's peak RSS and duration (one file each).
 MEASURED_SECTIONS = {"bad_input"}
+# Checks over the whole bad-input run (no ride counts): one row per test.
+CHECKS_SECTION = "checks"
 
 
 def run_checkov() -> dict:
@@ -96,6 +98,25 @@ def table(rows: list[dict], measured: bool = False) -> list[str]:
     return lines
 
 
+def written_by(rows: list[dict]) -> list[str]:
+    """The tests that wrote ``rows``, in order (a line under each table; rows map to tests one to one)."""
+    tests = list(dict.fromkeys(row["test"] for row in rows if row.get("test")))
+    if not tests:
+        return []
+    return [
+        "Rows written by " + ", ".join(f"`{t}`" for t in tests) + " (tests/integration/test_reliability.py).",
+        "",
+    ]
+
+
+def checks_table(rows: list[dict]) -> list[str]:
+    lines = ["| # | check | test | result |", "| ---: | --- | --- | --- |"]
+    for i, row in enumerate(rows, 1):
+        result = "pass" if row["passed"] else "FAIL: " + "; ".join(row.get("problems", []))
+        lines.append(f"| {i} | {_cell(row['input'])} | `{row.get('test', '?')}` | {_cell(result)} |")
+    return lines
+
+
 def render(results: dict, checkov: dict | None) -> str:
     meta = results.get("meta", {})
     sections = results.get("sections", {})
@@ -104,7 +125,8 @@ def render(results: dict, checkov: dict | None) -> str:
         key: sum(row[key] for row in all_rows)
         for key in ("rides_in", "processed", "quarantined", "duplicates", "lost", "doubled")
     }
-    failed = [row["id"] for row in all_rows if not row["passed"]]
+    checks = sections.get(CHECKS_SECTION, [])
+    failed = [row["id"] for row in [*all_rows, *checks] if not row["passed"]]
     out = [
         "# Reliability: bad input and faults on LocalStack",
         "",
@@ -135,7 +157,8 @@ def render(results: dict, checkov: dict | None) -> str:
         (
             f"**Totals: {len(all_rows)} cases, {totals['rides_in']:,} rides in, {totals['processed']:,} processed, "
             f"{totals['quarantined']:,} quarantined / in DLQ, {totals['duplicates']:,} duplicates dropped, "
-            f"{totals['lost']:,} lost, {totals['doubled']:,} rides written twice; "
+            f"{totals['lost']:,} lost, {totals['doubled']:,} rides written twice, "
+            f"{sum(row['passed'] for row in checks)} of {len(checks)} run-wide checks passed; "
             f"{'all passed' if not failed else 'FAILED: ' + ', '.join(failed)}.**"
         ),
         "",
@@ -143,6 +166,9 @@ def render(results: dict, checkov: dict | None) -> str:
     for key, title in SECTIONS:
         if sections.get(key):
             out += [f"## {title}", "", *table(sections[key], key in MEASURED_SECTIONS), ""]
+            out += written_by(sections[key])
+    if checks:
+        out += ["## Run-wide checks", "", *checks_table(checks), ""]
     out += [
         "## How the faults are injected",
         "",
@@ -211,7 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     checkov = None if args.no_checkov else run_checkov()
     args.out.write_text(render(results, checkov))
     rows = [row for key, _ in SECTIONS for row in results.get("sections", {}).get(key, [])]
+    checks = results.get("sections", {}).get(CHECKS_SECTION, [])
     bad = [row["id"] for row in rows if not row["passed"] or row["lost"]]
+    bad += [row["id"] for row in checks if not row["passed"]]
     print(
         f"wrote {args.out}: {len(rows)} cases, {sum(r['lost'] for r in rows)} lost"
         + (

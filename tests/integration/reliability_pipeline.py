@@ -17,6 +17,7 @@ import http.client
 import http.server
 import io
 import json
+import os
 import re
 import sys
 import threading
@@ -347,7 +348,10 @@ class Results:
         self.sections: dict[str, list[dict]] = {}
 
     def add(self, section: str, row: dict) -> None:
-        self.sections.setdefault(section, []).append(row)
+        """Add a row, naming the test that wrote it (so docs/reliability.md maps rows to tests)."""
+        current = os.environ.get("PYTEST_CURRENT_TEST", "")
+        test = current.split("::")[-1].split(" ")[0].split("[")[0]
+        self.sections.setdefault(section, []).append({**row, "test": test})
 
     def write(self, path: Path = RESULTS_PATH) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -502,22 +502,44 @@ def test_bad_inputs_are_processed_or_quarantined_never_lost(pipeline, results, b
     assert len(run.every) >= 25
 
 
-def test_two_files_in_one_s3_event_are_both_ingested(bad_input_run):
+def check_row(results, check: str, problems: list[str]) -> None:
+    """One row of the run-wide checks table (a check over the whole bad-input run, not one file)."""
+    results.add("checks", {"id": check, "input": check, "passed": not problems, "problems": problems})
+
+
+def test_two_files_in_one_s3_event_are_both_ingested(results, bad_input_run):
     run = bad_input_run
-    assert "FunctionError" not in run.pair_response, run.pair_answer
-    assert [f["source"]["key"] for f in run.pair_answer["files"]] == run.pair_keys
+    problems = []
+    if "FunctionError" in run.pair_response:
+        problems.append(f"ingest failed: {run.pair_answer}")
+    elif [f["source"]["key"] for f in run.pair_answer["files"]] != run.pair_keys:
+        problems.append(f"files ingested {[f['source']['key'] for f in run.pair_answer['files']]}")
+    check_row(results, "one invocation with a two-record S3 event ingests both files", problems)
+    assert not problems, problems
 
 
-def test_ingest_skips_keys_outside_raw_even_when_an_event_names_them(bad_input_run):
-    assert bad_input_run.ignored_answer == {"files": []}
+def test_ingest_skips_keys_outside_raw_even_when_an_event_names_them(results, bad_input_run):
+    answer = bad_input_run.ignored_answer
+    problems = [] if answer == {"files": []} else [f"ingest answered {answer}"]
+    check_row(results, "an event naming keys outside raw/ ingests nothing", problems)
+    assert not problems, problems
 
 
-def test_no_message_of_the_bad_input_run_in_a_dlq(bad_input_run):
-    assert not bad_input_run.stray, f"messages of this run in a DLQ: {bad_input_run.stray}"
+def test_no_message_of_the_bad_input_run_in_a_dlq(results, bad_input_run):
+    problems = [f"messages of this run in a DLQ: {bad_input_run.stray}"] if bad_input_run.stray else []
+    check_row(
+        results,
+        "no message of the bad-input run in any DLQ (ingest, ground-station, ingest-events)",
+        problems,
+    )
+    assert not problems, problems
 
 
-def test_processed_rows_are_well_formed(bad_input_run):
-    assert not bad_input_run.bad_rows, f"malformed processed rows: {bad_input_run.bad_rows[:5]}"
+def test_processed_rows_are_well_formed(results, bad_input_run):
+    bad = bad_input_run.bad_rows
+    problems = [f"malformed processed rows: {bad[:5]}"] if bad else []
+    check_row(results, "every processed CSV has the header and well-formed ride_id, station, label", problems)
+    assert not problems, problems
 
 
 # ------------------------------------------------------------------------------------------- faults
