@@ -26,6 +26,10 @@ SECTIONS = (
     ("bad_input", "Bad ride input"),
     ("faults", "Faults"),
 )
+# Sections whose rows carry the ingest invocation's peak RSS and duration (one file each).
+MEASURED_SECTIONS = {"bad_input"}
+# Checks over the whole bad-input run (no ride counts): one row per test.
+CHECKS_SECTION = "checks"
 
 
 def run_checkov() -> dict:
@@ -61,13 +65,19 @@ def _cell(text) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def table(rows: list[dict]) -> list[str]:
+def _measured(value, fmt: str) -> str:
+    return "–" if value is None else format(value, fmt)
+
+
+def table(rows: list[dict], measured: bool = False) -> list[str]:
+    """Markdown rows; ``measured`` adds the ingest invocation's peak RSS and duration per row."""
+    extra_head, extra_rule = (" peak RSS MB | ingest s |", " ---: | ---: |") if measured else ("", "")
     lines = [
         (
             "| # | input or fault | documented outcome | observed | rides in | processed | quarantined / DLQ "
-            "| duplicates dropped | lost | result |"
+            f"| duplicates dropped | lost |{extra_head} result |"
         ),
-        "| ---: | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        f"| ---: | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |{extra_rule} --- |",
     ]
     for i, row in enumerate(rows, 1):
         quarantined = (
@@ -77,8 +87,33 @@ def table(rows: list[dict]) -> list[str]:
         lines.append(
             f"| {i} | {_cell(row['input'])} | {_cell(row['outcome'])} | {_cell(row['observed'])} "
             f"| {row['rides_in']:,} | {row['processed']:,} | {quarantined} | {row['duplicates']:,} "
-            f"| {row['lost']:,} | {_cell(result)} |"
+            f"| {row['lost']:,} |"
+            + (
+                f" {_measured(row.get('peak_rss_mb'), ',')} | {_measured(row.get('seconds'), ',.2f')} |"
+                if measured
+                else ""
+            )
+            + f" {_cell(result)} |"
         )
+    return lines
+
+
+def written_by(rows: list[dict]) -> list[str]:
+    """The tests that wrote ``rows``, in order (a line under each table; rows map to tests one to one)."""
+    tests = list(dict.fromkeys(row["test"] for row in rows if row.get("test")))
+    if not tests:
+        return []
+    return [
+        "Rows written by " + ", ".join(f"`{t}`" for t in tests) + " (tests/integration/test_reliability.py).",
+        "",
+    ]
+
+
+def checks_table(rows: list[dict]) -> list[str]:
+    lines = ["| # | check | test | result |", "| ---: | --- | --- | --- |"]
+    for i, row in enumerate(rows, 1):
+        result = "pass" if row["passed"] else "FAIL: " + "; ".join(row.get("problems", []))
+        lines.append(f"| {i} | {_cell(row['input'])} | `{row.get('test', '?')}` | {_cell(result)} |")
     return lines
 
 
@@ -90,7 +125,8 @@ def render(results: dict, checkov: dict | None) -> str:
         key: sum(row[key] for row in all_rows)
         for key in ("rides_in", "processed", "quarantined", "duplicates", "lost", "doubled")
     }
-    failed = [row["id"] for row in all_rows if not row["passed"]]
+    checks = sections.get(CHECKS_SECTION, [])
+    failed = [row["id"] for row in [*all_rows, *checks] if not row["passed"]]
     out = [
         "# Reliability: bad input and faults on LocalStack",
         "",
@@ -107,17 +143,32 @@ def render(results: dict, checkov: dict | None) -> str:
         "`duplicates dropped` = repeats of the same ride identity within one file.",
         "**lost = rides in - processed - quarantined - duplicates dropped** and must be 0.",
         "",
+        "Bad-input rows also show the ingest invocation that handled the file, from its REPORT log line: `peak",
+        "RSS MB` (the executor resets the worker's peak RSS at each invocation, so it is that invocation's) and",
+        (
+            "`ingest s` (its duration; the longest when the file was handled more than once). The executor's "
+            "limits are on:"
+        ),
+        (
+            f"ingest runs with MemorySize {meta.get('ingest_memory_mb', '?')} MB as a hard memory limit and "
+            "MemorySize / 1,769 of a vCPU; a row fails when its peak RSS reached MemorySize."
+        ),
+        "",
         (
             f"**Totals: {len(all_rows)} cases, {totals['rides_in']:,} rides in, {totals['processed']:,} processed, "
             f"{totals['quarantined']:,} quarantined / in DLQ, {totals['duplicates']:,} duplicates dropped, "
-            f"{totals['lost']:,} lost, {totals['doubled']:,} rides written twice; "
+            f"{totals['lost']:,} lost, {totals['doubled']:,} rides written twice, "
+            f"{sum(row['passed'] for row in checks)} of {len(checks)} run-wide checks passed; "
             f"{'all passed' if not failed else 'FAILED: ' + ', '.join(failed)}.**"
         ),
         "",
     ]
     for key, title in SECTIONS:
         if sections.get(key):
-            out += [f"## {title}", "", *table(sections[key]), ""]
+            out += [f"## {title}", "", *table(sections[key], key in MEASURED_SECTIONS), ""]
+            out += written_by(sections[key])
+    if checks:
+        out += ["## Run-wide checks", "", *checks_table(checks), ""]
     out += [
         "## How the faults are injected",
         "",
@@ -186,7 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     checkov = None if args.no_checkov else run_checkov()
     args.out.write_text(render(results, checkov))
     rows = [row for key, _ in SECTIONS for row in results.get("sections", {}).get(key, [])]
+    checks = results.get("sections", {}).get(CHECKS_SECTION, [])
     bad = [row["id"] for row in rows if not row["passed"] or row["lost"]]
+    bad += [row["id"] for row in checks if not row["passed"]]
     print(
         f"wrote {args.out}: {len(rows)} cases, {sum(r['lost'] for r in rows)} lost"
         + (

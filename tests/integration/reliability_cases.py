@@ -28,6 +28,25 @@ RIDE_SPACING = timedelta(seconds=1)  # a 1M-ride file spans ~11.6 days -> severa
 LARGE_BAD_EVERY = 1000
 LARGE_DUP_EVERY = 500
 
+# Hostile-input cases (issue 14).
+DEEP_RECORD_LEVELS = 1000  # below the file's nesting cap (1,024), deep enough for Python's recursion limit
+ZEROS = 10_000_000  # a 20 MB file; more items than ingest's item cap (2,000,000)
+LONG_KEY_BYTES = 1015  # + "manifests/" and ".json" is over S3's 1,024-byte key limit
+MAX_DISTANCE_MILES = 1000  # docs/design.md "Ride data": the bound of a real ride's distance
+# Rider names that only read back when the CSV quoting and the Glue table's SerDe agree (after the prefix).
+HOSTILE_NAME_TAILS = (
+    "back\\slash\\",
+    "\\",
+    'quo"te',
+    '"',
+    'a\\"b',
+    "com,ma",
+    "=1+1",
+    '=HYPERLINK("x")',
+    'end\\",x',
+    " padded ",
+)
+
 REQUIRED = ("Name", "StatusTime", "Latitude", "Longitude", "Distance", "HealthPoints", "MagicPoints")
 
 
@@ -56,9 +75,19 @@ class Case:
     prefix: str = "raw/"  # upload prefix; ingest only reads raw/*.json
     suffix: str = ".json"
     ingested: bool = True  # False: the pipeline must ignore the object (no manifest, nothing written)
+    # Names of processed rides that must read back identically through the SerDe's rules and DuckDB.
+    names_read_back: tuple[str, ...] = ()
+    # (reason, record) pairs that must appear in the case's quarantine lines with the record exactly as sent.
+    quarantined_records: tuple[tuple[str, dict], ...] = ()
+    key_bytes: int | None = None  # the key is padded to exactly this many UTF-8 bytes
 
     def key(self, run: str) -> str:
-        return f"{self.prefix}reliability/{run}/{self.id}{self.suffix}"
+        key = f"{self.prefix}reliability/{run}/{self.id}{self.suffix}"
+        if self.key_bytes is None:
+            return key
+        pad = self.key_bytes - len(key.encode("utf-8"))
+        assert pad >= 0, f"{self.id}: key already longer than {self.key_bytes} bytes"
+        return f"{self.prefix}reliability/{run}/{self.id}{'k' * pad}{self.suffix}"
 
 
 class Rides:
@@ -599,6 +628,107 @@ def bad_input_cases(run: str) -> list[Case]:
         ),
         5,
         Expect(valid=2, reasons={"STRING_TOO_LONG": 3}),
+    )
+
+    # -- inputs built to hurt (issue 14)
+    c = r("bomb")
+    depth = 14_000  # 28 KB; pass 2 of the streaming parser would need ~484 MB for it
+    bomb = b"[" + _doc(c.ride(0)) + b"," + b"[" * depth + b"]" * depth + b"]"
+    add(
+        "bomb",
+        f"nesting bomb: a ride and {depth:,} nested lists ({len(bomb):,} bytes)",
+        "whole file quarantined: TOO_DEEP (pass 1), nothing sent",
+        bomb,
+        2,
+        Expect(file_reason="TOO_DEEP"),
+    )
+    c = r("deeprecord")
+    deep: dict = {"Name": "x"}
+    for _ in range(DEEP_RECORD_LEVELS):
+        deep = {"Name": deep}
+    add(
+        "deeprecord",
+        f"a record nested {DEEP_RECORD_LEVELS:,} levels deep between good rides",
+        "that record quarantined (MISSING_FIELD), the rides around it processed",
+        _doc([c.ride(0), c.ride(1), deep, c.ride(2), c.ride(3)]),
+        5,
+        Expect(valid=4, reasons={"MISSING_FIELD": 1}),
+    )
+    add(
+        "zeros",
+        f"{ZEROS:,} zeros ([0,0,...], {2 * ZEROS / 1e6:.0f} MB)",
+        "whole file quarantined: TOO_MANY_ITEMS (pass 1 stops at the item cap), nothing sent",
+        b"[" + b"0," * (ZEROS - 1) + b"0]",
+        ZEROS,
+        Expect(file_reason="TOO_MANY_ITEMS"),
+    )
+    c = r("corrected")
+    corrected = c.ride(1, Distance=c.ride(1)["Distance"] + 2.5)
+    add(
+        "corrected",
+        "a ride repeated with a corrected Distance",
+        "first kept; the repeat quarantined whole: DUPLICATE_CONFLICT",
+        _doc({"travel_data": [c.ride(0), c.ride(1), c.ride(2), corrected]}),
+        4,
+        Expect(valid=3, reasons={"DUPLICATE_CONFLICT": 1}),
+        quarantined_records=(("DUPLICATE_CONFLICT", corrected),),
+    )
+    c = r("surrogates")
+    # Names as JSON escapes, verbatim in the file: a lone high surrogate, a lone low one, a proper pair.
+    escaped = [
+        (c.ride(0), "\\ud800x"),
+        (c.ride(1), "\\udc00"),
+        (c.ride(2), "\\ud83d\\ude00"),
+    ]
+    surrogate_rides = [
+        '{"Name": "'
+        + ride["Name"]
+        + tail
+        + '", '
+        + json.dumps({k: v for k, v in ride.items() if k != "Name"})[1:]
+        for ride, tail in escaped
+    ]
+    add(
+        "surrogates",
+        'lone surrogate escapes in names ("\\ud800x", "\\udc00") beside an escaped pair and a good ride',
+        "those two rides quarantined: UNREPRESENTABLE_STRING; the pair kept exactly; the file not rejected",
+        ('{"travel_data": [' + ", ".join(surrogate_rides) + ", " + json.dumps(c.ride(3)) + "]}").encode(),
+        4,
+        Expect(valid=2, reasons={"UNREPRESENTABLE_STRING": 2}),
+        names_read_back=(c.ride(2)["Name"] + "\U0001f600", c.ride(3)["Name"]),
+    )
+    c = r("names")
+    hostile = [c.prefix + tail for tail in HOSTILE_NAME_TAILS]
+    newline_ride = c.ride(len(hostile), Name=c.prefix + "line\nbreak")
+    add(
+        "names",
+        "names with backslashes, quotes, commas, a leading = (and one with a line break)",
+        "read back identically through the SerDe's rules and DuckDB; the line break quarantined: "
+        "NAME_CONTROL_CHARACTER",
+        _doc({"travel_data": [c.ride(i, Name=name) for i, name in enumerate(hostile)] + [newline_ride]}),
+        len(hostile) + 1,
+        Expect(valid=len(hostile), reasons={"NAME_CONTROL_CHARACTER": 1}),
+        names_read_back=tuple(hostile),
+        quarantined_records=(("NAME_CONTROL_CHARACTER", newline_ride),),
+    )
+    c = r("bigdist")
+    add(
+        "bigdist",
+        'Distance "1e308" (a finite double) and 1e308 as a number',
+        f"quarantined: VALUE_TOO_LARGE (distance above {MAX_DISTANCE_MILES:g} miles)",
+        _doc({"travel_data": [c.ride(0, Distance="1e308"), c.ride(1, Distance=1e308), c.ride(2)]}),
+        3,
+        Expect(valid=1, reasons={"VALUE_TOO_LARGE": 2}),
+    )
+    c = r("longkey")
+    add(
+        "longkey",
+        f"a {LONG_KEY_BYTES:,}-byte key (the plain manifest key would pass S3's 1,024 bytes)",
+        "processed; manifest under manifests/_by-key-hash/<sha256 of the key>, every key <= 1,024 bytes",
+        _doc({"travel_data": [c.ride(0), c.ride(1)]}),
+        2,
+        Expect(valid=2),
+        key_bytes=LONG_KEY_BYTES,
     )
 
     # -- objects the pipeline must ignore

@@ -17,6 +17,7 @@ import http.client
 import http.server
 import io
 import json
+import os
 import re
 import sys
 import threading
@@ -49,6 +50,19 @@ CSV_HEADER = [
 ]
 GROUND_STATION_IDS = {"US1NYNY0074", "USW00014732", "USW00094728", "USW00094789"}
 _RIDE_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+
+
+# S3's key limit; a manifest key that would pass it is named by the source key's hash instead (docs/design.md).
+S3_MAX_KEY_BYTES = 1024
+LONG_KEY_MANIFEST_DIR = "_by-key-hash/"
+
+
+def manifest_key(source_key: str) -> str:
+    """manifests/<source key>.json, or manifests/_by-key-hash/<hash>.json when that is over 1,024 bytes."""
+    plain = f"{MANIFEST_PREFIX}{source_key}.json"
+    if len(plain.encode("utf-8")) <= S3_MAX_KEY_BYTES:
+        return plain
+    return f"{MANIFEST_PREFIX}{LONG_KEY_MANIFEST_DIR}{source_key_hash(source_key)}.json"
 
 
 def source_key_hash(key: str) -> str:
@@ -125,7 +139,7 @@ class Outputs:
 
     def manifest(self, source_key: str) -> dict | None:
         try:
-            return json.loads(self.get(f"{MANIFEST_PREFIX}{source_key}.json"))
+            return json.loads(self.get(manifest_key(source_key)))
         except self.s3.exceptions.NoSuchKey:
             return None
 
@@ -137,10 +151,56 @@ class Outputs:
             )
         return lines
 
+    def keys(self, prefix: str) -> list[str]:
+        return [obj["Key"] for obj in self._list(prefix)]
+
     def versions(self, key: str) -> int:
         """How many times ``key`` was written (the data bucket is versioned)."""
         listed = self.s3.list_object_versions(Bucket=self.bucket, Prefix=key).get("Versions", [])
         return sum(1 for v in listed if v["Key"] == key)
+
+
+# ------------------------------------------------------------------------------------------- invocation metrics
+_REPORT_RE = re.compile(r"REPORT RequestId: (\S+)\tDuration: ([\d.]+) ms.*Max Memory Used: (\d+) MB")
+INGEST_LOG_MESSAGES = ("file ingested", "ingest failed")
+
+
+@dataclass(frozen=True)
+class Invocation:
+    seconds: float  # the REPORT line's Duration
+    peak_rss_mb: int  # the REPORT line's Max Memory Used (the executor's peak RSS of that invocation)
+
+
+def invocations_by_key(logs, log_group: str, start_ms: int) -> dict[str, list[Invocation]]:
+    """Source key -> the ingest invocations that handled it, from the function's CloudWatch log: the
+    handler's JSON lines name the key and the request id, the runtime's REPORT line the duration and peak."""
+    keys_of: dict[str, set[str]] = defaultdict(set)
+    reports: dict[str, Invocation] = {}
+    kwargs: dict[str, Any] = {"logGroupName": log_group, "startTime": start_ms}
+    try:
+        for page in logs.get_paginator("filter_log_events").paginate(**kwargs):
+            for event in page.get("events", []):
+                message = event["message"]
+                report = _REPORT_RE.search(message)
+                if report:
+                    reports[report[1]] = Invocation(float(report[2]) / 1000, int(report[3]))
+                    continue
+                try:
+                    line = json.loads(message)
+                except ValueError:
+                    continue
+                if isinstance(line, dict) and line.get("message") in INGEST_LOG_MESSAGES:
+                    key = (line.get("source") or {}).get("key") or line.get("key")
+                    if key and line.get("function_request_id"):
+                        keys_of[line["function_request_id"]].add(key)
+    except logs.exceptions.ResourceNotFoundException:
+        return {}
+    by_key: dict[str, list[Invocation]] = defaultdict(list)
+    for request_id, keys in keys_of.items():
+        if request_id in reports:
+            for key in keys:
+                by_key[key].append(reports[request_id])
+    return by_key
 
 
 # ------------------------------------------------------------------------------------------- S3 fault proxy
@@ -288,7 +348,10 @@ class Results:
         self.sections: dict[str, list[dict]] = {}
 
     def add(self, section: str, row: dict) -> None:
-        self.sections.setdefault(section, []).append(row)
+        """Add a row, naming the test that wrote it (so docs/reliability.md maps rows to tests)."""
+        current = os.environ.get("PYTEST_CURRENT_TEST", "")
+        test = current.split("::")[-1].split(" ")[0].split("[")[0]
+        self.sections.setdefault(section, []).append({**row, "test": test})
 
     def write(self, path: Path = RESULTS_PATH) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

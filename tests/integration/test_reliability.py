@@ -41,12 +41,14 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pytest
 from reliability_cases import (
     Case,
@@ -58,8 +60,22 @@ from reliability_cases import (
     large_file_chunks,
     two_file_cases,
 )
-from reliability_pipeline import Outputs, Results, Rule, S3FaultProxy, wait_until
+from reliability_pipeline import (
+    CSV_HEADER,
+    LONG_KEY_MANIFEST_DIR,
+    MANIFEST_PREFIX,
+    S3_MAX_KEY_BYTES,
+    Invocation,
+    Outputs,
+    Results,
+    Rule,
+    S3FaultProxy,
+    invocations_by_key,
+    source_key_hash,
+    wait_until,
+)
 
+from wildrydes_dev.opencsv import opencsv_parse_line
 from wildrydes_lambda import aws as etl_aws
 from wildrydes_lambda.contracts.envelope import Source, encode_message
 from wildrydes_lambda.etl.enrichment import enrich_ride
@@ -79,6 +95,9 @@ BAD_INPUT_BASE_WAIT_S = 180
 LARGE_RIDES_PER_SECOND_FLOOR = 800
 # After the counts match, the queues must stay drained for this long (catches late duplicates).
 SETTLE_S = 3
+# LocalStack ships a function's log to CloudWatch Logs after the invocation: how long to wait for the REPORT
+# lines of every ingested file.
+LOG_WAIT_S = 90
 # Fault test: queue visibility while faults are injected; function timeout while it is made to die.
 FAULT_VISIBILITY_S = 6
 CRASH_TIMEOUT_S = 4
@@ -108,6 +127,7 @@ def pipeline(localstack, tf_local):
         gs_dlq, ingest_dlq = outputs["groundstation_dlq_url"], outputs["ingest_dlq_url"]
         events_dlq = outputs["ingest_events_dlq_url"]
         ingest_fn, writer_fn = outputs["ingest_function_name"], outputs["writer_function_name"]
+        logs = localstack.client("logs")
 
     Pipeline.outputs = Outputs(Pipeline.s3, Pipeline.bucket)
     return Pipeline
@@ -208,8 +228,61 @@ def s3_event(bucket: str, keys: list[str], versions: dict[str, str] | None = Non
     }
 
 
-def check_case(case: Case, key: str, out: Outputs, rows: list[tuple[str, str]]) -> tuple[dict, list[str]]:
-    """One table row and the problems found (empty = the documented outcome, nothing lost or doubled)."""
+def names_read_back(case: Case, out: Outputs, rows: list[tuple[str, str]]) -> list[str]:
+    """Problems with the case's names as Athena would read them: each processed CSV holding its rides is
+    split into lines and parsed with the Glue table's SerDe rules (a port of OpenCSVSerde), and read by
+    DuckDB with the same quote/escape; both must give back exactly the names sent."""
+    problems = []
+    serde, duck = [], []
+    columns = ", ".join(f"'{c}': 'VARCHAR'" for c in CSV_HEADER)
+    name_at = CSV_HEADER.index("name")
+    for key in sorted({k for _, k in rows}):
+        data = out.get(key)
+        for line in data.decode("utf-8").split("\n")[1:]:
+            if line:
+                cells = opencsv_parse_line(line)
+                if len(cells) != len(CSV_HEADER):
+                    problems.append(f"SerDe splits a row into {len(cells)} cells: {line[:120]!r}")
+                elif attribute_run(cells[name_at]) == case.id:
+                    serde.append(cells[name_at])
+        with tempfile.NamedTemporaryFile(suffix=".csv") as local:
+            local.write(data)
+            local.flush()
+            got = duckdb.sql(
+                f"SELECT name FROM read_csv('{local.name}', header = true, auto_detect = false, "
+                f"quote = '\"', escape = '\\', columns = {{{columns}}})"
+            ).fetchall()
+        duck.extend(name for (name,) in got if attribute_run(name) == case.id)
+    for reader, names in (("SerDe", serde), ("DuckDB", duck)):
+        if sorted(names) != sorted(case.names_read_back):
+            problems.append(f"{reader} reads back {sorted(names)}, sent {sorted(case.names_read_back)}")
+    return problems
+
+
+def long_key_manifests(key: str, out: Outputs) -> list[str]:
+    """Problems with where a long key's manifests went: under the hash-named key, every key <= 1,024 bytes."""
+    problems = []
+    hashed = f"{MANIFEST_PREFIX}{LONG_KEY_MANIFEST_DIR}{source_key_hash(key)}"
+    found = out.keys(hashed)
+    if f"{hashed}.json" not in found:
+        problems.append(f"no manifest at {hashed}.json (found {found})")
+    too_long = [k for k in found if len(k.encode("utf-8")) > S3_MAX_KEY_BYTES]
+    if too_long:
+        problems.append(f"manifest keys over {S3_MAX_KEY_BYTES} bytes: {too_long}")
+    return problems
+
+
+def check_case(
+    case: Case,
+    key: str,
+    out: Outputs,
+    rows: list[tuple[str, str]],
+    invocations: list[Invocation] | None = None,
+    memory_mb: int | None = None,
+) -> tuple[dict, list[str]]:
+    """One table row and the problems found (empty = the documented outcome, nothing lost or doubled).
+    ``invocations``: the ingest invocations that handled the file (peak RSS and duration per case); each
+    must have stayed below the function's ``memory_mb``."""
     problems: list[str] = []
     manifest = out.manifest(key)
     lines = out.quarantine_lines(key)
@@ -274,6 +347,13 @@ def check_case(case: Case, key: str, out: Outputs, rows: list[tuple[str, str]]) 
                 + [f"{n} {code}" for code, n in sorted(manifest["reasons"].items())]
                 + ([f"{manifest['duplicates']} duplicates dropped"] if manifest["duplicates"] else [])
             )
+            for reason, record in case.quarantined_records:
+                if not any(line["reason"] == reason and line["record"] == record for line in lines):
+                    problems.append(f"no {reason} quarantine line with the full record {record}")
+        if case.names_read_back:
+            problems.extend(names_read_back(case, out, rows))
+        if case.key_bytes is not None:
+            problems.extend(long_key_manifests(key, out))
     if len(rows) != expect.valid:
         problems.append(f"{len(rows)} processed rows, expected {expect.valid}")
     doubled = len(ride_ids) - len(set(ride_ids))
@@ -285,9 +365,17 @@ def check_case(case: Case, key: str, out: Outputs, rows: list[tuple[str, str]]) 
     lost = case.rides_in - processed - quarantined - duplicates
     if lost:
         problems.append(f"lost {lost} ride(s)")
+    peak = max((i.peak_rss_mb for i in invocations or []), default=None)
+    seconds = max((i.seconds for i in invocations or []), default=None)
+    if case.ingested and peak is None:
+        problems.append("no REPORT line of an ingest invocation for this file")
+    if peak is not None and memory_mb is not None and peak >= memory_mb:
+        problems.append(f"ingest peak RSS {peak} MB reached MemorySize {memory_mb} MB")
     row = {
         "id": case.id,
         "input": case.kind,
+        "peak_rss_mb": peak,
+        "seconds": None if seconds is None else round(seconds, 2),
         "outcome": case.outcome,
         "observed": observed,
         "rides_in": case.rides_in,
@@ -317,6 +405,8 @@ class BadInputRun:
     rows: dict[str, list[tuple[str, str]]]
     stray: list[str]
     bad_rows: list[str]
+    invocations: dict[str, list[Invocation]]
+    memory_mb: int
 
 
 @pytest.fixture(scope="module")
@@ -327,6 +417,7 @@ def bad_input_run(pipeline, results, tmp_path_factory) -> BadInputRun:
     pairs = two_file_cases(RUN)
     large, large_path = large_case(tmp_path_factory.mktemp("large"))
     began = time.monotonic()
+    began_ms = int(time.time() * 1000) - 1000
 
     versions: dict[str, str] = {}
     for case in [*cases, *pairs]:
@@ -368,6 +459,19 @@ def bad_input_run(pipeline, results, tmp_path_factory) -> BadInputRun:
         bad_input_upload_seconds=round(upload_s, 1), bad_input_pipeline_seconds=round(pipeline_s, 1)
     )
     stray = [m["Body"][:200] for url in (p.ingest_dlq, p.gs_dlq, p.events_dlq) for m in peek(p, url)]
+    log_group = f"/aws/lambda/{p.ingest_fn}"
+    ingested = [case.key(RUN) for case in every if case.ingested]
+    invocations = wait_until(
+        lambda: (
+            (found := invocations_by_key(p.logs, log_group, began_ms))
+            and all(k in found for k in ingested)
+            and found
+        ),
+        time.monotonic() + LOG_WAIT_S,
+        interval=5,
+    ) or invocations_by_key(p.logs, log_group, began_ms)
+    memory_mb = p.lam.get_function_configuration(FunctionName=p.ingest_fn)["MemorySize"]
+    results.meta["ingest_memory_mb"] = memory_mb
     return BadInputRun(
         every,
         pair_keys,
@@ -378,6 +482,8 @@ def bad_input_run(pipeline, results, tmp_path_factory) -> BadInputRun:
         rows,
         stray,
         list(out.bad_rows),
+        invocations,
+        memory_mb,
     )
 
 
@@ -385,7 +491,10 @@ def test_bad_inputs_are_processed_or_quarantined_never_lost(pipeline, results, b
     run = bad_input_run
     failures = []
     for case in run.every:
-        row, problems = check_case(case, case.key(RUN), pipeline.outputs, run.rows.get(case.id, []))
+        key = case.key(RUN)
+        row, problems = check_case(
+            case, key, pipeline.outputs, run.rows.get(case.id, []), run.invocations.get(key), run.memory_mb
+        )
         results.add("bad_input", row)
         failures.extend(f"{case.id}: {problem}" for problem in problems)
     assert run.counted, "deadline passed before every file was counted:\n" + "\n".join(failures)
@@ -393,22 +502,44 @@ def test_bad_inputs_are_processed_or_quarantined_never_lost(pipeline, results, b
     assert len(run.every) >= 25
 
 
-def test_two_files_in_one_s3_event_are_both_ingested(bad_input_run):
+def check_row(results, check: str, problems: list[str]) -> None:
+    """One row of the run-wide checks table (a check over the whole bad-input run, not one file)."""
+    results.add("checks", {"id": check, "input": check, "passed": not problems, "problems": problems})
+
+
+def test_two_files_in_one_s3_event_are_both_ingested(results, bad_input_run):
     run = bad_input_run
-    assert "FunctionError" not in run.pair_response, run.pair_answer
-    assert [f["source"]["key"] for f in run.pair_answer["files"]] == run.pair_keys
+    problems = []
+    if "FunctionError" in run.pair_response:
+        problems.append(f"ingest failed: {run.pair_answer}")
+    elif [f["source"]["key"] for f in run.pair_answer["files"]] != run.pair_keys:
+        problems.append(f"files ingested {[f['source']['key'] for f in run.pair_answer['files']]}")
+    check_row(results, "one invocation with a two-record S3 event ingests both files", problems)
+    assert not problems, problems
 
 
-def test_ingest_skips_keys_outside_raw_even_when_an_event_names_them(bad_input_run):
-    assert bad_input_run.ignored_answer == {"files": []}
+def test_ingest_skips_keys_outside_raw_even_when_an_event_names_them(results, bad_input_run):
+    answer = bad_input_run.ignored_answer
+    problems = [] if answer == {"files": []} else [f"ingest answered {answer}"]
+    check_row(results, "an event naming keys outside raw/ ingests nothing", problems)
+    assert not problems, problems
 
 
-def test_no_message_of_the_bad_input_run_in_a_dlq(bad_input_run):
-    assert not bad_input_run.stray, f"messages of this run in a DLQ: {bad_input_run.stray}"
+def test_no_message_of_the_bad_input_run_in_a_dlq(results, bad_input_run):
+    problems = [f"messages of this run in a DLQ: {bad_input_run.stray}"] if bad_input_run.stray else []
+    check_row(
+        results,
+        "no message of the bad-input run in any DLQ (ingest, ground-station, ingest-events)",
+        problems,
+    )
+    assert not problems, problems
 
 
-def test_processed_rows_are_well_formed(bad_input_run):
-    assert not bad_input_run.bad_rows, f"malformed processed rows: {bad_input_run.bad_rows[:5]}"
+def test_processed_rows_are_well_formed(results, bad_input_run):
+    bad = bad_input_run.bad_rows
+    problems = [f"malformed processed rows: {bad[:5]}"] if bad else []
+    check_row(results, "every processed CSV has the header and well-formed ride_id, station, label", problems)
+    assert not problems, problems
 
 
 # ------------------------------------------------------------------------------------------- faults

@@ -9,9 +9,10 @@ object is ``UNSUPPORTED_OBJECT``.
 A file is read twice. Pass 1 (:func:`scan_file`) walks the whole file without building objects: for a JSON
 document it proves the syntax, the shape and a bounded nesting depth (``MAX_NESTING_DEPTH``, else
 ``TOO_DEEP``) and counts the rides; for NDJSON it proves the (decompressed) byte stream is complete and
-counts the non-blank lines. Only then pass 2 (:func:`iter_records`) yields the records one at a time. So a
-corrupt document or a truncated gzip stream is an all-or-nothing event: the whole file goes to
-quarantine with one reason, before any message is sent. In NDJSON a bad line is one bad record
+counts the non-blank lines; either count stops past ``MAX_ITEMS_PER_FILE`` (``TOO_MANY_ITEMS``). Only then
+pass 2 (:func:`iter_records`) yields the records one at a time. So a corrupt document or a truncated gzip
+stream is an all-or-nothing event: the whole file goes to quarantine with one reason, before any message
+is sent. In NDJSON a bad line is one bad record
 (:class:`BadRecord`), not a bad file.
 
 Memory is flat in the file size for every format: the parser reads fixed-size buffers, an NDJSON line is
@@ -40,6 +41,12 @@ READ_BUFFER_BYTES = 64 * 1024
 # (memory grows with the square of the depth: 1,024 levels ~3 MB, 10,000 levels ~255 MB). Records up to
 # the cap that are not rides are quarantined one by one.
 MAX_NESTING_DEPTH = 1024
+# Most items (JSON list entries or non-blank NDJSON lines) one file may hold; pass 1 stops counting past it
+# and rejects the file (TOO_MANY_ITEMS) before anything is sent. Every item costs CPU and, when it is not a
+# ride, one quarantine line (~130 bytes): 10M zeros (a 20 MB file) are ~60 s of one core and 1.3 GB of
+# quarantine lines, beyond the ingest function's 300 s at its default 256 MB (0.145 of a vCPU). Twice the
+# 1M-ride file the reliability suite ingests, so real files stay far below it.
+MAX_ITEMS_PER_FILE = 2_000_000
 # Longest NDJSON line kept in memory; a longer line is one quarantined record (its bytes are skipped).
 MAX_LINE_BYTES = 1024 * 1024
 # How much of a bad NDJSON line its quarantine line keeps.
@@ -57,6 +64,7 @@ FILE_REASONS = {
     "NOT_JSON": "the text is not valid JSON (syntax error, truncation, bare NaN/Infinity, numbers too big)",
     "WRONG_SHAPE": "valid JSON but neither a list of rides nor an object with a travel_data list",
     "TOO_DEEP": f"a JSON document nests arrays/objects deeper than {MAX_NESTING_DEPTH} levels",
+    "TOO_MANY_ITEMS": f"more than {MAX_ITEMS_PER_FILE:,} items (list entries or non-blank NDJSON lines)",
     "BAD_GZIP": "gzip-compressed bytes that do not decompress (corrupt or truncated stream)",
     "SUPERSEDED": "the event names an object version that is no longer the key's current one (a newer upload "
     "or a delete followed): nothing of it is processed",
@@ -304,6 +312,8 @@ def scan_file(stream: BinaryIO, fmt: InputFormat = InputFormat.JSON) -> FileShap
             continue
         if in_rides and depth == ride_depth and event not in _CLOSE:
             rides += 1
+            if rides > MAX_ITEMS_PER_FILE:
+                raise BadFile("TOO_MANY_ITEMS", f"more than {MAX_ITEMS_PER_FILE:,} items in the ride list")
         if event in _OPEN:
             depth += 1
             if depth > MAX_NESTING_DEPTH:
@@ -350,6 +360,8 @@ def _scan_ndjson(stream: BinaryIO) -> FileShape:
     for _, line in _lines(stream):
         if line is None or line.strip(_WHITESPACE):
             rides += 1
+            if rides > MAX_ITEMS_PER_FILE:
+                raise BadFile("TOO_MANY_ITEMS", f"more than {MAX_ITEMS_PER_FILE:,} non-blank lines")
     if rides == 0:
         raise BadFile("EMPTY_FILE", "no non-blank line in the object")
     return FileShape(format=InputFormat.NDJSON, prefix="", rides=rides)

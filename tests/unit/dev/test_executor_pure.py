@@ -810,3 +810,17 @@ def test_localstack_entry_defaults_twisted_ipv4_endpoints_to_the_host():
     assert seen == {"port": 4566, "interface": "127.0.0.1"}
     endpoints.TCP4ServerEndpoint(None, 4567, interface="10.0.0.1")  # an explicit interface still wins
     assert seen["interface"] == "10.0.0.1"
+
+
+def test_peak_memory_restarts_per_invocation():
+    """REPORT's Max Memory Used is the invocation's peak: a worker that once held 100 MB reports less after
+    the reset (run in a child so the test process's own peak does not matter)."""
+    code = (
+        "from wildrydes_process_executor import worker\n"
+        "x = bytearray(100 * 1024 * 1024); x[::4096] = b'1' * len(x[::4096]); del x\n"
+        "before = worker.peak_memory_mb(); worker.reset_peak_memory()\n"
+        "print(before, worker.peak_memory_mb())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    before, after = map(int, out.split())
+    assert before >= 100 and after < before - 50

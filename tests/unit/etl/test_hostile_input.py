@@ -8,15 +8,16 @@ import duckdb
 import pytest
 from etl_fixtures import file_bytes, make_ride
 
+from wildrydes_dev.opencsv import opencsv_parse_line
 from wildrydes_lambda.contracts.csv_schema import CSV_COLUMNS
 from wildrydes_lambda.contracts.envelope import Source
-from wildrydes_lambda.etl import ingestion
+from wildrydes_lambda.etl import ingestion, streaming
 from wildrydes_lambda.etl import quarantine as q
 from wildrydes_lambda.etl.csv_output import render_csv
 from wildrydes_lambda.etl.enrichment import enrich_ride
 from wildrydes_lambda.etl.ingestion import S3_MAX_KEY_BYTES, ingest_file, manifest_key
 from wildrydes_lambda.etl.rides import validate_ride
-from wildrydes_lambda.etl.streaming import MAX_NESTING_DEPTH, _SurrogateGuard, scan_file
+from wildrydes_lambda.etl.streaming import MAX_NESTING_DEPTH, BadFile, InputFormat, _SurrogateGuard, scan_file
 
 SOURCE = Source("bucket", "raw/hostile.json")
 
@@ -127,6 +128,41 @@ def test_dedupe_memory_follows_kept_rides_not_the_item_count():
     assert sent == [] and peak < 4 * 1024 * 1024
 
 
+@pytest.mark.parametrize("fmt", [InputFormat.JSON, InputFormat.NDJSON])
+def test_item_cap_rejects_the_file_in_pass_one_and_the_cap_itself_is_read(monkeypatch, fmt):
+    cap = 50
+    monkeypatch.setattr(streaming, "MAX_ITEMS_PER_FILE", cap)
+
+    def data(items: int) -> bytes:
+        return b"[" + b",".join([b"0"] * items) + b"]" if fmt is InputFormat.JSON else b"0\n" * items
+
+    assert scan_file(io.BytesIO(data(cap)), fmt).rides == cap
+    with pytest.raises(BadFile) as raised:
+        scan_file(io.BytesIO(data(cap + 1)), fmt)
+    assert raised.value.reason == "TOO_MANY_ITEMS"
+    sink = Sink()
+    quarantine = q.QuarantineWriter(sink.objects.__setitem__, "quarantine/", SOURCE)
+    manifest = ingest_file(SOURCE, lambda: io.BytesIO(data(cap + 1)), sink.bodies.append, quarantine, fmt=fmt)
+    assert manifest.file_reason == "TOO_MANY_ITEMS" and manifest.rides_in == 0 and sink.bodies == []
+    [line] = sink.lines()
+    assert line["reason"] == "TOO_MANY_ITEMS" and line["record"] is None
+
+
+def test_ten_million_zeros_stop_at_the_item_cap_with_flat_memory():
+    """The 20 MB file of 10M zeros: pass 1 stops after MAX_ITEMS_PER_FILE items, nothing is sent."""
+    data = b"[" + b"0," * (10_000_000 - 1) + b"0]"
+    assert len(data) == 20_000_001
+    sink = Sink()
+    tracemalloc.start()
+    try:
+        manifest = sink.ingest(data)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert manifest.file_reason == "TOO_MANY_ITEMS" and sink.bodies == [] and manifest.rides_in == 0
+    assert peak < 4 * 1024 * 1024
+
+
 def test_repeated_ride_with_other_values_is_a_conflict_with_its_full_record():
     first = make_ride(1)
     corrected = dict(first, Distance=first["Distance"] + 1)
@@ -211,40 +247,6 @@ def test_manifest_key_never_exceeds_the_s3_limit():
 
 
 # ------------------------------------------------------------------ processed CSV vs the SerDe and DuckDB
-def opencsv_parse_line(line: str, separator=",", quote='"', escape="\\") -> list[str]:
-    """Hive's OpenCSVSerde row parser: a port of opencsv 2.3 CSVParser.parseLine (strictQuotes false,
-    ignoreLeadingWhiteSpace true), the rules Athena applies to each line of a table file."""
-    tokens, sb, in_quotes, in_field, i = [], [], False, False, 0
-    n = len(line)
-    while i < n:
-        c = line[i]
-        if c == escape:
-            if (in_quotes or in_field) and i + 1 < n and line[i + 1] in (quote, escape):
-                sb.append(line[i + 1])
-                i += 1
-        elif c == quote:
-            if (in_quotes or in_field) and i + 1 < n and line[i + 1] == quote:
-                sb.append(line[i + 1])
-                i += 1
-            else:
-                if i > 2 and line[i - 1] != separator and i + 1 < n and line[i + 1] != separator:
-                    if sb and "".join(sb).isspace():
-                        sb = []
-                    else:
-                        sb.append(c)
-                in_quotes = not in_quotes
-            in_field = not in_field
-        elif c == separator and not in_quotes:
-            tokens.append("".join(sb))
-            sb, in_field = [], False
-        else:
-            sb.append(c)
-            in_field = True
-        i += 1
-    tokens.append("".join(sb))
-    return tokens
-
-
 HOSTILE_NAMES = [
     "plain",
     "back\\slash\\",

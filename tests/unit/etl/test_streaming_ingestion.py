@@ -10,7 +10,7 @@ from etl_fixtures import GeneratedRideFile, file_bytes, make_ride
 from wildrydes_lambda.contracts.envelope import Source
 from wildrydes_lambda.etl.dedupe import RideTable, Seen
 from wildrydes_lambda.etl.ingestion import ingest_file
-from wildrydes_lambda.etl.quarantine import QuarantineWriter, source_key_hash
+from wildrydes_lambda.etl.quarantine import QUARANTINE_LINES_PER_OBJECT, QuarantineWriter, source_key_hash
 from wildrydes_lambda.etl.rides import validate_ride
 from wildrydes_lambda.etl.streaming import BadFile, iter_rides, scan_file
 
@@ -186,3 +186,18 @@ def test_memory_is_flat_in_file_size():
     other_growth_per_ride = (large_peak - small_peak - table_growth) / (large - small)
     assert other_growth_per_ride < 4, (small_peak, large_peak, table_growth)
     assert large_peak < 16 * 1024 * 1024
+
+
+def test_quarantine_objects_hold_at_most_their_line_count_in_order():
+    """quarantine/<hash>/00000.jsonl, 00001.jsonl, ...: at most QUARANTINE_LINES_PER_OBJECT lines each,
+    numbered in ride order (so a re-ingest overwrites the same objects)."""
+    per_object = QUARANTINE_LINES_PER_OBJECT
+    bad = 2 * per_object + 7
+    sink = Sink()
+    manifest = sink.ingest(file_bytes([0] * bad))
+    assert manifest.quarantined == bad
+    base = f"quarantine/{source_key_hash(SOURCE.key)}/"
+    assert sorted(sink.objects) == [f"{base}{n:05d}.jsonl" for n in range(3)]
+    counts = [len(sink.objects[f"{base}{n:05d}.jsonl"].splitlines()) for n in range(3)]
+    assert counts == [per_object, per_object, 7]
+    assert [line["index"] for line in sink.quarantine_lines()] == list(range(bad))

@@ -292,8 +292,20 @@ def _guard_parent(expected_parent: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
+def reset_peak_memory() -> None:
+    """Start the peak-RSS count afresh (Linux: writing 5 to /proc/self/clear_refs resets VmHWM to the
+    current RSS), so each invocation's REPORT line shows that invocation's peak, not the worker's lifetime
+    peak (what a warm worker kept from earlier invocations still counts, as it does on Lambda)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")
+    except OSError:
+        pass  # not Linux (or no permission): the peak is the worker's since exec
+
+
 def peak_memory_mb() -> int:
-    """Peak RSS of this process since exec (ru_maxrss would include the forking LocalStack's memory)."""
+    """Peak RSS of this process since exec or the last :func:`reset_peak_memory` (ru_maxrss would include
+    the forking LocalStack's memory)."""
     try:
         with open("/proc/self/status") as status:
             for line in status:
@@ -315,6 +327,7 @@ def run_invocation(
     api = results or RuntimeApi(invocation.get(RUNTIME_ENDPOINT_KEY) or default_endpoint)
     request_id = invocation["invoke-id"]
     timeout_s = float(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT") or 3)
+    reset_peak_memory()
     started = time.time()
     request_filter.request_id = request_id
     os.environ["_X_AMZN_TRACE_ID"] = invocation.get("trace-id") or ""
