@@ -215,7 +215,7 @@ def changes(figures: Figures, scale: Scale, defaults: Defaults) -> list[str]:
                 f"(CPU grows with memory up to {LAMBDA_ONE_VCPU_MB:,} MB) or shard the queue"
             )
     if figures.ingest_rides_per_s > 0:
-        per_file = int(figures.ingest_rides_per_s * defaults.ingest_timeout_s)
+        per_file = round(figures.ingest_rides_per_s * defaults.ingest_timeout_s)
         if scale.rides_per_day > per_file:
             out.append(
                 f"one ingest invocation reads ~{per_file:,} rides within ingest_timeout_seconds "
