@@ -242,13 +242,14 @@ class Etl:
             self.lam.update_function_configuration(FunctionName=fn, Environment={"Variables": env})
             self.lam.get_waiter("function_updated_v2").wait(FunctionName=fn)
 
-    def versions(self, prefix: str) -> list[dict]:
-        """Every object version (and delete marker) under prefix; the bucket is versioned, so these are
-        every PUT since the prefix was last emptied."""
+    def versions(self, prefix: str, markers: bool = True) -> list[dict]:
+        """Every object version (and, with `markers`, delete marker) under prefix; the bucket is versioned,
+        so the versions are every PUT since the prefix was last emptied."""
         out = []
+        kinds = ("Versions", "DeleteMarkers") if markers else ("Versions",)
         for page in self.s3.get_paginator("list_object_versions").paginate(Bucket=self.bucket, Prefix=prefix):
-            out += [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in page.get("Versions", [])]
-            out += [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in page.get("DeleteMarkers", [])]
+            for kind in kinds:
+                out += [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in page.get(kind, [])]
         return out
 
     def clear(self) -> None:
@@ -361,7 +362,7 @@ class Etl:
         elapsed = max(done_at - t0, 1e-3)
         rides_in = max(manifest["rides_in"], 1)
         # Every PUT under processed/ is a version (the bucket is versioned and was emptied before the run).
-        objects_written = sum(1 for v in self.versions(demo.PROCESSED_PREFIX) if "VersionId" in v)
+        objects_written = len(self.versions(demo.PROCESSED_PREFIX, markers=False))
         objects_current = len(self.objects(demo.PROCESSED_PREFIX))
         stored = sum(o["Size"] for prefix in STORED_PREFIXES for o in self.objects(prefix))
         reports = self.lambda_reports(t0)
