@@ -220,7 +220,7 @@ demo-down: ## stop the demo's emulators and remove its state (build/demo/<port>)
 # `make bench` is not part of `make test`: it writes build/bench/results.json and docs/benchmarks.md.
 BENCH_ARGS ?=
 .PHONY: bench
-bench: setup package ## benchmarks vs baselines (requests/ride, throughput, RSS, inference, model, weather)
+bench: setup package ## benchmarks vs baselines (requests/ride on 3 file shapes + 1M/100M/1B projection, throughput, RSS, inference, model, weather)
 	$(PY) bench/run.py $(BENCH_ARGS)
 # ---------------------------------------------------------------------------- end demo + bench
 
