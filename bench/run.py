@@ -288,13 +288,17 @@ class Etl:
                 return body
         return None
 
-    def processed_rides(self) -> tuple[int, float]:
+    def processed_rides(self, per_object: bool) -> tuple[int, float]:
         """Rows in the CSVs under processed/ (any partition name) and the LastModified of the newest object
-        (epoch s); each CSV is read once per ETag, so watching costs few requests (subtracted anyway)."""
+        (epoch s); each CSV is read once per ETag, so watching costs few requests (subtracted anyway). The
+        baseline writes one ride per object: `per_object` counts objects instead of reading thousands."""
         rides, newest = 0, 0.0
         for o in self.objects(demo.PROCESSED_PREFIX):
             newest = max(newest, o["LastModified"].timestamp())
             if not o["Key"].endswith(".csv"):
+                continue
+            if per_object:
+                rides += 1
                 continue
             cached = self._rows.get(o["Key"])
             if cached is None or cached[0] != o["ETag"]:
@@ -342,7 +346,7 @@ class Etl:
                 manifest = self.manifest(key)
                 if manifest is None:
                     continue
-            seen, newest = self.processed_rides()
+            seen, newest = self.processed_rides(per_object=mode == "baseline")
             log(
                 f"  {mode}: {seen:,}/{manifest['valid']:,} rides in processed/ after {time.time() - t0:.0f} s"
             )
