@@ -199,6 +199,8 @@ STORED_PREFIXES = (demo.RAW_PREFIX, demo.PROCESSED_PREFIX, demo.QUARANTINE_PREFI
 # Ingest sends each ride once to the ingest queue and enrich forwards it once to the ground-station queue.
 QUEUE_HOPS = 2
 MS_PER_S = 1000
+IDLE_CHECKS = 2
+CLOCK_SLACK_S = 1.0  # S3 LastModified has whole seconds
 
 
 def report_figures(messages: list[str]) -> dict:
@@ -229,6 +231,8 @@ class Etl:
         self.log = log_path(settings)
         self.queues = [outputs[k] for k in ("ingest_queue_url", "groundstation_queue_url")]
         self._rows: dict[str, tuple[str, int]] = {}
+        self.runs = 0
+        self.since = 0.0  # objects older than this run's upload are not its own
 
     def set_mode(self, mode: str) -> None:
         ingest_env, writer_env = MODES[mode]
@@ -260,6 +264,13 @@ class Etl:
                 self.s3.delete_objects(
                     Bucket=self.bucket, Delete={"Objects": batch[i : i + 1000], "Quiet": True}
                 )
+
+    def wait_idle(self) -> None:
+        """Until both queues have been empty (visible and in flight) twice, SETTLE_S apart."""
+        idle = 0
+        while idle < IDLE_CHECKS:
+            idle = idle + 1 if self.queues_idle() else 0
+            time.sleep(SETTLE_S if idle else 1)
 
     def queues_idle(self) -> bool:
         for url in self.queues:
@@ -294,9 +305,9 @@ class Etl:
         baseline writes one ride per object: `per_object` counts objects instead of reading thousands."""
         rides, newest = 0, 0.0
         for o in self.objects(demo.PROCESSED_PREFIX):
-            newest = max(newest, o["LastModified"].timestamp())
-            if not o["Key"].endswith(".csv"):
+            if not o["Key"].endswith(".csv") or o["LastModified"].timestamp() < self.since:
                 continue
+            newest = max(newest, o["LastModified"].timestamp())
             if per_object:
                 rides += 1
                 continue
@@ -326,16 +337,21 @@ class Etl:
 
     def run(self, mode: str, rides_file: Path, rides: int) -> dict:
         log(f"etl {mode} {rides:,} rides ({rides_file.name}): clearing, configuring")
+        # An earlier run's messages still in flight would write into this run's processed/: wait them out
+        # before emptying the prefixes, and again after the mode change.
+        self.wait_idle()
         self.clear()
         self._rows.clear()
         self.set_mode(mode)
-        while not self.queues_idle():
-            time.sleep(1)
-        time.sleep(SETTLE_S)
+        self.wait_idle()
+        self.clear()
         offset = self.log.stat().st_size
         self.calls.counts.clear()
-        key = demo.RAW_PREFIX + rides_file.name
+        # A key of its own per run: a new version of an earlier run's key would supersede that run's rides.
+        self.runs += 1
+        key = f"{demo.RAW_PREFIX}bench-{self.runs:02d}-{mode}-{rides_file.name}"
         t0 = time.time()
+        self.since = t0 - CLOCK_SLACK_S
         self.s3.upload_file(str(rides_file), self.bucket, key)
         manifest = None
         deadline = time.monotonic() + ETL_TIMEOUT_S
@@ -355,9 +371,7 @@ class Etl:
                 break
         if done_at is None or manifest is None:
             raise SystemExit(f"bench: ETL {mode} {rides} did not finish in {ETL_TIMEOUT_S} s")
-        while not self.queues_idle():
-            time.sleep(1)
-        time.sleep(SETTLE_S)
+        self.wait_idle()
         logged, _ = count_log(self.log, offset)
         mine = self.calls.counts
         pipeline = {api: n - mine.get(api, 0) for api, n in logged.items() if n - mine.get(api, 0) > 0}
