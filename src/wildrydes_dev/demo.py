@@ -19,8 +19,9 @@ Idempotent: a second run reuses the running emulators and the applied stack, re-
 deterministic files (the pipeline overwrites instead of duplicating) and trains the same model.
 `python -m wildrydes_dev.demo --down` (make demo-down) stops what the demo started and removes its state.
 
-Runs on the project venv (.venv); only the standard library plus boto3 is imported here, everything else
-is called as the `wildrydes` command or a make target, exactly as a user would.
+Runs on the project venv (.venv); only the standard library plus boto3 is imported here (and, to read a
+user's ride file the way ingest does, the ETL package's streaming reader), everything else is called as
+the `wildrydes` command or a make target, exactly as a user would.
 """
 
 from __future__ import annotations
