@@ -207,9 +207,11 @@ $(BUILD)/mxnet-layer.zip: src/wildrydes_dev/build_layer.py src/wildrydes_dev/bui
 # JSON answer. DEMO_PORT picks LocalStack's port (moto: DEMO_PORT+1); state lives in build/demo/<port>/.
 DEMO_PORT ?= 4566
 DEMO_ARGS ?=
+# RIDES=path/to/rides.json: run it on your own ride file (weather generated for the years it spans).
+RIDES ?=
 .PHONY: demo
-demo: setup package ## run the whole pipeline locally: emulators, terraform, ETL, weather, training, live API
-	$(PY) -m wildrydes_dev.demo --port $(DEMO_PORT) $(DEMO_ARGS)
+demo: setup package ## run the whole pipeline locally: emulators, terraform, ETL, weather, training, live API (RIDES=your file)
+	$(PY) -m wildrydes_dev.demo --port $(DEMO_PORT) $(if $(RIDES),--rides-file '$(RIDES)') $(DEMO_ARGS)
 
 .PHONY: demo-down
 demo-down: ## stop the demo's emulators and remove its state (build/demo/<port>)
@@ -218,7 +220,7 @@ demo-down: ## stop the demo's emulators and remove its state (build/demo/<port>)
 # `make bench` is not part of `make test`: it writes build/bench/results.json and docs/benchmarks.md.
 BENCH_ARGS ?=
 .PHONY: bench
-bench: setup package ## benchmarks vs baselines (requests/ride, throughput, RSS, inference, model, weather)
+bench: setup package ## benchmarks vs baselines (requests/ride on 3 file shapes + 1M/100M/1B projection, throughput, RSS, inference, model, weather)
 	$(PY) bench/run.py $(BENCH_ARGS)
 # ---------------------------------------------------------------------------- end demo + bench
 

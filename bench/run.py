@@ -6,7 +6,10 @@ with --skip NAME):
 
 - etl        AWS requests per ride, per API, through the real ETL on LocalStack, for the default
              configuration and for the workshop baseline (RIDES_PER_MESSAGE=1, WRITER_MODE=per_ride), plus
-             end-to-end throughput (upload -> last ride in processed/).
+             end-to-end throughput (upload -> last ride in processed/), on three file shapes (dense one
+             month, the demo's two-year spread, the workshop's 10-year ride_data.json shape): requests and
+             S3 objects written per ride, seconds to processed/, Lambda GB-seconds (REPORT lines), bytes
+             stored; then the scale projection to 1M/100M/1B rides a day (wildrydes_dev/projection.py).
 - rss        peak RSS of the ingest handler run locally (against the moto server) for a small and a 10x
              file; baseline: loading the same file with json.load as the workshop's function did.
 - inference  bench/inference_bench.py (cold start, warm p50/p99 per engine, API round trip).
@@ -25,13 +28,15 @@ between upload and completion, and subtracts the calls its own clients made whil
 client-side with a botocore event hook).
 
 The check at the end fails (exit 1) if the default mode does not need fewer requests per ride than the
-baseline. Figures are never asserted in unit tests.
+baseline, if any shape needs more than 0.02 requests or S3 objects per ride in the default mode, or if the
+workshop file takes more than 60 s from upload to processed/. Figures are never asserted in unit tests.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import dataclasses
 import json
 import os
 import platform
@@ -43,7 +48,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from wildrydes_dev import demo, localaws
+from wildrydes.workshop_shape import WORKSHOP_RIDES, write_workshop_file
+from wildrydes_dev import demo, localaws, projection
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,6 +59,18 @@ DOC = ROOT / "docs" / "benchmarks.md"
 DEFAULT_PORT = 4586  # bench's own LocalStack; moto on +1
 SIZES_FULL = [10_000, 100_000]
 SIZES_QUICK = [1_000, 5_000]
+# The three file shapes of issue 13, each run in the default and the baseline mode. dense: the sizes above
+# over one month; two_year: `wildrydes generate`'s default window (2017-2018) with the demo's ride count;
+# workshop: wildrydes/workshop_shape.py at the workshop's size (7,755 rides over ~3.1k dates, 10 years).
+SHAPES = ("dense", "two_year", "workshop")
+TWO_YEAR_RIDES_FULL = demo.DEFAULT_RIDES
+TWO_YEAR_RIDES_QUICK = 2_000
+# --quick runs the baseline (one message per ride per hop, ~7 rides/s) on this many rides of the sparse shapes.
+BASELINE_RIDES_QUICK = 500
+# Issue 13's goals, flagged by check(): per ride through the ETL, and the workshop file's time to processed/.
+MAX_REQUESTS_PER_RIDE = 0.02
+MAX_OBJECTS_PER_RIDE = 0.02
+MAX_WORKSHOP_SECONDS = 60
 RSS_SIZES_FULL = [100_000, 1_000_000]
 RSS_SIZES_QUICK = [10_000, 100_000]
 MODEL_SIZES_FULL = [5_000, 50_000, 500_000]
@@ -68,16 +86,11 @@ ETL_DAYS = (
     "2017-06-30",
 )  # after the last ride lands: the event source mapping's DeleteMessageBatch follows it
 
-# Public list prices, us-east-1 (USD), for the implied cost per million rides.
-PRICE_PER_REQUEST = {
-    "s3.PutObject": 0.005 / 1000,
-    "s3.GetObject": 0.0004 / 1000,
-    "sqs.*": 0.40 / 1_000_000,
-    "lambda.Invoke": 0.20 / 1_000_000,
-}
-# The calls that are billed per request in this pipeline; the rest (GetQueueAttributes, ...) are listed too.
+# Billed per request in this pipeline (prices: wildrydes_dev/projection.py, public us-east-1 list prices). S3
+# LIST requests are billed at the PUT price and HEAD at the GET price, so both count; the rest
+# (GetQueueAttributes, DeleteObject, ...) are listed in results.json but cost nothing or are not the ETL's.
 BILLED_APIS = {
-    "s3": {"GetObject", "PutObject"},
+    "s3": {"GetObject", "PutObject", "HeadObject", "ListObjects", "ListObjectsV2", "ListObjectVersions"},
     "sqs": {
         "SendMessage",
         "SendMessageBatch",
@@ -168,27 +181,60 @@ def billed(api: str) -> bool:
 
 
 def price(api: str) -> float:
-    if api in PRICE_PER_REQUEST:
-        return PRICE_PER_REQUEST[api]
-    service = api.split(".", 1)[0]
-    return PRICE_PER_REQUEST.get(f"{service}.*", 0.0)
+    return projection.price_per_request(api)
 
 
 # ---------------------------------------------------------------------------- ETL section
+# The functions' REPORT line (executor or AWS): duration, billed duration and configured memory.
+REPORT_LINE = re.compile(
+    r"REPORT RequestId: \S+\s+Duration: ([\d.]+) ms\s+Billed Duration: (\d+) ms\s+Memory Size: (\d+) MB"
+)
+ETL_FUNCTION_OUTPUTS = {
+    "ingest": "ingest_function_name",
+    "enrich": "enrich_function_name",
+    "writer": "writer_function_name",
+}
+# Prefixes whose objects are the pipeline's stored data (bytes stored per ride).
+STORED_PREFIXES = (demo.RAW_PREFIX, demo.PROCESSED_PREFIX, demo.QUARANTINE_PREFIX, demo.MANIFEST_PREFIX)
+# Ingest sends each ride once to the ingest queue and enrich forwards it once to the ground-station queue.
+QUEUE_HOPS = 2
+MS_PER_S = 1000
+IDLE_CHECKS = 2
+CLEAR_PASSES = 20
+DELETE_BATCH = 1000  # DeleteObjects' limit
+CLOCK_SLACK_S = 1.0  # S3 LastModified has whole seconds
+
+
+def report_figures(messages: list[str]) -> dict:
+    """Invocations, seconds and GB-seconds (billed duration x memory) from a function's log messages."""
+    invocations, seconds, gb_seconds = 0, 0.0, 0.0
+    for message in messages:
+        m = REPORT_LINE.search(message)
+        if not m:
+            continue
+        invocations += 1
+        seconds += float(m.group(1)) / MS_PER_S
+        gb_seconds += int(m.group(2)) / MS_PER_S * int(m.group(3)) / projection.MB_PER_GB
+    return {"invocations": invocations, "seconds": round(seconds, 3), "gb_seconds": round(gb_seconds, 4)}
+
+
 class Etl:
     def __init__(self, settings: demo.Settings, outputs: dict):
         self.settings, self.outputs = settings, outputs
         self.bucket = outputs["data_bucket_name"]
         self.calls = ClientCalls()
         # localstack-client sessions on the demo's LocalStack (wildrydes_dev.localaws), like the tests'.
-        self.s3, self.sqs, self.lam = (
-            localaws.boto3_client(s, settings.port, settings.moto_port) for s in ("s3", "sqs", "lambda")
+        self.s3, self.sqs, self.lam, self.logs = (
+            localaws.boto3_client(s, settings.port, settings.moto_port)
+            for s in ("s3", "sqs", "lambda", "logs")
         )
-        for c in (self.s3, self.sqs, self.lam):
+        for c in (self.s3, self.sqs, self.lam, self.logs):
             self.calls.attach(c)
         self.log = log_path(settings)
         self.queues = [outputs[k] for k in ("ingest_queue_url", "groundstation_queue_url")]
         self._rows: dict[str, tuple[str, int]] = {}
+        self.runs = 0
+        self.since = 0.0  # objects older than this run's upload are not its own
 
     def set_mode(self, mode: str) -> None:
         ingest_env, writer_env = MODES[mode]
@@ -202,16 +248,36 @@ class Etl:
             self.lam.update_function_configuration(FunctionName=fn, Environment={"Variables": env})
             self.lam.get_waiter("function_updated_v2").wait(FunctionName=fn)
 
+    def versions(self, prefix: str, markers: bool = True) -> list[dict]:
+        """Every object version (and, with `markers`, delete marker) under prefix; the bucket is versioned,
+        so the versions are every PUT since the prefix was last emptied."""
+        out = []
+        kinds = ("Versions", "DeleteMarkers") if markers else ("Versions",)
+        for page in self.s3.get_paginator("list_object_versions").paginate(Bucket=self.bucket, Prefix=prefix):
+            for kind in kinds:
+                out += [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in page.get(kind, [])]
+        return out
+
     def clear(self) -> None:
-        """Empty the output prefixes so each run counts only its own rides."""
-        for prefix in (demo.RAW_PREFIX, demo.PROCESSED_PREFIX, demo.QUARANTINE_PREFIX, demo.MANIFEST_PREFIX):
-            batch = []
-            for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
-                batch += [{"Key": o["Key"]} for o in page.get("Contents", [])]
-            for i in range(0, len(batch), 1000):
-                self.s3.delete_objects(
-                    Bucket=self.bucket, Delete={"Objects": batch[i : i + 1000], "Quiet": True}
-                )
+        """Empty the output prefixes, current objects and every version, so each run counts only its own
+        rides and bytes. LocalStack lists at most 1,000 versions whatever the markers, so this repeats until
+        both listings come back empty."""
+        for prefix in STORED_PREFIXES:
+            for _ in range(CLEAR_PASSES):
+                batch = self.versions(prefix) + [{"Key": o["Key"]} for o in self.objects(prefix)]
+                if not batch:
+                    break
+                for i in range(0, len(batch), DELETE_BATCH):
+                    self.s3.delete_objects(
+                        Bucket=self.bucket, Delete={"Objects": batch[i : i + DELETE_BATCH], "Quiet": True}
+                    )
+
+    def wait_idle(self) -> None:
+        """Until both queues have been empty (visible and in flight) twice, SETTLE_S apart."""
+        idle = 0
+        while idle < IDLE_CHECKS:
+            idle = idle + 1 if self.queues_idle() else 0
+            time.sleep(SETTLE_S if idle else 1)
 
     def queues_idle(self) -> bool:
         for url in self.queues:
@@ -223,64 +289,96 @@ class Etl:
                 return False
         return True
 
+    def objects(self, prefix: str) -> list[dict]:
+        return [
+            o
+            for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+            for o in page.get("Contents", [])
+        ]
+
+    def manifest(self, key: str) -> dict | None:
+        """This run's manifest of raw key `key`, wherever ingest names it under manifests/<key> (per file or
+        per file version): the newest JSON object there that has the ride counts."""
+        found = sorted(self.objects(demo.MANIFEST_PREFIX + key), key=lambda o: o["LastModified"])
+        for o in reversed(found):
+            body = json.loads(self.s3.get_object(Bucket=self.bucket, Key=o["Key"])["Body"].read())
+            if "rides_in" in body:
+                return body
+        return None
+
     def processed_rides(self, per_object: bool) -> tuple[int, float]:
-        """Rides in processed/ and the LastModified of the newest object (epoch s); each CSV is read once
-        per ETag, so watching costs few requests (and they are subtracted anyway)."""
+        """Rows in the CSVs under processed/ (any partition name) and the LastModified of the newest object
+        (epoch s); each CSV is read once per ETag, so watching costs few requests (subtracted anyway). The
+        baseline writes one ride per object: `per_object` counts objects instead of reading thousands."""
         rides, newest = 0, 0.0
-        for page in self.s3.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=demo.PROCESSED_PREFIX
-        ):
-            for o in page.get("Contents", []):
-                newest = max(newest, o["LastModified"].timestamp())
-                if per_object:
-                    rides += 1
-                    continue
-                cached = self._rows.get(o["Key"])
-                if cached is None or cached[0] != o["ETag"]:
-                    body = self.s3.get_object(Bucket=self.bucket, Key=o["Key"])["Body"].read()
-                    lines = [line for line in body.splitlines() if line.strip()]
-                    cached = (o["ETag"], max(len(lines) - 1, 0))
-                    self._rows[o["Key"]] = cached
-                rides += cached[1]
+        for o in self.objects(demo.PROCESSED_PREFIX):
+            if not o["Key"].endswith(".csv") or o["LastModified"].timestamp() < self.since:
+                continue
+            newest = max(newest, o["LastModified"].timestamp())
+            if per_object:
+                rides += 1
+                continue
+            cached = self._rows.get(o["Key"])
+            if cached is None or cached[0] != o["ETag"]:
+                body = self.s3.get_object(Bucket=self.bucket, Key=o["Key"])["Body"].read()
+                lines = [line for line in body.splitlines() if line.strip()]
+                cached = (o["ETag"], max(len(lines) - 1, 0))
+                self._rows[o["Key"]] = cached
+            rides += cached[1]
         return rides, newest
 
+    def lambda_reports(self, since_s: float) -> dict:
+        """REPORT figures per ETL function since `since_s` (CloudWatch Logs of LocalStack)."""
+        out = {}
+        for fn, output in ETL_FUNCTION_OUTPUTS.items():
+            messages: list[str] = []
+            try:
+                for page in self.logs.get_paginator("filter_log_events").paginate(
+                    logGroupName=f"/aws/lambda/{self.outputs[output]}", startTime=int(since_s * MS_PER_S)
+                ):
+                    messages += [e["message"] for e in page.get("events", [])]
+            except self.logs.exceptions.ResourceNotFoundException:
+                pass
+            out[fn] = report_figures(messages)
+        return out
+
     def run(self, mode: str, rides_file: Path, rides: int) -> dict:
-        log(f"etl {mode} {rides:,} rides: clearing, configuring")
+        log(f"etl {mode} {rides:,} rides ({rides_file.name}): clearing, configuring")
+        # An earlier run's messages still in flight would write into this run's processed/: wait them out
+        # before emptying the prefixes, and again after the mode change.
+        self.wait_idle()
         self.clear()
         self._rows.clear()
         self.set_mode(mode)
-        while not self.queues_idle():
-            time.sleep(1)
-        time.sleep(SETTLE_S)
+        self.wait_idle()
+        self.clear()
         offset = self.log.stat().st_size
         self.calls.counts.clear()
-        key = demo.RAW_PREFIX + rides_file.name
+        # A key of its own per run: a new version of an earlier run's key would supersede that run's rides.
+        self.runs += 1
+        key = f"{demo.RAW_PREFIX}bench-{self.runs:02d}-{mode}-{rides_file.name}"
         t0 = time.time()
+        self.since = t0 - CLOCK_SLACK_S
         self.s3.upload_file(str(rides_file), self.bucket, key)
-        mkey = demo.MANIFEST_PREFIX + key + ".json"
         manifest = None
         deadline = time.monotonic() + ETL_TIMEOUT_S
-        per_object = mode == "baseline"
         done_at, seen = None, 0
         while time.monotonic() < deadline:
             time.sleep(2 if rides < 50_000 else 5)
             if manifest is None:
-                try:
-                    manifest = json.loads(self.s3.get_object(Bucket=self.bucket, Key=mkey)["Body"].read())
-                except self.s3.exceptions.NoSuchKey:
+                manifest = self.manifest(key)
+                if manifest is None:
                     continue
-            seen, newest = self.processed_rides(per_object)
+            seen, newest = self.processed_rides(per_object=mode == "baseline")
             log(
                 f"  {mode}: {seen:,}/{manifest['valid']:,} rides in processed/ after {time.time() - t0:.0f} s"
             )
             if seen >= manifest["valid"]:
                 done_at = newest
                 break
-        if done_at is None:
+        if done_at is None or manifest is None:
             raise SystemExit(f"bench: ETL {mode} {rides} did not finish in {ETL_TIMEOUT_S} s")
-        while not self.queues_idle():
-            time.sleep(1)
-        time.sleep(SETTLE_S)
+        self.wait_idle()
         logged, _ = count_log(self.log, offset)
         mine = self.calls.counts
         pipeline = {api: n - mine.get(api, 0) for api, n in logged.items() if n - mine.get(api, 0) > 0}
@@ -288,15 +386,34 @@ class Etl:
         cost = sum(n * price(api) for api, n in pipeline.items() if billed(api))
         elapsed = max(done_at - t0, 1e-3)
         upload_requests = 1  # the single PutObject of the raw file is the user's, included for honesty
+        rides_in = max(manifest["rides_in"], 1)
+        # Objects written under processed/ = the pipeline's PutObject calls minus those elsewhere: the user's
+        # upload, and manifests/ and quarantine/ objects (each written once). Listing versions would count
+        # overwrites too, but LocalStack lists at most 1,000 versions.
+        elsewhere = sum(len(self.objects(p)) for p in (demo.MANIFEST_PREFIX, demo.QUARANTINE_PREFIX))
+        objects_current = sum(
+            1 for o in self.objects(demo.PROCESSED_PREFIX) if o["LastModified"].timestamp() >= self.since
+        )
+        # Every object there now was written at least once.
+        objects_written = max(pipeline.get("s3.PutObject", 0) - upload_requests - elsewhere, objects_current)
+        stored = sum(o["Size"] for prefix in STORED_PREFIXES for o in self.objects(prefix))
+        reports = self.lambda_reports(t0)
         return {
             "rides": rides,
             "rides_in": manifest["rides_in"],
             "valid": manifest["valid"],
             "processed": seen,
+            "ingest_messages": manifest.get("messages"),
             "requests_by_api": dict(sorted(pipeline.items())),
             "billed_requests": billed_total,
-            "requests_per_ride": billed_total / manifest["rides_in"],
-            "cost_per_million_rides_usd": cost / manifest["rides_in"] * 1_000_000,
+            "requests_per_ride": billed_total / rides_in,
+            "cost_per_million_rides_usd": cost / rides_in * 1_000_000,
+            "objects_written": objects_written,
+            "objects_current": objects_current,
+            "objects_per_ride": objects_written / rides_in,
+            "bytes_stored": stored,
+            "bytes_stored_per_ride": round(stored / rides_in, 1),
+            "lambda": reports,
             "seconds": round(elapsed, 2),
             "rides_per_s": round(manifest["valid"] / elapsed, 1),
             "upload_requests_included": upload_requests,
@@ -317,30 +434,99 @@ def generate(rides: int, out: Path, settings: demo.Settings, days: tuple[str, st
     return max(files, key=lambda p: p.stat().st_size)
 
 
-def bench_etl(settings: demo.Settings, sizes: list[int], baseline_sizes: list[int]) -> dict:
+def shape_file(shape: str, rides: int, settings: demo.Settings) -> Path:
+    """The ride file of one shape: dense = one month (ETL_DAYS), two_year = `wildrydes generate`'s default
+    two-year window as the demo uploads it, workshop = wildrydes/workshop_shape.py (named ride_data.json)."""
+    if shape == "dense":
+        return generate(rides, BENCH_DIR / "data" / f"etl-{rides}", settings, ETL_DAYS)
+    if shape == "two_year":
+        return generate(rides, BENCH_DIR / "data" / f"two-year-{rides}", settings)
+    path = BENCH_DIR / "data" / f"workshop-{rides}" / "ride_data.json"
+    return path if path.exists() else write_workshop_file(path, rides, seed=SEED)
+
+
+def figures_for_projection(shapes: dict) -> projection.Figures | None:
+    """Per-ride figures of the default mode's most expensive shape (requests per ride), for the projection."""
+    runs = {name: s["default"] for name, s in shapes.items() if s.get("default")}
+    if not runs:
+        return None
+    shape, r = max(runs.items(), key=lambda kv: kv[1]["requests_per_ride"])
+    rides = max(r["rides_in"], 1)
+    lam = r.get("lambda", {})
+    ingest_seconds = lam.get("ingest", {}).get("seconds", 0.0)
+    return projection.Figures(
+        shape=shape,
+        requests_per_ride_by_api={api: n / rides for api, n in r["requests_by_api"].items() if billed(api)},
+        objects_per_ride=r["objects_per_ride"],
+        get_requests_per_ride=sum(
+            n for api, n in r["requests_by_api"].items() if api in ("s3.GetObject", "s3.HeadObject")
+        )
+        / rides,
+        messages_per_ride=QUEUE_HOPS * (r.get("ingest_messages") or 0) / rides,
+        gb_seconds_per_ride={fn: f["gb_seconds"] / rides for fn, f in lam.items()},
+        seconds_per_ride={fn: f["seconds"] / rides for fn, f in lam.items()},
+        bytes_stored_per_ride=r["bytes_stored_per_ride"],
+        ingest_rides_per_s=rides / ingest_seconds if ingest_seconds else 0.0,
+    )
+
+
+def bench_etl(
+    settings: demo.Settings,
+    dense_sizes: list[int],
+    dense_baseline_sizes: list[int],
+    shape_rides: dict[str, int],
+    shape_baseline_rides: dict[str, int],
+) -> dict:
+    """Every shape in the default and the baseline mode. Dense: each of `dense_sizes` (the baseline at
+    `dense_baseline_sizes`), the largest standing for the shape; two_year and workshop: `shape_rides` rides,
+    the baseline at `shape_baseline_rides` (0 = skip: the baseline sends one message per ride per hop, ~7
+    rides/s on LocalStack, and its requests per ride do not depend on the shape)."""
     os.environ["LOG_LEVEL_OVERRIDES"] = "localstack.request.internal.aws=INFO"
     demo.start_emulators(settings)  # state of an earlier emulator instance is set aside by tf_local itself
     outputs = demo.apply_terraform(settings)
     etl = Etl(settings, outputs)
-    result = {
-        "method": "LocalStack request log (external + internal AWS calls) minus the bench's own calls",
+    result: dict = {
+        "method": "LocalStack request log (external + internal AWS calls) minus the bench's own calls; "
+        "objects written = the pipeline's S3 PutObject calls less the upload, manifests/ and quarantine/ "
+        "objects; Lambda GB-s from the functions' REPORT lines (billed duration x memory)",
         "ride_dates": f"{ETL_DAYS[0]}..{ETL_DAYS[1]} (one file per run)",
         "default": {},
         "baseline": {},
+        "shapes": {},
     }
-    for size in sizes:
-        rides_file = generate(size, BENCH_DIR / "data" / f"etl-{size}", settings, ETL_DAYS)
+    # The sparse shapes first: the model the bench publishes trains on the last (dense) run's rides, whose
+    # weather the dense data set holds.
+    for shape in ("two_year", "workshop"):
+        result["shapes"][shape] = {}
+        for mode, n in (("default", shape_rides[shape]), ("baseline", shape_baseline_rides[shape])):
+            if not n:
+                log(f"etl {mode} {shape}: skipped")
+                result["shapes"][shape][mode] = None
+                continue
+            r = etl.run(mode, shape_file(shape, n, settings), n)
+            log(
+                f"etl {mode} {shape} {n:,}: {r['requests_per_ride']:.4f} requests/ride, "
+                f"{r['objects_per_ride']:.4f} objects/ride, {r['seconds']} s"
+            )
+            result["shapes"][shape][mode] = r
+    for size in dense_sizes:
+        rides_file = shape_file("dense", size, settings)
         for mode in ("default", "baseline"):
-            if mode == "baseline" and size not in baseline_sizes:
-                log(f"etl baseline {size:,}: skipped (not in --baseline-sizes)")
+            if mode == "baseline" and size not in dense_baseline_sizes:
+                log(f"etl baseline dense {size:,}: skipped (not in --baseline-sizes)")
                 continue
             r = etl.run(mode, rides_file, size)
             log(
-                f"etl {mode} {size:,}: {r['requests_per_ride']:.4f} requests/ride, {r['rides_per_s']} rides/s"
+                f"etl {mode} dense {size:,}: {r['requests_per_ride']:.4f} requests/ride, "
+                f"{r['objects_per_ride']:.4f} objects/ride, {r['rides_per_s']} rides/s"
             )
             result[mode][str(size)] = r
+    result["shapes"]["dense"] = {
+        mode: result[mode][max(result[mode], key=int)] if result[mode] else None
+        for mode in ("default", "baseline")
+    }
     etl.set_mode("default")
-    publish_model(settings, etl, BENCH_DIR / "data" / f"etl-{sizes[0]}")
+    publish_model(settings, etl, BENCH_DIR / "data" / f"etl-{dense_sizes[0]}")
     API.update(url=outputs["inference_invoke_url"], key=outputs["inference_api_key"])
     return result
 
@@ -571,8 +757,50 @@ def bench_weather(settings: demo.Settings, rides: int) -> dict:
 
 
 # ---------------------------------------------------------------------------- report
+# results.json keys per shape: {"dense", "two_year", "workshop"} of the default mode; `<key>_baseline` beside.
+SHAPE_FIGURES = {
+    "requests_per_ride_by_shape": "requests_per_ride",
+    "objects_per_ride_by_shape": "objects_per_ride",
+    "objects_written_by_shape": "objects_written",
+    "seconds_to_processed_by_shape": "seconds",
+    "rides_by_shape": "rides_in",
+}
+SHAPE_KEYS = [k + suffix for k in SHAPE_FIGURES for suffix in ("", "_baseline")]
+
+
+def shape_results(shapes: dict) -> dict:
+    """The per-shape figures as results.json holds them, plus the scale projection of the default mode."""
+    out: dict = {}
+    for key, figure in SHAPE_FIGURES.items():
+        for mode, suffix in (("default", ""), ("baseline", "_baseline")):
+            out[key + suffix] = {
+                shape: runs[mode][figure] for shape, runs in shapes.items() if runs.get(mode)
+            }
+    figures = figures_for_projection(shapes)
+    if figures is not None:
+        out["projection"] = {
+            "figures": dataclasses.asdict(figures),
+            "scales": [dataclasses.asdict(s) for s in projection.project_all(figures)],
+            "prices_checked": projection.PRICES_CHECKED,
+        }
+    return out
+
+
 def check(results: dict) -> list[str]:
     problems = []
+    for key, limit, what in (
+        ("requests_per_ride_by_shape", MAX_REQUESTS_PER_RIDE, "requests"),
+        ("objects_per_ride_by_shape", MAX_OBJECTS_PER_RIDE, "S3 objects written"),
+    ):
+        for shape, value in results.get(key, {}).items():
+            if value > limit:
+                problems.append(f"{shape}: {value:.4f} {what} per ride, above the goal of {limit}")
+    workshop_s = results.get("seconds_to_processed_by_shape", {}).get("workshop")
+    if workshop_s is not None and workshop_s > MAX_WORKSHOP_SECONDS:
+        problems.append(
+            f"workshop: {workshop_s:.1f} s from upload to the last ride in processed/, above "
+            f"{MAX_WORKSHOP_SECONDS} s"
+        )
     rpr = results.get("requests_per_ride", {})
     for size, d in rpr.get("default", {}).items():
         b = rpr.get("baseline", {}).get(size)
@@ -611,8 +839,10 @@ def markdown(results: dict) -> str:
                 "per ride). Requests counted per API from LocalStack's request log (external calls by the "
                 "functions plus the calls LocalStack makes on the account's behalf: S3 notification and event "
                 "source mapping invokes, receives, deletes), minus the benchmark's own calls. Billed APIs only "
-                "(S3 GET/PUT, SQS send/receive/delete, Lambda Invoke); the user's one upload PUT is included. "
-                "Empty polls of the event source mappings are included, as AWS bills them."
+                "(S3 GET/PUT and HEAD/LIST, SQS send/receive/delete, Lambda Invoke): AWS bills S3 HeadObject "
+                "at the GET price and ListObjects/ListObjectsV2/ListObjectVersions at the PUT price, so they "
+                "count as requests like the others. The user's one upload PUT is included. Empty polls of the "
+                "event source mappings are included, as AWS bills them."
             ),
             "",
             "| rides | mode | requests/ride | × baseline | cost per 1M rides (USD) | rides/s | × baseline | seconds |",
@@ -632,10 +862,11 @@ def markdown(results: dict) -> str:
                     f"{r['cost_per_million_rides_usd']:.2f} | {r['rides_per_s']:,.0f} | {speed_ratio} | "
                     f"{r['seconds']:.1f} |"
                 )
+        lines += shape_markdown(etl.get("shapes", {}))
         lines += [
             "",
             (
-                f"Ride files span {etl.get('ride_dates', 'a month')}. Ingest packs rides of one date per "
+                f"Dense ride files span {etl.get('ride_dates', 'a month')}. Ingest packs rides of one date per "
                 "message (at most 200), so requests per ride fall as rides per date grow: 10,000 rides "
                 "spread over two years (14 a day) need ~730 messages per file hop instead of ~60. The "
                 "baseline's count does not depend on the spread (one message per ride)."
@@ -698,18 +929,92 @@ def markdown(results: dict) -> str:
         lines += [f"## {title}", ""]
         lines += _table(value)
         lines.append("")
+    proj = results.get("projection")
+    if proj:
+        figures = projection.figures_from_dict(proj["figures"])
+        lines += projection.markdown(figures, projection.project_all(figures))
     if results.get("check"):
         lines += ["## Check", "", *[f"- FAILED: {p}" for p in results["check"]], ""]
     else:
         lines += [
             "## Check",
             "",
-            "- default-mode requests per ride are below the baseline's at every size: passed"
+            (
+                "- default-mode requests per ride are below the baseline's at every size; every shape at "
+                f"<= {MAX_REQUESTS_PER_RIDE} requests and <= {MAX_OBJECTS_PER_RIDE} objects per ride; the "
+                f"workshop file in processed/ within {MAX_WORKSHOP_SECONDS} s: passed"
+            )
             if results.get("requests_per_ride", {}).get("default")
             else "- ETL not measured",
             "",
         ]
     return "\n".join(lines)
+
+
+SHAPE_TITLES = {
+    "dense": "dense (one month)",
+    "two_year": "two_year (the demo's 2017-2018 spread)",
+    "workshop": "workshop (ride_data.json's shape: 10 years)",
+}
+
+
+def shape_markdown(shapes: dict) -> list[str]:
+    """The per-shape table: requests and objects per ride, time to processed/, default vs baseline."""
+    if not shapes:
+        return []
+    lines = [
+        "",
+        "### By file shape",
+        "",
+        (
+            "The same ETL on three shapes of file (issue 13's goal: <= "
+            f"{MAX_REQUESTS_PER_RIDE} requests and <= {MAX_OBJECTS_PER_RIDE} S3 objects written per ride, "
+            f"the workshop file fully in processed/ within {MAX_WORKSHOP_SECONDS} s of its upload). Objects "
+            "written = every PUT under processed/ whatever the partition name: the pipeline's PutObject calls "
+            "less the upload and the manifests/ and quarantine/ objects (the prefixes are emptied before each "
+            "run); seconds = upload to the LastModified of "
+            "the object that completed processed/. The baseline's requests per ride do not depend on the "
+            "shape; --quick runs it on fewer rides of the sparse shapes (the rides column says how many)."
+        ),
+        "",
+        "| shape | mode | rides | requests/ride | objects/ride | objects written | seconds to processed/ | "
+        "bytes stored/ride | cost per 1M rides (USD) |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for shape in SHAPES:
+        for mode in ("default", "baseline"):
+            r = (shapes.get(shape) or {}).get(mode)
+            if not r:
+                continue
+            lines.append(
+                f"| {SHAPE_TITLES[shape]} | {mode} | {r['rides_in']:,} | {r['requests_per_ride']:.4f} | "
+                f"{r['objects_per_ride']:.4f} | {r['objects_written']:,} | {r['seconds']:.1f} | "
+                f"{r['bytes_stored_per_ride']:,.0f} | {r['cost_per_million_rides_usd']:.2f} |"
+            )
+    lambda_rows = []
+    for shape in SHAPES:
+        r = (shapes.get(shape) or {}).get("default")
+        if not r or not r.get("lambda"):
+            continue
+        rides = max(r["rides_in"], 1)
+        cells = [
+            f"{f['invocations']:,} / {f['gb_seconds'] / rides * 1e6:,.1f}"
+            for f in (
+                r["lambda"].get(fn, {"invocations": 0, "gb_seconds": 0.0}) for fn in ETL_FUNCTION_OUTPUTS
+            )
+        ]
+        lambda_rows.append(f"| {shape} | " + " | ".join(cells) + " |")
+    if lambda_rows:
+        lines += [
+            "",
+            "Lambda per function, default mode (invocations / GB-seconds per million rides; billed duration x "
+            "configured memory from the REPORT lines):",
+            "",
+            "| shape | ingest | enrich | writer |",
+            "| --- | ---: | ---: | ---: |",
+            *lambda_rows,
+        ]
+    return lines
 
 
 def api_markdown(api: dict) -> list[str]:
@@ -786,8 +1091,14 @@ def main(argv: list[str] | None = None) -> int:
         "--baseline-sizes",
         type=int,
         nargs="*",
-        help="ETL sizes also run in baseline mode (default: all); the baseline sends one message per "
-        "ride per hop, so 100k takes hours on LocalStack's single event-source poller",
+        help="dense ETL sizes also run in baseline mode (default: the smallest); the baseline sends one "
+        "message per ride per hop, so 100k takes hours on LocalStack's single event-source poller",
+    )
+    p.add_argument(
+        "--baseline-rides",
+        type=int,
+        help="rides of the two_year and workshop baseline runs (default: the shape's size; --quick "
+        f"{BASELINE_RIDES_QUICK}; 0 skips them)",
     )
     p.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", DEFAULT_PORT)))
     p.add_argument(
@@ -826,8 +1137,24 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if "etl" not in a.skip:
             sizes = a.sizes or (SIZES_QUICK if a.quick else SIZES_FULL)
-            etl = bench_etl(settings, sizes, sizes if a.baseline_sizes is None else a.baseline_sizes)
+            shape_rides = {
+                "two_year": TWO_YEAR_RIDES_QUICK if a.quick else TWO_YEAR_RIDES_FULL,
+                "workshop": WORKSHOP_RIDES,
+            }
+            cap = (
+                a.baseline_rides
+                if a.baseline_rides is not None
+                else (BASELINE_RIDES_QUICK if a.quick else None)
+            )
+            etl = bench_etl(
+                settings,
+                sizes,
+                [min(sizes)] if a.baseline_sizes is None else a.baseline_sizes,
+                shape_rides,
+                {k: n if cap is None else min(n, cap) for k, n in shape_rides.items()},
+            )
             results["etl"] = etl
+            results.update(shape_results(etl["shapes"]))
             results["requests_per_ride"] = {
                 m: {s: r["requests_per_ride"] for s, r in etl[m].items()} for m in ("default", "baseline")
             }
@@ -860,6 +1187,8 @@ def main(argv: list[str] | None = None) -> int:
             )
     for key in (
         "etl",
+        *SHAPE_KEYS,
+        "projection",
         "requests_per_ride",
         "throughput_rides_per_s",
         "ingest_peak_rss_mb",

@@ -8,17 +8,26 @@ trainer, publishes the model and calls the live API Gateway endpoint with the AP
 is the endpoint's JSON answer to the sample payload, so scripts (and tests/integration/test_demo.py) can
 read it with `tail -n 1`.
 
+`make demo RIDES=path/to/rides.json` (``--rides-file``) runs the same stages on the user's own ride file
+instead of generated rides: the file is uploaded as it is (any format ingest accepts: JSON list,
+{"travel_data": [...]}, NDJSON, optionally gzipped), `wildrydes generate --rides 0` makes weather for the
+whole years its rides span, and the report says there is no ground truth (so no Bayes-optimal AUC). The
+model trained on a user's file is promoted whatever the quality gate says (`--force`, recorded in the
+version's metadata), so the endpoint always has a model to serve.
+
 Idempotent: a second run reuses the running emulators and the applied stack, re-uploads the same
 deterministic files (the pipeline overwrites instead of duplicating) and trains the same model.
 `python -m wildrydes_dev.demo --down` (make demo-down) stops what the demo started and removes its state.
 
-Runs on the project venv (.venv); only the standard library plus boto3 is imported here, everything else
-is called as the `wildrydes` command or a make target, exactly as a user would.
+Runs on the project venv (.venv); only the standard library plus boto3 is imported here (and, to read a
+user's ride file the way ingest does, the ETL package's streaming reader), everything else is called as
+the `wildrydes` command or a make target, exactly as a user would.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import shutil
@@ -82,6 +91,8 @@ class Settings:
     tf_vars: dict[str, str] = field(default_factory=dict)
     # Only for a stack apart from local-apply's (bench): its own bucket name; None = the shared stack's.
     bucket_name_prefix: str | None = None
+    # The user's own ride file (make demo RIDES=...); None = generated rides.
+    rides_file: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -251,30 +262,126 @@ def _parse_outputs(text: str) -> dict:
     return {k: (v["value"] if isinstance(v, dict) and "value" in v else v) for k, v in raw.items()}
 
 
-def generate_data(settings: Settings) -> Path:
+@dataclass(frozen=True)
+class DataPlan:
+    """What the generate stage makes and what goes to raw/: the generated sample, or the user's file plus
+    weather for the years it spans (no ground truth then)."""
+
+    generate_args: list[str]
+    marker: str  # file in the data dir that says this plan's data is there already
+    user_file: Path | None = None
+    weather_window: tuple[dt.date, dt.date] | None = None
+
+    @property
+    def has_truth(self) -> bool:
+        return self.user_file is None
+
+
+def ride_span(path: Path) -> tuple[dt.date, dt.date]:
+    """First and last day of the rides in a user's file, read as ingest reads it (any accepted format,
+    gzip by magic bytes, any key case); rides without a valid StatusTime are skipped (ingest will quarantine
+    them). Raises DemoError when the file is not a ride file or holds no dated ride."""
+    from wildrydes_lambda.etl.rides import InvalidRide, canonical_statustime
+    from wildrydes_lambda.etl.streaming import BadFile, detect_format, iter_records, scan_file
+
+    fmt = detect_format(path.name)
+    if fmt is None:
+        raise DemoError(
+            f"{path}: ingest reads .json, .jsonl or .ndjson files (optionally .gz, any case), not {path.name!r}"
+        )
+    try:
+        with path.open("rb") as fh:
+            shape = scan_file(fh, fmt)
+        first: dt.date | None = None
+        last: dt.date | None = None
+        with path.open("rb") as fh:
+            for record in iter_records(fh, shape):
+                if not isinstance(record, dict):
+                    continue
+                value = next((v for k, v in record.items() if str(k).lower() == "statustime"), None)
+                try:
+                    day = dt.date.fromisoformat(canonical_statustime(value)[:10])
+                except InvalidRide:
+                    continue
+                first = day if first is None or day < first else first
+                last = day if last is None or day > last else last
+    except BadFile as bad:
+        raise DemoError(f"{path}: ingest would reject this file: {bad}") from None
+    except OSError as exc:
+        raise DemoError(f"cannot read {path}: {exc}") from None
+    if first is None or last is None:
+        raise DemoError(f"{path}: no ride with a valid StatusTime (YYYY-MM-DD HH:MM:SS[.fff])")
+    return first, last
+
+
+def weather_window(first: dt.date, last: dt.date) -> tuple[dt.date, dt.date]:
+    """Whole years around the rides' span: GHCN publishes by year, and the weather join needs every day."""
+    return dt.date(first.year, 1, 1), dt.date(last.year, 12, 31)
+
+
+def plan_data(settings: Settings, data_dir: Path) -> DataPlan:
+    """The generate stage's command and the files raw/ gets, for the sample or the user's file."""
+    if settings.rides_file is None:
+        return DataPlan(
+            generate_args=[
+                "generate",
+                "--rides",
+                str(settings.rides),
+                "--seed",
+                str(settings.seed),
+                "--files",
+                str(RIDE_FILES),
+                "--out",
+                str(data_dir),
+            ],
+            marker=f".generated-{settings.rides}-{settings.seed}",
+        )
+    start, end = weather_window(*ride_span(settings.rides_file))
+    return DataPlan(
+        generate_args=[
+            "generate",
+            "--rides",
+            "0",
+            "--seed",
+            str(settings.seed),
+            "--start",
+            start.isoformat(),
+            "--end",
+            end.isoformat(),
+            "--out",
+            str(data_dir),
+        ],
+        marker=f".weather-{start}-{end}-{settings.seed}",
+        user_file=settings.rides_file,
+        weather_window=(start, end),
+    )
+
+
+def generate_data(settings: Settings) -> tuple[Path, DataPlan]:
     data_dir = settings.state_dir / "data"
-    with Stage(settings, 3, "generate", f"local Python (`wildrydes generate`, seed {settings.seed})"):
-        marker = data_dir / f".generated-{settings.rides}-{settings.seed}"
+    what = (
+        f"local Python (`wildrydes generate`, seed {settings.seed})"
+        if settings.rides_file is None
+        else f"local Python (`wildrydes generate --rides 0`: weather only, for {settings.rides_file.name})"
+    )
+    with Stage(settings, 3, "generate", what):
+        plan = plan_data(settings, data_dir)
+        if plan.weather_window:
+            start, end = plan.weather_window
+            say(f"      your rides span {start.year}..{end.year}: weather for {start} .. {end}")
+        marker = data_dir / plan.marker
         if marker.exists():
-            say(f"      reusing {data_dir.relative_to(ROOT)} (same rides and seed)")
+            say(f"      reusing {data_dir.relative_to(ROOT)} (same data and seed)")
         else:
             shutil.rmtree(data_dir, ignore_errors=True)
-            wildrydes(
-                [
-                    "generate",
-                    "--rides",
-                    str(settings.rides),
-                    "--seed",
-                    str(settings.seed),
-                    "--files",
-                    str(RIDE_FILES),
-                    "--out",
-                    str(data_dir),
-                ],
-                settings,
-            )
+            wildrydes(plan.generate_args, settings)
             marker.touch()
-    return data_dir
+    return data_dir, plan
+
+
+def upload_files(data_dir: Path, plan: DataPlan) -> list[Path]:
+    """The ride files that go to raw/: the user's file, or the generated ones."""
+    return [plan.user_file] if plan.user_file is not None else ride_files(data_dir)
 
 
 def ride_files(data_dir: Path) -> list[Path]:
@@ -287,7 +394,7 @@ def ride_files(data_dir: Path) -> list[Path]:
 
 def weather_files(data_dir: Path) -> list[Path]:
     """Generated GHCN files (csv/by_year and/or parquet/by_year, as on noaa-ghcn-pds)."""
-    rides = set(ride_files(data_dir))
+    rides = set((data_dir / "rides").glob("*.json"))
     return sorted(
         p
         for p in data_dir.rglob("*")
@@ -308,7 +415,7 @@ def weather_source_key(data_dir: Path, path: Path) -> str:
     return GHCN_SOURCE_PREFIX + "/".join(rel)
 
 
-def upload(settings: Settings, s3, bucket: str, data_dir: Path) -> tuple[list[str], float]:
+def upload(settings: Settings, s3, bucket: str, data_dir: Path, rides: list[Path]) -> tuple[list[str], float]:
     with Stage(
         settings, 4, "upload", f"boto3 -> LocalStack S3 s3://{bucket}/{RAW_PREFIX} and /{GHCN_SOURCE_PREFIX}"
     ):
@@ -319,7 +426,7 @@ def upload(settings: Settings, s3, bucket: str, data_dir: Path) -> tuple[list[st
         # Uploaded last: each raw/ object fires the ingest function at once.
         started = time.time()
         keys = []
-        for path in ride_files(data_dir):
+        for path in rides:
             key = RAW_PREFIX + path.name
             s3.upload_file(str(path), bucket, key)
             keys.append(key)
@@ -476,7 +583,7 @@ def reduce_weather(settings: Settings, bucket: str) -> None:
         )
 
 
-def train(settings: Settings, bucket: str, data_dir: Path) -> dict:
+def train(settings: Settings, bucket: str, data_dir: Path, plan: DataPlan) -> dict:
     """Train with the local engine on processed/ + nygroundstationdata/, publish, return the report summary."""
     report_dir = settings.state_dir / "report"
     with Stage(
@@ -502,8 +609,15 @@ def train(settings: Settings, bucket: str, data_dir: Path) -> dict:
             str(report_dir),
         ]
         truth = sorted(p for p in (data_dir / "truth").glob("*.csv"))
-        if truth:
+        if plan.has_truth and truth:
             args += ["--truth", str(truth[0])]
+        if not plan.has_truth:
+            # Whatever the user's rides teach, the endpoint needs a model to serve: the gate's verdict is
+            # recorded as forced in the version's metadata (wildrydes models show).
+            args.append("--force")
+            say(
+                "      your file: no ground truth (no Bayes-optimal AUC); promoted whatever the gate says (--force)"
+            )
         wildrydes(args, settings)
     summary_file = report_dir / "report.json"
     return json.loads(summary_file.read_text()) if summary_file.exists() else {}
@@ -533,8 +647,9 @@ def curl_command(url: str, api_key: str, payload: dict) -> str:
 # ---------------------------------------------------------------------------- main flow
 def demo(settings: Settings) -> int:
     t0 = time.monotonic()
+    rides = f"your file {settings.rides_file}" if settings.rides_file else f"{settings.rides:,} rides"
     say(
-        f"wildrydes-ml demo: {settings.rides:,} rides, seed {settings.seed}, LocalStack on {settings.endpoint}, "
+        f"wildrydes-ml demo: {rides}, seed {settings.seed}, LocalStack on {settings.endpoint}, "
         f"state in {settings.state_dir.relative_to(ROOT)}"
     )
     settings.state_dir.mkdir(parents=True, exist_ok=True)
@@ -552,11 +667,11 @@ def demo(settings: Settings) -> int:
         aws_access_key_id="test",
         aws_secret_access_key="test",
     )
-    data_dir = generate_data(settings)
-    raw_keys, since = upload(settings, s3, bucket, data_dir)
+    data_dir, plan = generate_data(settings)
+    raw_keys, since = upload(settings, s3, bucket, data_dir, upload_files(data_dir, plan))
     counts = wait_for_pipeline(settings, s3, bucket, raw_keys, since)
     reduce_weather(settings, bucket)
-    summary = train(settings, bucket, data_dir)
+    summary = train(settings, bucket, data_dir, plan)
     version = json.loads(s3.get_object(Bucket=bucket, Key=POINTER_KEY)["Body"].read())["model_version"]
     model_key = f"{VERSIONS_PREFIX}{version}/model.tar.gz"
     metadata_key = f"{VERSIONS_PREFIX}{version}/metadata.json"
@@ -597,12 +712,7 @@ def demo(settings: Settings) -> int:
     )
     say(f"rides quarantined      {counts.quarantined:,}   duplicates dropped: {counts.duplicates:,}")
     say(f"model                  {metadata.get('model_version')}  features {metadata.get('features')}")
-    say(
-        f"held-out AUC           {_fmt(validation, 'roc_auc')} vs Bayes-optimal AUC "
-        f"{_fmt(summary, 'bayes_optimal_auc')} (the best any model can do on these rows; gap "
-        f"{_fmt(summary, 'auc_gap')}), Brier {_fmt(validation, 'brier')}, accuracy "
-        f"{_fmt(validation, 'accuracy_at_threshold')} on {validation.get('rows', '?')} held-out rides"
-    )
+    say(quality_line(validation, summary, plan))
     report_dir = settings.state_dir / "report"
     plots = sorted(str(p.relative_to(ROOT)) for p in report_dir.glob("*.png")) if report_dir.exists() else []
     if (report_dir / "report.md").exists():
@@ -626,12 +736,33 @@ def demo(settings: Settings) -> int:
                 "invoke_url": url,
                 "bucket": bucket,
                 "model_version": metadata.get("model_version"),
+                "rides_file": str(settings.rides_file) if settings.rides_file else None,
+                "ground_truth": plan.has_truth,
             },
             indent=2,
         )
     )
     say(json.dumps(answer, separators=(",", ":")))
     return 0
+
+
+def quality_line(validation: dict, summary: dict, plan: DataPlan) -> str:
+    """The summary's model-quality line: against the Bayes-optimal AUC for generated rides; a user's file
+    has no ground truth, so none is claimed."""
+    tail = (
+        f"Brier {_fmt(validation, 'brier')}, accuracy {_fmt(validation, 'accuracy_at_threshold')} on "
+        f"{validation.get('rows', '?')} held-out rides"
+    )
+    if not plan.has_truth:
+        return (
+            f"held-out AUC           {_fmt(validation, 'roc_auc')} (no ground truth exists for your file, so "
+            f"no Bayes-optimal AUC to compare with), {tail}"
+        )
+    return (
+        f"held-out AUC           {_fmt(validation, 'roc_auc')} vs Bayes-optimal AUC "
+        f"{_fmt(summary, 'bayes_optimal_auc')} (the best any model can do on these rows; gap "
+        f"{_fmt(summary, 'auc_gap')}), {tail}"
+    )
 
 
 def _fmt(values: dict, name: str) -> str:
@@ -697,6 +828,11 @@ def parse_args(argv: list[str] | None) -> Settings:
     )
     p.add_argument("--rides", type=int, default=int(os.environ.get("DEMO_RIDES", DEFAULT_RIDES)))
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    p.add_argument(
+        "--rides-file",
+        type=Path,
+        help="your own ride file instead of generated rides (make demo RIDES=path)",
+    )
     p.add_argument("--no-progress-bar", action="store_true", help="print progress lines instead of a bar")
     p.add_argument("--down", action="store_true", help="stop the demo's emulators and remove its state")
     a = p.parse_args(argv)
@@ -709,6 +845,12 @@ def parse_args(argv: list[str] | None) -> Settings:
         state_dir=state,
         quiet_progress=a.no_progress_bar,
     )
+    if a.rides_file is not None and not a.down:
+        path = Path(a.rides_file).expanduser()
+        s.rides_file = (path if path.is_absolute() else Path.cwd() / path).resolve()
+        if not s.rides_file.is_file():
+            p.error(f"--rides-file {a.rides_file}: no such file")
+        s.rides = 0  # unknown until ingest's manifest counts them
     s.down = a.down  # type: ignore[attr-defined]
     return s
 

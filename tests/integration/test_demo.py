@@ -62,6 +62,53 @@ def _post(url: str, payload: dict, api_key: str | None) -> tuple[int, dict]:
         return exc.code, (json.loads(body) if body.strip().startswith(b"{") else {"raw": body.decode()})
 
 
+# `make demo RIDES=<file>`: a small workshop-shaped file (10 years of sparse dates, 80 % far north of the
+# generated stations), kept small so the run stays a few minutes. Runs before the module's demo_run fixture
+# starts its own emulators (tests run in file order), so the two stacks never run at once.
+USER_FILE_RIDES = 600
+
+
+def test_demo_on_a_users_file_reaches_the_live_endpoint(tmp_path):
+    from wildrydes.workshop_shape import write_workshop_file
+    from wildrydes_dev import demo as demo_module
+
+    rides_file = write_workshop_file(tmp_path / "ride_data.json", n=USER_FILE_RIDES, seed=3)
+    port = _free_port_pair()
+    env = {**os.environ, "DEMO_PORT": str(port), "DEMO_ARGS": "--no-progress-bar"}
+    try:
+        proc = subprocess.run(
+            ["make", "--no-print-directory", "demo", f"RIDES={rides_file}"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=DEMO_TIMEOUT_S,
+            check=False,
+        )
+        assert proc.returncode == 0, f"demo failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+        out = proc.stdout
+        answer = json.loads(out.strip().splitlines()[-1])
+        assert 0.0 <= answer["predictions"][0]["score"] <= 1.0
+        last_run = json.loads((ROOT / "build" / "demo" / str(port) / "last-run.json").read_text())
+        assert last_run["rides_file"] == str(rides_file) and last_run["ground_truth"] is False
+        rides = last_run["rides"]
+        assert rides["rides_in"] == USER_FILE_RIDES
+        assert rides["rides_in"] == rides["processed"] + rides["quarantined"] + rides["duplicates"]
+        first, last = demo_module.ride_span(rides_file)
+        assert f"weather for {first.year}-01-01 .. {last.year}-12-31" in out  # the years the rides span
+        assert "no ground truth exists for your file" in out
+        assert "Bayes-optimal AUC 0." not in out
+    finally:
+        subprocess.run(
+            [sys.executable, *DEMO, "--port", str(port), "--down"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+
+
 @pytest.fixture(scope="module")
 def demo_run():
     port = _free_port_pair()

@@ -1,0 +1,96 @@
+"""bench/run.py's pure parts for the file shapes: REPORT parsing, the per-shape results keys, check()."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench" / "run.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_run"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run(rpr: float, objects: float, seconds: float, rides: int) -> dict:
+    return {
+        "rides": rides,
+        "rides_in": rides,
+        "valid": rides,
+        "processed": rides,
+        "ingest_messages": rides // 100,
+        "requests_by_api": {"s3.PutObject": objects * rides + 1, "s3.HeadObject": 4, "lambda.Invoke": 9},
+        "billed_requests": rpr * rides,
+        "requests_per_ride": rpr,
+        "cost_per_million_rides_usd": 0.03,
+        "objects_written": int(objects * rides),
+        "objects_current": int(objects * rides),
+        "objects_per_ride": objects,
+        "bytes_stored": 300 * rides,
+        "bytes_stored_per_ride": 300.0,
+        "lambda": {
+            fn: {"invocations": 3, "seconds": rides * 1e-4, "gb_seconds": rides * 2.5e-5}
+            for fn in ("ingest", "enrich", "writer")
+        },
+        "seconds": seconds,
+        "rides_per_s": rides / seconds,
+    }
+
+
+def test_report_lines_give_invocations_seconds_and_gb_seconds(bench):
+    messages = [
+        "START RequestId: a Version: $LATEST\n",
+        "REPORT RequestId: a\tDuration: 1500.50 ms\tBilled Duration: 1501 ms\tMemory Size: 256 MB\t"
+        "Max Memory Used: 53 MB\n",
+        "REPORT RequestId: b\tDuration: 499.50 ms\tBilled Duration: 500 ms\tMemory Size: 1024 MB\t"
+        "Max Memory Used: 60 MB\n",
+    ]
+    r = bench.report_figures(messages)
+    assert r["invocations"] == 2
+    assert r["seconds"] == pytest.approx(2.0)
+    assert r["gb_seconds"] == pytest.approx(1.501 * 0.25 + 0.5 * 1.0, abs=1e-4)
+
+
+def test_shape_keys_hold_the_default_mode_with_the_baseline_beside(bench):
+    shapes = {
+        "dense": {"default": _run(0.0143, 0.006, 60, 100_000), "baseline": _run(2.7, 1.0, 900, 1_000)},
+        "two_year": {"default": _run(0.018, 0.01, 20, 10_000), "baseline": None},
+        "workshop": {"default": _run(0.019, 0.012, 30, 7_755), "baseline": _run(2.6, 1.0, 80, 500)},
+    }
+    out = bench.shape_results(shapes)
+    assert out["requests_per_ride_by_shape"] == {"dense": 0.0143, "two_year": 0.018, "workshop": 0.019}
+    assert out["requests_per_ride_by_shape_baseline"] == {"dense": 2.7, "workshop": 2.6}
+    assert out["objects_per_ride_by_shape"]["workshop"] == 0.012
+    assert out["seconds_to_processed_by_shape"]["workshop"] == 30
+    assert out["projection"]["figures"]["shape"] == "workshop"  # the most requests per ride
+    assert [s["rides_per_day"] for s in out["projection"]["scales"]] == [10**6, 10**8, 10**9]
+    assert bench.check(out) == []
+
+
+@pytest.mark.parametrize(
+    ("key", "shape", "value", "flag"),
+    [
+        ("requests_per_ride_by_shape", "two_year", 0.021, "two_year: 0.0210 requests per ride"),
+        ("objects_per_ride_by_shape", "dense", 0.03, "dense: 0.0300 S3 objects written per ride"),
+        ("seconds_to_processed_by_shape", "workshop", 61.0, "workshop: 61.0 s"),
+    ],
+)
+def test_check_flags_a_shape_over_the_goals(bench, key, shape, value, flag):
+    results = {
+        "requests_per_ride_by_shape": {"dense": 0.01, "two_year": 0.01, "workshop": 0.01},
+        "objects_per_ride_by_shape": {"dense": 0.01, "two_year": 0.01, "workshop": 0.01},
+        "seconds_to_processed_by_shape": {"dense": 100.0, "two_year": 100.0, "workshop": 59.0},
+    }
+    assert bench.check(results) == []
+    results[key][shape] = value
+    problems = bench.check(results)
+    assert len(problems) == 1 and problems[0].startswith(flag)
