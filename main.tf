@@ -134,6 +134,8 @@ module "inference_api" {
   log_retention_days         = var.inference_log_retention_days
   log_level                  = var.log_level
   local_endpoint             = var.local_endpoint
+  alarm_period_seconds       = var.inference_alarm_period_seconds
+  alarm_evaluation_periods   = var.inference_alarm_evaluation_periods
 
   # Inference alarms notify the same topic as the ETL's (monitoring.tf).
   alarm_topic_arn = module.etl_functions.alarm_topic_arn

@@ -380,6 +380,28 @@ variable "inference_log_retention_days" {
   default     = 365
 }
 
+variable "inference_alarm_period_seconds" {
+  description = "Period of the inference alarms and dashboard widgets, in seconds (10 or 30 are high-resolution periods; the LocalStack integration tests use 10 to see an alarm fire in seconds)."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = contains([10, 30, 60, 300, 900, 3600], var.inference_alarm_period_seconds)
+    error_message = "inference_alarm_period_seconds must be 10, 30, 60, 300, 900 or 3600."
+  }
+}
+
+variable "inference_alarm_evaluation_periods" {
+  description = "Consecutive periods over the threshold before an inference alarm fires (3 by default: one bad minute is not a page)."
+  type        = number
+  default     = 3
+
+  validation {
+    condition     = var.inference_alarm_evaluation_periods >= 1 && var.inference_alarm_evaluation_periods <= 100 && floor(var.inference_alarm_evaluation_periods) == var.inference_alarm_evaluation_periods
+    error_message = "inference_alarm_evaluation_periods must be a whole number between 1 and 100."
+  }
+}
+
 variable "manage_api_gateway_account" {
   description = "Manage the region-wide API Gateway CloudWatch role (needed for access logging); false if another stack owns it."
   type        = bool
