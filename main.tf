@@ -102,6 +102,7 @@ module "sagemaker" {
   glue_database_name    = module.athena.database_name
 
   notebook_direct_internet_access = var.sagemaker_notebook_direct_internet_access
+  model_package_group_enabled     = var.sagemaker_model_package_group_enabled
 }
 
 # Inference: MXNet layer + scoring function behind an API-key REST API (POST /, stage prod).

@@ -284,6 +284,12 @@ variable "enable_sagemaker_notebook" {
   default     = false
 }
 
+variable "sagemaker_model_package_group_enabled" {
+  description = "Create a SageMaker Model Package Group that `wildrydes models promote|rollback` mirror the serving model version in (given its name, output model_package_group_name). Off by default: the API serves from the S3 pointer; the group is an optional record."
+  type        = bool
+  default     = false
+}
+
 variable "sagemaker_notebook_direct_internet_access" {
   description = "Give the notebook instance direct internet access. Off by default; the notebook then needs a subnet (modules/sagemaker notebook_subnet_id), so enabling the notebook from this root module requires setting this to true."
   type        = bool
