@@ -102,6 +102,7 @@ module "sagemaker" {
   glue_database_name    = module.athena.database_name
 
   notebook_direct_internet_access = var.sagemaker_notebook_direct_internet_access
+  model_package_group_enabled     = var.sagemaker_model_package_group_enabled
 }
 
 # Inference: MXNet layer + scoring function behind an API-key REST API (POST /, stage prod).
@@ -134,6 +135,8 @@ module "inference_api" {
   log_retention_days         = var.inference_log_retention_days
   log_level                  = var.log_level
   local_endpoint             = var.local_endpoint
+  alarm_period_seconds       = var.inference_alarm_period_seconds
+  alarm_evaluation_periods   = var.inference_alarm_evaluation_periods
 
   # Inference alarms notify the same topic as the ETL's (monitoring.tf).
   alarm_topic_arn = module.etl_functions.alarm_topic_arn

@@ -78,6 +78,11 @@ output "linear_learner_image_uri" {
   value       = module.sagemaker.linear_learner_image_uri
 }
 
+output "model_package_group_name" {
+  description = "SageMaker Model Package Group mirroring the serving model (WILDRYDES_MODEL_PACKAGE_GROUP for `wildrydes models promote|rollback`); null unless sagemaker_model_package_group_enabled."
+  value       = module.sagemaker.model_package_group_name
+}
+
 output "inference_invoke_url" {
   description = "URL to POST scoring requests to: the LocalStack URL (no DNS needed) when local_endpoint is set, the execute-api URL otherwise."
   value       = module.inference_api.effective_invoke_url

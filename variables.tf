@@ -284,6 +284,12 @@ variable "enable_sagemaker_notebook" {
   default     = false
 }
 
+variable "sagemaker_model_package_group_enabled" {
+  description = "Create a SageMaker Model Package Group that `wildrydes models promote|rollback` mirror the serving model version in (given its name, output model_package_group_name). Off by default: the API serves from the S3 pointer; the group is an optional record."
+  type        = bool
+  default     = false
+}
+
 variable "sagemaker_notebook_direct_internet_access" {
   description = "Give the notebook instance direct internet access. Off by default; the notebook then needs a subnet (modules/sagemaker notebook_subnet_id), so enabling the notebook from this root module requires setting this to true."
   type        = bool
@@ -378,6 +384,28 @@ variable "inference_log_retention_days" {
   description = "Retention (days) of the inference function's and the API's access log groups (a year by default: API access is audit data)."
   type        = number
   default     = 365
+}
+
+variable "inference_alarm_period_seconds" {
+  description = "Period of the inference alarms and dashboard widgets, in seconds (10 or 30 are high-resolution periods; the LocalStack integration tests use 10 to see an alarm fire in seconds)."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = contains([10, 30, 60, 300, 900, 3600], var.inference_alarm_period_seconds)
+    error_message = "inference_alarm_period_seconds must be 10, 30, 60, 300, 900 or 3600."
+  }
+}
+
+variable "inference_alarm_evaluation_periods" {
+  description = "Consecutive periods over the threshold before an inference alarm fires (3 by default: one bad minute is not a page)."
+  type        = number
+  default     = 3
+
+  validation {
+    condition     = var.inference_alarm_evaluation_periods >= 1 && var.inference_alarm_evaluation_periods <= 100 && floor(var.inference_alarm_evaluation_periods) == var.inference_alarm_evaluation_periods
+    error_message = "inference_alarm_evaluation_periods must be a whole number between 1 and 100."
+  }
 }
 
 variable "manage_api_gateway_account" {

@@ -134,12 +134,16 @@ def localstack():
 # window (LocalStack runs one poller per mapping, so a 1 s window caps the ETL at ~10 messages/s) and a
 # short model re-check so "publish a new model" is seen in seconds; no API Gateway body validation, because
 # LocalStack 4.x validates every content type against the application/json model (AWS only the matching
-# one), which would refuse text/csv and JSON Lines. Every integration test shares this one apply; a test
-# that needs other values passes them to apply() and pays a second apply.
+# one), which would refuse text/csv and JSON Lines; inference alarms on 10 s periods, one period to fire
+# (LocalStack evaluates an alarm every period x evaluation periods, so the production 60 s x 3 would take
+# minutes to show an alarm firing). Every integration test shares this one apply; a test that needs other
+# values passes them to apply() and pays a second apply.
 TEST_STACK_VARIABLES = {
     "sqs_batching_window_seconds": "0",
     "inference_model_recheck_seconds": "5",
     "inference_json_body_validation": "false",
+    "inference_alarm_period_seconds": "10",
+    "inference_alarm_evaluation_periods": "1",
 }
 
 

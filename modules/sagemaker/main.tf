@@ -334,3 +334,14 @@ resource "aws_sagemaker_notebook_instance" "notebook" {
     }
   }
 }
+
+# Optional record of what serves in SageMaker's Model Registry (src/wildrydes/training/model_package.py): the
+# newest Approved package in it is the version the S3 pointer names. Written by the promote path (the CLI's
+# caller), never by the training or notebook roles.
+resource "aws_sagemaker_model_package_group" "models" {
+  count = var.model_package_group_enabled ? 1 : 0
+
+  model_package_group_name        = "${var.name_prefix}-linear-learner"
+  model_package_group_description = "WildRydes linear-learner versions promoted to serve; the newest Approved package is the one the API serves."
+  tags                            = var.tags
+}

@@ -32,3 +32,8 @@ output "notebook_url" {
   description = "Jupyter URL of the notebook instance, null when enable_notebook is false."
   value       = try(aws_sagemaker_notebook_instance.notebook[0].url, null)
 }
+
+output "model_package_group_name" {
+  description = "SageMaker Model Package Group that mirrors the serving model (pass to `wildrydes models promote --model-package-group` or set WILDRYDES_MODEL_PACKAGE_GROUP); null when model_package_group_enabled is false."
+  value       = try(aws_sagemaker_model_package_group.models[0].model_package_group_name, null)
+}

@@ -188,3 +188,9 @@ variable "notebook_direct_internet_access" {
   type        = bool
   default     = false
 }
+
+variable "model_package_group_enabled" {
+  description = "Create a SageMaker Model Package Group that `wildrydes models promote|rollback` (and `train --publish`) mirror the serving model version in, when given its name (--model-package-group or WILDRYDES_MODEL_PACKAGE_GROUP). Off by default: the S3 serving pointer is what the API serves from; the group is an optional record for SageMaker's Model Registry."
+  type        = bool
+  default     = false
+}

@@ -70,6 +70,31 @@ run "image_uri_follows_the_region" {
   }
 }
 
+run "model_package_group_is_off_by_default" {
+  command = apply
+
+  assert {
+    condition     = length(aws_sagemaker_model_package_group.models) == 0 && output.model_package_group_name == null
+    error_message = "no model package group unless model_package_group_enabled"
+  }
+}
+
+run "model_package_group_when_enabled" {
+  command = apply
+  variables {
+    model_package_group_enabled = true
+  }
+
+  assert {
+    condition     = output.model_package_group_name == "${var.name_prefix}-linear-learner"
+    error_message = "the group is named after name_prefix and the algorithm"
+  }
+  assert {
+    condition     = output.model_package_group_name == aws_sagemaker_model_package_group.models[0].model_package_group_name
+    error_message = "the output names the group the module created"
+  }
+}
+
 run "notebook_when_enabled" {
   command = apply
   variables {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from wildrydes.errors import CommandError
-from wildrydes.training import gate
+from wildrydes.training import gate, model_package
 
 
 def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
@@ -58,3 +58,14 @@ def gate_config(args: argparse.Namespace) -> gate.GateConfig:
         )
     except ValueError as exc:
         raise CommandError(str(exc)) from None
+
+
+def add_model_package_argument(parser: argparse.ArgumentParser) -> None:
+    """The optional SageMaker Model Package Group that mirrors what serves (training/model_package.py)."""
+    parser.add_argument(
+        "--model-package-group",
+        metavar="NAME",
+        default=None,
+        help="also register the version that serves in this SageMaker Model Package Group "
+        f"(default ${model_package.GROUP_ENV}; unset: no registration)",
+    )

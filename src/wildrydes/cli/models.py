@@ -6,6 +6,9 @@ AWS_ENDPOINT_URL).
     wildrydes models promote  --bucket s3://BUCKET VERSION [--force] [gate options]
     wildrydes models rollback --bucket s3://BUCKET           back to the previously serving version
 
+``promote`` and ``rollback`` also mirror what serves in a SageMaker Model Package Group when one is named
+(``--model-package-group NAME`` or ``$WILDRYDES_MODEL_PACKAGE_GROUP``; training/model_package.py).
+
 ``promote`` runs the quality gate (docs/training.md) on the version's own held-out rows against the serving
 model and a distance-only baseline; a refusal leaves the pointer alone and exits 3. The bucket defaults to
 ``$WILDRYDES_DATA_BUCKET``.
@@ -18,8 +21,9 @@ import json
 import os
 import sys
 
-from wildrydes.cli.gate_args import add_gate_arguments, gate_config
+from wildrydes.cli.gate_args import add_gate_arguments, add_model_package_argument, gate_config
 from wildrydes.errors import CommandError
+from wildrydes.training import model_package
 from wildrydes.training.gate import GATE_REFUSED_EXIT
 from wildrydes.training.publish import bucket_of, gate_against_serving, s3_client
 from wildrydes.training.registry import ModelRegistry
@@ -53,8 +57,11 @@ def register(subparsers) -> None:
     promote = action("promote", "point the API at VERSION if the quality gate passes (or --force)")
     promote.add_argument("version")
     add_gate_arguments(promote)
+    add_model_package_argument(promote)
     promote.set_defaults(func=run_promote)
-    action("rollback", "point the API back at the previously serving version").set_defaults(func=run_rollback)
+    rollback = action("rollback", "point the API back at the previously serving version")
+    add_model_package_argument(rollback)
+    rollback.set_defaults(func=run_rollback)
 
 
 def _registry(args: argparse.Namespace) -> ModelRegistry:
@@ -139,7 +146,37 @@ def run_promote(args: argparse.Namespace) -> int:
     pointer = registry.promote(version, forced=not verdict.passed, gate=verdict.to_dict())
     forced = " (FORCED past the gate; recorded under the version's promotions/)" if not verdict.passed else ""
     print(f"model {pointer['model_version']} serves now{forced}", file=sys.stderr)
+    note = (
+        "promoted past the quality gate (--force)"
+        if not verdict.passed
+        else "promoted: the quality gate passed"
+    )
+    _register(args, registry, version, metadata, note=note)
     return 0
+
+
+def _register(
+    args: argparse.Namespace,
+    registry: ModelRegistry,
+    version: str,
+    metadata: dict,
+    *,
+    note: str,
+    rolled_back_from: str | None = None,
+) -> None:
+    """Mirror the serving version in the Model Package Group, when one is configured."""
+    group = model_package.group_name(args.model_package_group)
+    try:
+        arn = model_package.sync_serving(
+            group, registry.bucket, version, metadata, note=note, rolled_back_from=rolled_back_from
+        )
+    except CommandError as exc:
+        raise CommandError(
+            f"{exc} (model {version} serves: the S3 pointer moved; re-run `wildrydes models promote "
+            f"{version}` to register it)"
+        ) from None
+    if arn is not None:
+        print(f"model package group {group}: {version} approved as {arn}", file=sys.stderr)
 
 
 def run_rollback(args: argparse.Namespace) -> int:
@@ -148,5 +185,14 @@ def run_rollback(args: argparse.Namespace) -> int:
     print(
         f"rolled back: {pointer['rolled_back_from']} -> {pointer['model_version']} serves now",
         file=sys.stderr,
+    )
+    version = pointer["model_version"]
+    _register(
+        args,
+        registry,
+        version,
+        registry.metadata(version),
+        note=f"serves again: rolled back from {pointer['rolled_back_from']}",
+        rolled_back_from=pointer["rolled_back_from"],
     )
     return 0

@@ -19,8 +19,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from wildrydes.cli.gate_args import add_gate_arguments, gate_config
-from wildrydes.training import report
+from wildrydes.cli.gate_args import add_gate_arguments, add_model_package_argument, gate_config
+from wildrydes.training import model_package, report
 from wildrydes.training.dataset import (
     DEFAULT_FEATURES,
     DEFAULT_SEED,
@@ -30,7 +30,16 @@ from wildrydes.training.dataset import (
 )
 from wildrydes.training.gate import GATE_REFUSED_EXIT
 from wildrydes.training.local import run_local
-from wildrydes.training.publish import POINTER_KEY, VERSIONS_PREFIX, parse_s3_uri, publish, write_outputs
+from wildrydes.training.publish import (
+    POINTER_KEY,
+    VERSIONS_PREFIX,
+    bucket_of,
+    parse_s3_uri,
+    publish,
+    s3_client,
+    write_outputs,
+)
+from wildrydes.training.registry import ModelRegistry
 from wildrydes.training.sagemaker_job import (
     DEFAULT_INSTANCE_TYPE,
     DEFAULT_MAX_RUNTIME_SECONDS,
@@ -99,7 +108,19 @@ def register(subparsers) -> None:
     sagemaker.add_argument("--max-runtime", type=int, default=DEFAULT_MAX_RUNTIME_SECONDS, help="seconds")
     sagemaker.add_argument("--poll-seconds", type=float, default=DEFAULT_POLL_SECONDS)
     add_gate_arguments(parser)
+    add_model_package_argument(parser)
     parser.set_defaults(func=run)
+
+
+def register_promoted(args: argparse.Namespace, version: str, *, gate_passed: bool) -> None:
+    """--publish promoted ``version``: mirror it in the Model Package Group when one is configured."""
+    group = model_package.group_name(args.model_package_group)
+    if group is None:
+        return
+    registry = ModelRegistry(s3_client(), bucket_of(args.publish))
+    note = "promoted: the quality gate passed" if gate_passed else "promoted past the quality gate (--force)"
+    arn = model_package.sync_serving(group, registry.bucket, version, registry.metadata(version), note=note)
+    print(f"model package group {group}: {version} approved as {arn}", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -136,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
         if outcome.promoted:
             forced = " (FORCED past the gate)" if not outcome.verdict.passed else ""
             print(f"model {outcome.version} {stored} and promoted: it serves now{forced}", file=sys.stderr)
+            register_promoted(args, outcome.version, gate_passed=outcome.verdict.passed)
         else:
             print(
                 f"model {outcome.version} {stored} but NOT promoted: the gate refused it (the serving "
