@@ -22,7 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from botocore.exceptions import ClientError
 
@@ -226,12 +226,12 @@ def move_by_receive(sqs, dlq_url: str, to_url: str, limit: int = 0) -> int:
 class InvokeResult:
     replayed: int = 0
     left: int = 0  # messages left in the DLQ (body not a JSON object, or Lambda refused the invocation)
-    reasons: list[str] | None = None
+    reasons: list[str] = field(default_factory=list)
 
 
 def replay_into_function(sqs, lam, dlq_url: str, function: str, limit: int = 0) -> InvokeResult:
     """Receive -> invoke the function asynchronously with the body -> delete only what Lambda accepted."""
-    result = InvokeResult(reasons=[])
+    result = InvokeResult()
     while not limit or result.replayed + result.left < limit:
         want = RECEIVE_BATCH if not limit else min(RECEIVE_BATCH, limit - result.replayed - result.left)
         messages = sqs.receive_message(
@@ -317,6 +317,6 @@ def _run_function(sqs, lam, dlq_url: str, function: str, limit: int) -> int:
         f"a failing event returns to this DLQ after Lambda's retries); left {result.left}; "
         f"DLQ depth {before} -> {_depth(sqs, dlq_url)}"
     )
-    for reason in result.reasons or []:
+    for reason in result.reasons:
         print(f"redrive: left in the DLQ: {reason}")
     return 1 if result.left else 0
