@@ -134,10 +134,12 @@ def localstack():
 # window (LocalStack runs one poller per mapping, so a 1 s window caps the ETL at ~10 messages/s) and a
 # short model re-check so "publish a new model" is seen in seconds; no API Gateway body validation, because
 # LocalStack 4.x validates every content type against the application/json model (AWS only the matching
-# one), which would refuse text/csv and JSON Lines. Every integration test shares this one apply; a test
-# that needs other values passes them to apply() and pays a second apply.
+# one), which would refuse text/csv and JSON Lines. The DLQ-age alarms fire after a minute instead of a day,
+# so the reliability suite can watch one reach ALARM (no other test publishes that metric). Every integration
+# test shares this one apply; a test that needs other values passes them to apply() and pays a second apply.
 TEST_STACK_VARIABLES = {
     "sqs_batching_window_seconds": "0",
+    "dlq_max_message_age_seconds": "60",
     "inference_model_recheck_seconds": "5",
     "inference_json_body_validation": "false",
 }
