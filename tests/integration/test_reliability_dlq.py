@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -145,6 +146,12 @@ def redrive(s) -> subprocess.CompletedProcess:
     )
 
 
+def said(proc: subprocess.CompletedProcess) -> str:
+    """'re-invoked <function> with N event(s)' from the redrive's output (or its exit status)."""
+    match = re.search(r"re-invoked \S+ with \d+ event\(s\)", proc.stdout)
+    return match.group(0) if match else f"exit {proc.returncode}"
+
+
 def row(results, rid: str, kind: str, outcome: str, observed: str, counts: dict, problems: list[str]) -> None:
     results.add(
         "dead_letters",
@@ -244,8 +251,8 @@ def test_a_failed_s3_event_is_replayed_by_redrive_once(stack, results):
         "<prefix>-ingest-events-dlq` (twice)",
         "the event lands in the ingest-events DLQ after Lambda's retries; after the fix the redrive re-invokes "
         "ingest once; the file is processed once; the second redrive does nothing",
-        f"1 event in the DLQ; redrive {first.stdout.split(';')[0].removeprefix('redrive: ')}; "
-        f"then {second.stdout.split(';')[0].removeprefix('redrive: ')}; manifest {got}",
+        f"1 event in the DLQ; first redrive: {said(first)}; second: {said(second)}; "
+        f"manifest rides_in {got[0]} = valid {got[1]} + quarantined {len(lines)} + duplicates {got[2]}",
         {
             "rides_in": len(records),
             "processed": len(set(ride_ids)),
