@@ -6,7 +6,8 @@ Replay: ingest is broken by pointing it (INGEST_QUEUE_URL) at a queue that does 
 raw/ then fails, and after Lambda's asynchronous retries (LocalStack: 1 s apart, ``LAMBDA_RETRY_BASE_DELAY``) its
 S3 event lands in the ingest-events DLQ. The configuration is restored, ``wildrydes redrive --dlq <that DLQ>``
 re-invokes ingest with the event; the file is then processed once (count invariant per file) and a second
-redrive finds nothing to do.
+redrive finds nothing to do. A second file fails the same way, but a newer version of it is uploaded after the
+fix and before the redrive: its replayed event is recorded as SUPERSEDED, only the newer version's rides count.
 
 Age alarm: LocalStack 4.14 reports only message counts of SQS queues to CloudWatch, not
 ``ApproximateAgeOfOldestMessage``, so the test publishes that metric itself (put_metric_data of the measured age
@@ -28,7 +29,9 @@ from pathlib import Path
 
 import pytest
 from reliability_cases import Rides, attribute
-from reliability_pipeline import Outputs, Results, wait_until
+from reliability_pipeline import MANIFEST_PREFIX, Outputs, Results, wait_until
+
+from wildrydes_lambda.etl.ingestion import manifest_key
 
 pytestmark = pytest.mark.localstack
 
@@ -38,6 +41,8 @@ CLI = Path(sys.executable).parent / "wildrydes"
 AGE_THRESHOLD_S = 60
 # The replayed file: good rides, one without a Distance, one repeated exactly.
 GOOD_RIDES = 5
+# The file replaced by a newer upload before the redrive: rides of its failed and of its newer version.
+SUPERSEDED_V1_RIDES, SUPERSEDED_V2_RIDES = 3, 2
 # Waits: the failing event's retries (two, seconds apart locally) and the pipeline after the redrive.
 DLQ_WAIT_S = 120
 PIPELINE_WAIT_S = 180
@@ -160,7 +165,7 @@ def row(results, rid: str, kind: str, outcome: str, observed: str, counts: dict,
             "input": kind,
             "outcome": outcome,
             "observed": observed,
-            "whole_file": False,
+            "whole_file": counts.get("whole_file", False),
             "doubled": counts.get("doubled", 0),
             "passed": not problems,
             "problems": problems,
@@ -175,6 +180,11 @@ def test_a_failed_s3_event_is_replayed_by_redrive_once(stack, results):
     records = [rides.ride(n) for n in range(GOOD_RIDES)]
     records += [rides.ride(GOOD_RIDES, Distance=Rides.DROP), rides.ride(0)]  # MISSING_FIELD, exact repeat
     key = f"raw/reliability/{RUN}/dlqreplay.json"
+    # A second file whose failed version is replaced by a newer upload before the redrive.
+    old_key = f"raw/reliability/{RUN}/dlqsuperseded.json"
+    older = Rides(RUN, "dlqsuperseded")
+    old_v1 = [older.ride(n) for n in range(SUPERSEDED_V1_RIDES)]
+    old_v2 = [older.ride(n) for n in range(SUPERSEDED_V1_RIDES, SUPERSEDED_V1_RIDES + SUPERSEDED_V2_RIDES)]
     config = s.lam.get_function_configuration(FunctionName=s.ingest_fn)
     deployed = config["Environment"]["Variables"]
     broken_queue = deployed["INGEST_QUEUE_URL"].rstrip("/").rsplit("/", 1)[0] + f"/missing-{RUN}"
@@ -183,18 +193,21 @@ def test_a_failed_s3_event_is_replayed_by_redrive_once(stack, results):
     update_ingest(s, {**deployed, "INGEST_QUEUE_URL": broken_queue})
     try:
         s.s3.put_object(Bucket=s.bucket, Key=key, Body=json.dumps({"travel_data": records}).encode())
+        v1 = s.s3.put_object(Bucket=s.bucket, Key=old_key, Body=json.dumps({"travel_data": old_v1}).encode())
         landed = wait_until(
-            lambda: messages_of_run(s, s.events_dlq), time.monotonic() + DLQ_WAIT_S, interval=2
+            lambda: len(messages_of_run(s, s.events_dlq)) >= 2, time.monotonic() + DLQ_WAIT_S, interval=2
         )
     finally:
         update_ingest(s, deployed)  # the fix
     dead = messages_of_run(s, s.events_dlq)
-    if not landed or len(dead) != 1:
-        problems.append(f"{len(dead)} message(s) of this run in the ingest-events DLQ, want 1")
-    else:
-        event = json.loads(dead[0]["Body"])
-        if [r["s3"]["object"]["key"] for r in event["Records"]] != [key]:
-            problems.append(f"the DLQ message is not the file's S3 event: {dead[0]['Body'][:300]}")
+    dead_keys = sorted(r["s3"]["object"]["key"] for m in dead for r in json.loads(m["Body"])["Records"])
+    if not landed or dead_keys != sorted([key, old_key]):
+        problems.append(
+            f"S3 events of this run in the ingest-events DLQ name {dead_keys}, want both files once"
+        )
+    # The newer version of the second file arrives after the fix and is ingested normally.
+    s.s3.put_object(Bucket=s.bucket, Key=old_key, Body=json.dumps({"travel_data": old_v2}).encode())
+    wait_until(lambda: out.manifest(old_key) is not None, time.monotonic() + PIPELINE_WAIT_S, interval=3)
     manifest_before, rows_before = out.manifest(key), out.processed(attribute_run).get("dlqreplay", [])
     if manifest_before is not None or rows_before:
         problems.append(f"the failing file was ingested: manifest {manifest_before}, {len(rows_before)} rows")
@@ -202,15 +215,17 @@ def test_a_failed_s3_event_is_replayed_by_redrive_once(stack, results):
         problems.append(f"root output dlq_redrive_commands names {s.commands['ingest-events-dlq']!r}")
 
     first = redrive(s)
-    if first.returncode != 0 or f"re-invoked {s.ingest_fn} with 1 event(s)" not in first.stdout:
+    if first.returncode != 0 or f"re-invoked {s.ingest_fn} with 2 event(s)" not in first.stdout:
         problems.append(
             f"redrive exit {first.returncode}: {first.stdout.strip()} {first.stderr.strip()[-300:]}"
         )
 
+    v1_manifest_key = manifest_key(MANIFEST_PREFIX, old_key, v1["VersionId"])
+
     def processed():
         manifest = out.manifest(key)
         rows = out.processed(attribute_run).get("dlqreplay", [])
-        return manifest is not None and len(rows) >= GOOD_RIDES
+        return manifest is not None and len(rows) >= GOOD_RIDES and out.exists(v1_manifest_key)
 
     wait_until(processed, time.monotonic() + PIPELINE_WAIT_S, interval=3)
     second = redrive(s)
@@ -242,7 +257,7 @@ def test_a_failed_s3_event_is_replayed_by_redrive_once(stack, results):
     if [line["reason"] for line in lines] != ["MISSING_FIELD"]:
         problems.append(f"quarantine lines {[line['reason'] for line in lines]}, want one MISSING_FIELD")
     if messages_of_run(s, s.events_dlq):
-        problems.append("the event is back in the ingest-events DLQ")
+        problems.append("an event of this run is back in the ingest-events DLQ")
     lost = len(records) - len(set(ride_ids)) - len(lines) - manifest.get("duplicates", 0)
     row(
         results,
@@ -251,7 +266,7 @@ def test_a_failed_s3_event_is_replayed_by_redrive_once(stack, results):
         "<prefix>-ingest-events-dlq` (twice)",
         "the event lands in the ingest-events DLQ after Lambda's retries; after the fix the redrive re-invokes "
         "ingest once; the file is processed once; the second redrive does nothing",
-        f"1 event in the DLQ; first redrive: {said(first)}; second: {said(second)}; "
+        f"its event in the DLQ (with the superseded file's); first redrive: {said(first)}; second: {said(second)}; "
         f"manifest rides_in {got[0]} = valid {got[1]} + quarantined {len(lines)} + duplicates {got[2]}",
         {
             "rides_in": len(records),
@@ -260,6 +275,49 @@ def test_a_failed_s3_event_is_replayed_by_redrive_once(stack, results):
             "duplicates": manifest.get("duplicates", 0),
             "lost": lost,
             "doubled": doubled,
+        },
+        problems,
+    )
+    assert not problems, "\n".join(problems)
+    superseded_row(s, results, old_key, v1_manifest_key, len(old_v1), len(old_v2))
+
+
+def superseded_row(s, results, old_key: str, v1_manifest_key: str, v1_rides: int, v2_rides: int) -> None:
+    """The replayed event of a version replaced since: recorded as SUPERSEDED in that version's manifest; the
+    key's plain manifest and processed/ keep the newer version's rides only."""
+    out, problems = s.outputs, []
+    try:
+        v1_manifest = json.loads(out.get(v1_manifest_key))
+    except s.s3.exceptions.NoSuchKey:
+        v1_manifest = {}
+    current = out.manifest(old_key) or {}
+    rows = out.processed(attribute_run).get("dlqsuperseded", [])
+    names = sorted({ride_id for ride_id, _ in rows})
+    if v1_manifest.get("file_reason") != "SUPERSEDED":
+        problems.append(f"the replayed old version's manifest: {v1_manifest}")
+    if (current.get("rides_in"), current.get("valid"), current.get("file_reason")) != (
+        v2_rides,
+        v2_rides,
+        None,
+    ):
+        problems.append(f"the key's manifest is not the newer version's: {current}")
+    if len(rows) != v2_rides or len(names) != v2_rides:
+        problems.append(
+            f"{len(rows)} processed rows of the superseded file, want the newer version's {v2_rides}"
+        )
+    row(
+        results,
+        "superseded_replay",
+        "a failed S3 event whose object was uploaded again (a newer version) before `wildrydes redrive`",
+        "the replayed event is recorded as SUPERSEDED in its version's manifest; only the newer version's rides "
+        "are processed (the old version stays in the bucket as a noncurrent version)",
+        f"old version: {v1_manifest.get('file_reason')}; key's manifest: {current.get('valid')} valid",
+        {
+            "rides_in": v1_rides + v2_rides,
+            "processed": len(names),
+            "quarantined": v1_rides if v1_manifest.get("file_reason") == "SUPERSEDED" else 0,
+            "whole_file": True,
+            "lost": v1_rides + v2_rides - len(names) - (v1_rides if v1_manifest.get("file_reason") else 0),
         },
         problems,
     )
