@@ -225,13 +225,13 @@ bench: setup package ## benchmarks vs baselines (requests/ride on 3 file shapes 
 # ---------------------------------------------------------------------------- end demo + bench
 
 # ---------------------------------------------------------------------------- reliability (owner: reliability)
-# `make reliability`: the bad-input + fault suite (tests/integration/test_reliability.py) on LocalStack with a
+# `make reliability`: the bad-input + fault suite (tests/integration/test_reliability.py, test_reliability_dlq.py) on LocalStack with a
 # 1,000,000-ride file, then docs/reliability.md: the table (rides in / processed / quarantined / lost) and the
 # checkov summary. `make test` runs the same suite with a 20,000-ride file to stay within its time budget.
 RELIABILITY_LARGE_RIDES ?= 1000000
 .PHONY: reliability
 reliability: setup package ## bad-input + fault suite on LocalStack (1M-ride file) -> docs/reliability.md + checkov
 	@rm -f $(BUILD)/reliability/results.json
-	WILDRYDES_RELIABILITY_LARGE_RIDES=$(RELIABILITY_LARGE_RIDES) $(PY) -m pytest tests/integration/test_reliability.py $(PYTEST_ARGS); \
+	WILDRYDES_RELIABILITY_LARGE_RIDES=$(RELIABILITY_LARGE_RIDES) $(PY) -m pytest tests/integration/test_reliability.py tests/integration/test_reliability_dlq.py $(PYTEST_ARGS); \
 	  status=$$?; $(PY) -m wildrydes_dev.reliability_report || status=1; exit $$status
 # ---------------------------------------------------------------------------- end reliability

@@ -71,6 +71,11 @@ module "etl_functions" {
   log_retention_days          = var.log_retention_days
   log_level                   = var.log_level
   alarm_topic_enabled         = var.alarm_topic_enabled
+  alarm_topic_kms_key_arn     = var.alarm_topic_kms_key_arn
+  alarm_emails                = var.alarm_emails
+  dlq_max_message_age_seconds = var.dlq_max_message_age_seconds
+
+  ingest_duration_alarm_fraction = var.ingest_duration_alarm_fraction
 }
 
 # Weather stage: Glue catalog (rides, GHCN-D Parquet/CSV, reduced weather) and a cost-capped Athena workgroup.

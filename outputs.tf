@@ -33,6 +33,16 @@ output "ingest_events_dlq_url" {
   value       = module.queues.ingest_events_dlq_url
 }
 
+output "dlq_redrive_commands" {
+  description = "The command replaying each dead-letter queue once its cause is fixed (keys ingest-dlq, groundstation-dlq, ingest-events-dlq; the last re-invokes ingest with each failed S3 event)."
+  value       = module.etl_functions.redrive_commands
+}
+
+output "alarm_topic_arn" {
+  description = "SNS topic every alarm notifies (subscribe with alarm_emails or `aws sns subscribe`); null when alarm_topic_enabled = false."
+  value       = module.etl_functions.alarm_topic_arn
+}
+
 output "ingest_function_name" {
   description = "Name of the ingest Lambda function."
   value       = module.etl_functions.ingest_function_name

@@ -247,9 +247,53 @@ variable "log_level" {
 }
 
 variable "alarm_topic_enabled" {
-  description = "Create an SNS topic that the DLQ alarms notify."
+  description = "Create the SNS topic every alarm (ETL and inference) notifies, KMS-encrypted with a key made for it. false: no topic, alarms without actions."
   type        = bool
-  default     = false
+  default     = true
+}
+
+variable "alarm_topic_kms_key_arn" {
+  description = "Customer-managed KMS key for the alarm topic (its policy must let cloudwatch.amazonaws.com use it); null creates one."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alarm_topic_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.alarm_topic_kms_key_arn))
+    error_message = "alarm_topic_kms_key_arn must be null or a KMS key ARN."
+  }
+}
+
+variable "alarm_emails" {
+  description = "E-mail addresses subscribed to the alarm topic (each gets a confirmation mail first). Needs alarm_topic_enabled."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for e in var.alarm_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", e))])
+    error_message = "alarm_emails must be e-mail addresses (name@domain.tld)."
+  }
+}
+
+variable "dlq_max_message_age_seconds" {
+  description = "Alarm when the oldest message of a dead-letter queue is older than this (seconds): one day by default, well before the DLQs' 14-day retention, after which SQS deletes it."
+  type        = number
+  default     = 86400
+
+  validation {
+    condition     = var.dlq_max_message_age_seconds >= 60 && var.dlq_max_message_age_seconds < 1209600 && floor(var.dlq_max_message_age_seconds) == var.dlq_max_message_age_seconds
+    error_message = "dlq_max_message_age_seconds must be a whole number from 60 to below 1209600 (the DLQs' 14-day retention)."
+  }
+}
+
+variable "ingest_duration_alarm_fraction" {
+  description = "Alarm when an ingest run takes more than this fraction of ingest_timeout_seconds (a larger file would time out)."
+  type        = number
+  default     = 0.8
+
+  validation {
+    condition     = var.ingest_duration_alarm_fraction > 0 && var.ingest_duration_alarm_fraction < 1
+    error_message = "ingest_duration_alarm_fraction must be between 0 and 1 (exclusive)."
+  }
 }
 
 # ---------------------------------------------------------------------------- weather (Athena)

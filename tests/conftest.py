@@ -136,10 +136,12 @@ def localstack():
 # LocalStack 4.x validates every content type against the application/json model (AWS only the matching
 # one), which would refuse text/csv and JSON Lines; inference alarms on 10 s periods, one period to fire
 # (LocalStack evaluates an alarm every period x evaluation periods, so the production 60 s x 3 would take
-# minutes to show an alarm firing). Every integration test shares this one apply; a test that needs other
-# values passes them to apply() and pays a second apply.
+# minutes to show an alarm firing). The DLQ-age alarms fire after a minute instead of a day, so the
+# reliability suite can watch one reach ALARM (no other test publishes that metric). Every integration
+# test shares this one apply; a test that needs other values passes them to apply() and pays a second apply.
 TEST_STACK_VARIABLES = {
     "sqs_batching_window_seconds": "0",
+    "dlq_max_message_age_seconds": "60",
     "inference_model_recheck_seconds": "5",
     "inference_json_body_validation": "false",
     "inference_alarm_period_seconds": "10",

@@ -54,6 +54,26 @@ output "dlq_alarm_names" {
 }
 
 output "alarm_topic_arn" {
-  description = "ARN of the SNS topic the alarms notify, or null when alarm_topic_enabled = false."
+  description = "ARN of the SNS topic every alarm notifies, or null when alarm_topic_enabled = false."
   value       = try(aws_sns_topic.alarms[0].arn, null)
+}
+
+output "alarm_topic_kms_key_arn" {
+  description = "KMS key encrypting the alarm topic (the one created here unless alarm_topic_kms_key_arn was given); null without a topic."
+  value       = var.alarm_topic_enabled ? local.topic_key_arn : null
+}
+
+output "dlq_age_alarm_names" {
+  description = "Names of the oldest-message-age alarms of the dead-letter queues (keys ingest-dlq, groundstation-dlq, ingest-events-dlq)."
+  value       = { for k, a in aws_cloudwatch_metric_alarm.dlq_message_age : k => a.alarm_name }
+}
+
+output "function_alarm_names" {
+  description = "Names of the function alarms (keys <function>-errors, <function>-throttles, ingest-duration)."
+  value       = { for k, a in aws_cloudwatch_metric_alarm.function : k => a.alarm_name }
+}
+
+output "redrive_commands" {
+  description = "The command replaying each dead-letter queue (keys ingest-dlq, groundstation-dlq, ingest-events-dlq); the alarm descriptions name the same commands."
+  value       = local.redrive_commands
 }

@@ -82,26 +82,29 @@ variable "functions" {
 }
 
 variable "queues" {
-  description = "The queues module's `queues` output, taken whole: ingest and groundstation (arn, url, name, dlq_arn, dlq_name) and ingest_events (the S3-events DLQ: arn, url, name)."
+  description = "The queues module's `queues` output, taken whole: ingest and groundstation (arn, url, name, dlq_arn, dlq_name, dlq_retention_seconds) and ingest_events (the S3-events DLQ: arn, url, name, retention_seconds). Retentions bound dlq_max_message_age_seconds (null: 14 days)."
   type = object({
     ingest = object({
-      arn      = string
-      url      = string
-      name     = string
-      dlq_arn  = string
-      dlq_name = string
+      arn                   = string
+      url                   = string
+      name                  = string
+      dlq_arn               = string
+      dlq_name              = string
+      dlq_retention_seconds = optional(number)
     })
     groundstation = object({
-      arn      = string
-      url      = string
-      name     = string
-      dlq_arn  = string
-      dlq_name = string
+      arn                   = string
+      url                   = string
+      name                  = string
+      dlq_arn               = string
+      dlq_name              = string
+      dlq_retention_seconds = optional(number)
     })
     ingest_events = object({
-      arn  = string
-      url  = string
-      name = string
+      arn               = string
+      url               = string
+      name              = string
+      retention_seconds = optional(number)
     })
   })
 }
@@ -240,15 +243,79 @@ variable "dlq_alarm_threshold" {
 }
 
 variable "alarm_topic_enabled" {
-  description = "Create an SNS topic the DLQ alarms notify (subscribe to it outside this module)."
+  description = "Create the SNS topic every alarm notifies (<name_prefix>-etl-alarms, KMS-encrypted). false: no topic, alarms without actions."
   type        = bool
-  default     = false
+  default     = true
 }
 
 variable "alarm_topic_kms_key_arn" {
-  description = "Customer-managed KMS key for the alarm topic. The AWS-managed aws/sns key cannot be used: its policy does not let CloudWatch alarms publish."
+  description = "Customer-managed KMS key for the alarm topic; null creates one whose policy lets CloudWatch alarms publish (the AWS-managed aws/sns key cannot be used: its policy does not)."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.alarm_topic_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.alarm_topic_kms_key_arn))
+    error_message = "alarm_topic_kms_key_arn must be null or a KMS key ARN."
+  }
+}
+
+variable "alarm_emails" {
+  description = "E-mail addresses subscribed to the alarm topic (each confirms by mail first). Needs alarm_topic_enabled."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for e in var.alarm_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", e))])
+    error_message = "alarm_emails must be e-mail addresses (name@domain.tld)."
+  }
+  validation {
+    condition     = length(distinct(var.alarm_emails)) == length(var.alarm_emails)
+    error_message = "alarm_emails must not repeat an address."
+  }
+}
+
+variable "dlq_max_message_age_seconds" {
+  description = "An alarm fires when the oldest message of a dead-letter queue is older than this (seconds); default one day, well before the DLQs' 14-day retention. Must be below the DLQs' retention."
+  type        = number
+  default     = 86400
+
+  validation {
+    condition     = var.dlq_max_message_age_seconds >= 60 && var.dlq_max_message_age_seconds < 1209600 && floor(var.dlq_max_message_age_seconds) == var.dlq_max_message_age_seconds
+    error_message = "dlq_max_message_age_seconds must be a whole number of seconds from 60 to below 1209600 (SQS's maximum retention, 14 days)."
+  }
+}
+
+variable "function_errors_alarm_threshold" {
+  description = "An alarm fires when a function has more than this many failed invocations in 5 minutes."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.function_errors_alarm_threshold >= 0
+    error_message = "function_errors_alarm_threshold must be >= 0."
+  }
+}
+
+variable "function_throttles_alarm_threshold" {
+  description = "An alarm fires when a function is throttled more than this many times in 5 minutes."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.function_throttles_alarm_threshold >= 0
+    error_message = "function_throttles_alarm_threshold must be >= 0."
+  }
+}
+
+variable "ingest_duration_alarm_fraction" {
+  description = "An alarm fires when an ingest run (5-minute Maximum of Duration) takes more than this fraction of ingest's timeout."
+  type        = number
+  default     = 0.8
+
+  validation {
+    condition     = var.ingest_duration_alarm_fraction > 0 && var.ingest_duration_alarm_fraction < 1
+    error_message = "ingest_duration_alarm_fraction must be between 0 and 1 (exclusive)."
+  }
 }
 
 variable "tags" {

@@ -79,21 +79,23 @@ output "visibility_timeouts" {
 }
 
 output "queues" {
-  description = "Every queue as one object per role, the contract etl_functions takes whole: ingest and groundstation (work queues with their DLQs) and ingest_events (the DLQ of failed S3 -> ingest events; no DLQ of its own). Each: arn, url, name, dlq_arn, dlq_name."
+  description = "Every queue as one object per role, the contract etl_functions takes whole: ingest and groundstation (work queues with their DLQs) and ingest_events (the DLQ of failed S3 -> ingest events; no DLQ of its own). Each: arn, url, name, dlq_arn, dlq_name, plus the DLQ's retention (dlq_retention_seconds; retention_seconds for ingest_events) that bounds the DLQ-age alarms."
   value = merge(
     { for k, q in aws_sqs_queue.work : k => {
-      arn      = q.arn
-      url      = q.url
-      name     = q.name
-      dlq_arn  = aws_sqs_queue.dlq[k].arn
-      dlq_name = aws_sqs_queue.dlq[k].name
+      arn                   = q.arn
+      url                   = q.url
+      name                  = q.name
+      dlq_arn               = aws_sqs_queue.dlq[k].arn
+      dlq_name              = aws_sqs_queue.dlq[k].name
+      dlq_retention_seconds = aws_sqs_queue.dlq[k].message_retention_seconds
     } },
     { ingest_events = {
-      arn      = aws_sqs_queue.ingest_events_dlq.arn
-      url      = aws_sqs_queue.ingest_events_dlq.url
-      name     = aws_sqs_queue.ingest_events_dlq.name
-      dlq_arn  = null
-      dlq_name = null
+      arn               = aws_sqs_queue.ingest_events_dlq.arn
+      url               = aws_sqs_queue.ingest_events_dlq.url
+      name              = aws_sqs_queue.ingest_events_dlq.name
+      dlq_arn           = null
+      dlq_name          = null
+      retention_seconds = aws_sqs_queue.ingest_events_dlq.message_retention_seconds
     } },
   )
 }

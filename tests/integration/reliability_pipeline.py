@@ -354,6 +354,15 @@ class Results:
         self.sections.setdefault(section, []).append({**row, "test": test})
 
     def write(self, path: Path = RESULTS_PATH) -> None:
+        """Write this module's sections, keeping the other sections (and meta keys) already in the file: several
+        test modules add rows to one results.json (``make reliability`` deletes it before the run)."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        document = {"meta": self.meta, "sections": self.sections}
+        try:
+            earlier = json.loads(path.read_text())
+        except (OSError, ValueError):
+            earlier = {}
+        document = {
+            "meta": {**earlier.get("meta", {}), **self.meta},
+            "sections": {**earlier.get("sections", {}), **self.sections},
+        }
         path.write_text(json.dumps(document, indent=1, sort_keys=False) + "\n")

@@ -91,3 +91,66 @@ def test_no_managed_full_access_policies(plan):
         a["values"]["policy_arn"].endswith(":policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs")
         for a in attachments
     )
+
+
+def test_the_alarm_topic_exists_by_default_with_its_key_and_the_age_alarms(plan):
+    etl = plan.modules["module.etl_functions"].resources
+    assert etl["aws_sns_topic.alarms[0]"]["values"]["name"] == "wr-root-etl-alarms"
+    assert etl["aws_kms_key.alarms[0]"]["values"]["enable_key_rotation"] is True
+    ages = {
+        k: r["values"] for k, r in etl.items() if k.startswith("aws_cloudwatch_metric_alarm.dlq_message_age")
+    }
+    assert len(ages) == 3 and {a["threshold"] for a in ages.values()} == {86400}
+    duration = etl['aws_cloudwatch_metric_alarm.function["ingest-duration"]']["values"]
+    assert duration["threshold"] == 0.8 * 300 * 1000
+    assert (
+        plan.outputs["dlq_redrive_commands"]["ingest-events-dlq"]
+        == "wildrydes redrive --dlq wr-root-ingest-events-dlq"
+    )
+
+
+def test_root_alarm_variables_reach_the_module(root):
+    planned = root.plan(
+        output=True,
+        tf_vars={
+            "name_prefix": "wr-root",
+            "data_bucket_name": BUCKET,
+            "alarm_emails": '["ops@example.com"]',
+            "dlq_max_message_age_seconds": 3600,
+            "ingest_duration_alarm_fraction": 0.5,
+        },
+    )
+    etl = planned.modules["module.etl_functions"].resources
+    subscription = etl['aws_sns_topic_subscription.alarm_email["ops@example.com"]']["values"]
+    assert (subscription["protocol"], subscription["endpoint"]) == ("email", "ops@example.com")
+    ages = [r["values"]["threshold"] for k, r in etl.items() if "dlq_message_age" in k]
+    assert ages == [3600] * 3
+    assert etl['aws_cloudwatch_metric_alarm.function["ingest-duration"]']["values"]["threshold"] == 150000
+
+
+def test_root_alarm_variables_are_validated(root):
+    error = plan_error(
+        root,
+        {
+            "data_bucket_name": BUCKET,
+            "alarm_emails": '["not-an-address"]',
+            "dlq_max_message_age_seconds": 1209600,
+            "ingest_duration_alarm_fraction": 1,
+        },
+    )
+    assert "alarm_emails must be e-mail addresses" in error
+    assert "dlq_max_message_age_seconds must be a whole number from 60 to below 1209600" in error
+    assert "ingest_duration_alarm_fraction must be between 0 and 1" in error
+
+
+def test_without_the_topic_no_alarm_has_actions(root):
+    planned = root.plan(
+        output=True,
+        tf_vars={"name_prefix": "wr-root", "data_bucket_name": BUCKET, "alarm_topic_enabled": "false"},
+    )
+    alarms = [r for r in planned_resources(planned) if r["type"] == "aws_cloudwatch_metric_alarm"]
+    assert len(alarms) >= 3 + 3 + 7 + 6  # DLQ depth and age, ETL functions, inference
+    # Known-empty actions, planned as null (with the topic on they are the topic's ARN, unknown at plan time:
+    # the key is then absent from the planned values).
+    assert not [r["address"] for r in alarms if r["values"].get("alarm_actions", "unknown") not in (None, [])]
+    assert not [r for r in planned_resources(planned) if r["type"] in ("aws_sns_topic", "aws_kms_key")]

@@ -33,6 +33,11 @@ mock_provider "aws" {
       arn = "arn:aws:lambda:us-east-1:000000000000:function:mocked"
     }
   }
+  mock_resource "aws_kms_key" {
+    defaults = {
+      arn = "arn:aws:kms:us-east-1:000000000000:key/00000000-0000-0000-0000-000000000000"
+    }
+  }
   mock_resource "aws_sns_topic" {
     defaults = {
       arn = "arn:aws:sns:us-east-1:000000000000:wr-test-etl-alarms"
@@ -407,7 +412,7 @@ run "dashboard_shows_invocations_errors_depth_and_age" {
   }
 }
 
-run "every_dlq_has_an_alarm_and_no_topic_by_default" {
+run "every_dlq_has_an_alarm_that_fires_on_its_first_message" {
   command   = plan
   providers = { aws = aws.offline }
   state_key = "offline"
@@ -418,29 +423,238 @@ run "every_dlq_has_an_alarm_and_no_topic_by_default" {
   }
   assert {
     condition = alltrue([for a in aws_cloudwatch_metric_alarm.dlq_not_empty : (
-      a.metric_name == "ApproximateNumberOfMessagesVisible" && a.comparison_operator == "GreaterThanThreshold"
-      && a.threshold == 0 && try(length(a.alarm_actions), 0) == 0
+      a.metric_name == "ApproximateNumberOfMessagesVisible" && a.comparison_operator == "GreaterThanThreshold" && a.threshold == 0
+      && strcontains(a.alarm_description, "`wildrydes redrive --dlq ${a.dimensions.QueueName}`")
     )])
-    error_message = "an alarm fires on the first message in a DLQ and notifies nobody without a topic"
-  }
-  assert {
-    condition     = length(aws_sns_topic.alarms) == 0
-    error_message = "no SNS topic unless alarm_topic_enabled"
+    error_message = "an alarm fires on the first message in a DLQ and names the redrive command of that DLQ"
   }
 }
 
-run "alarm_topic_is_optional" {
+run "alarm_topic_is_on_by_default_kms_encrypted_and_every_alarm_notifies_it" {
   command = apply
+
+  assert {
+    condition     = aws_sns_topic.alarms[0].name == "wr-test-etl-alarms" && aws_sns_topic.alarms[0].kms_master_key_id == aws_kms_key.alarms[0].arn
+    error_message = "the topic exists by default, encrypted with the key made for it"
+  }
+  assert {
+    condition     = aws_kms_key.alarms[0].enable_key_rotation && aws_kms_alias.alarms[0].name == "alias/wr-test-etl-alarms"
+    error_message = "the topic key rotates and has an alias"
+  }
+  assert {
+    condition = alltrue([for a in concat(values(aws_cloudwatch_metric_alarm.dlq_not_empty), values(aws_cloudwatch_metric_alarm.dlq_message_age), values(aws_cloudwatch_metric_alarm.function)) :
+    a.alarm_actions == toset([aws_sns_topic.alarms[0].arn]) && a.ok_actions == toset([aws_sns_topic.alarms[0].arn])])
+    error_message = "every alarm notifies the topic (ALARM and OK)"
+  }
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.dlq_message_age) == 3 && length(aws_cloudwatch_metric_alarm.function) == 7
+    error_message = "an age alarm per DLQ; errors and throttles per function plus ingest duration"
+  }
+  assert {
+    condition     = length(aws_sns_topic_subscription.alarm_email) == 0 && output.alarm_topic_arn == aws_sns_topic.alarms[0].arn
+    error_message = "no e-mail subscription unless alarm_emails; the output names the topic"
+  }
+}
+
+run "the_topic_key_lets_cloudwatch_alarms_publish" {
+  command   = plan
+  providers = { aws = aws.offline }
+  state_key = "offline"
+
+  assert {
+    condition = anytrue([for st in jsondecode(data.aws_iam_policy_document.alarm_topic_key[0].json).Statement : (
+      st.Principal == { Service = "cloudwatch.amazonaws.com" } && try(toset(st.Action), toset([st.Action])) == toset(["kms:Decrypt", "kms:GenerateDataKey*"])
+    )])
+    error_message = "cloudwatch.amazonaws.com may use the key (kms:Decrypt, kms:GenerateDataKey*)"
+  }
+  assert {
+    condition = anytrue([for st in jsondecode(data.aws_iam_policy_document.alarm_topic_key[0].json).Statement : (
+      st.Principal == { AWS = "arn:aws:iam::000000000000:root" } && st.Action == "kms:*"
+    )])
+    error_message = "the account (from the queue ARNs) administers the key"
+  }
+}
+
+run "alarm_topic_off_removes_it_and_empties_every_action" {
+  command   = plan
+  providers = { aws = aws.offline }
+  state_key = "offline"
   variables {
-    alarm_topic_enabled = true
+    alarm_topic_enabled = false
+    alarm_emails        = ["ops@example.com"]
   }
 
   assert {
-    condition     = aws_sns_topic.alarms[0].name == "wr-test-etl-alarms" && length(aws_cloudwatch_metric_alarm.dlq_not_empty) == 3
-    error_message = "alarm_topic_enabled creates <prefix>-etl-alarms"
+    condition     = length(aws_sns_topic.alarms) == 0 && length(aws_kms_key.alarms) == 0 && length(aws_sns_topic_subscription.alarm_email) == 0
+    error_message = "no topic, key or subscription when alarm_topic_enabled = false"
   }
   assert {
-    condition     = alltrue([for a in aws_cloudwatch_metric_alarm.dlq_not_empty : a.alarm_actions == toset([aws_sns_topic.alarms[0].arn]) && a.ok_actions == toset([aws_sns_topic.alarms[0].arn])])
-    error_message = "every DLQ alarm notifies the topic"
+    condition = alltrue([for a in concat(values(aws_cloudwatch_metric_alarm.dlq_not_empty), values(aws_cloudwatch_metric_alarm.dlq_message_age), values(aws_cloudwatch_metric_alarm.function)) :
+    try(length(a.alarm_actions), 0) == 0 && try(length(a.ok_actions), 0) == 0])
+    error_message = "the alarms stay, without actions"
   }
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.dlq_message_age) == 3 && length(aws_cloudwatch_metric_alarm.function) == 7
+    error_message = "every alarm exists without the topic"
+  }
+}
+
+run "a_given_kms_key_encrypts_the_topic_and_none_is_created" {
+  command   = plan
+  providers = { aws = aws.offline }
+  state_key = "offline"
+  variables {
+    alarm_topic_kms_key_arn = "arn:aws:kms:us-east-1:000000000000:key/given"
+  }
+
+  assert {
+    condition     = length(aws_kms_key.alarms) == 0 && aws_sns_topic.alarms[0].kms_master_key_id == "arn:aws:kms:us-east-1:000000000000:key/given"
+    error_message = "the given key encrypts the topic"
+  }
+}
+
+run "alarm_emails_subscribe_to_the_topic" {
+  command = apply
+  variables {
+    alarm_emails = ["ops@example.com", "oncall+wr@example.org"]
+  }
+
+  assert {
+    condition = { for k, s in aws_sns_topic_subscription.alarm_email : k => [s.protocol, s.topic_arn] } == {
+      "ops@example.com"       = ["email", aws_sns_topic.alarms[0].arn]
+      "oncall+wr@example.org" = ["email", aws_sns_topic.alarms[0].arn]
+    }
+    error_message = "one e-mail subscription per address, on the alarm topic"
+  }
+}
+
+run "an_address_that_is_not_an_email_is_rejected" {
+  command = plan
+  variables {
+    alarm_emails = ["ops@example.com", "not-an-address"]
+  }
+  expect_failures = [var.alarm_emails]
+}
+
+run "a_repeated_email_is_rejected" {
+  command = plan
+  variables {
+    alarm_emails = ["ops@example.com", "ops@example.com"]
+  }
+  expect_failures = [var.alarm_emails]
+}
+
+run "dlq_age_alarms_fire_a_day_before_nothing_and_well_before_retention" {
+  command   = plan
+  providers = { aws = aws.offline }
+  state_key = "offline"
+
+  assert {
+    condition = alltrue([for k, a in aws_cloudwatch_metric_alarm.dlq_message_age : (
+      a.namespace == "AWS/SQS" && a.metric_name == "ApproximateAgeOfOldestMessage" && a.statistic == "Maximum"
+      && a.comparison_operator == "GreaterThanThreshold" && a.threshold == 86400 && a.period == 60 && a.evaluation_periods == 1
+      && strcontains(a.alarm_description, "`wildrydes redrive --dlq ${a.dimensions.QueueName}`")
+    )])
+    error_message = "each DLQ-age alarm: Maximum ApproximateAgeOfOldestMessage > 1 day, naming the DLQ's redrive command"
+  }
+  assert {
+    condition     = toset([for a in aws_cloudwatch_metric_alarm.dlq_message_age : a.dimensions.QueueName]) == toset(["wr-test-ingest-dlq", "wr-test-groundstation-dlq", "wr-test-ingest-events-dlq"])
+    error_message = "one age alarm per DLQ"
+  }
+  assert {
+    condition     = output.redrive_commands["ingest-events-dlq"] == "wildrydes redrive --dlq wr-test-ingest-events-dlq"
+    error_message = "the ingest-events DLQ is replayed by `wildrydes redrive --dlq <name>`"
+  }
+}
+
+run "dlq_age_threshold_follows_the_variable" {
+  command   = plan
+  providers = { aws = aws.offline }
+  state_key = "offline"
+  variables {
+    dlq_max_message_age_seconds = 60
+  }
+
+  assert {
+    condition     = alltrue([for a in aws_cloudwatch_metric_alarm.dlq_message_age : a.threshold == 60])
+    error_message = "dlq_max_message_age_seconds sets every age threshold"
+  }
+}
+
+run "a_dlq_age_at_or_past_sqs_retention_is_rejected" {
+  command = plan
+  variables {
+    dlq_max_message_age_seconds = 1209600
+  }
+  expect_failures = [var.dlq_max_message_age_seconds]
+}
+
+run "a_dlq_age_past_the_queues_own_retention_is_rejected" {
+  command = plan
+  variables {
+    dlq_max_message_age_seconds = 7200
+    queues = {
+      ingest        = merge(var.queues.ingest, { dlq_retention_seconds = 3600 })
+      groundstation = var.queues.groundstation
+      ingest_events = var.queues.ingest_events
+    }
+  }
+  expect_failures = [aws_cloudwatch_metric_alarm.dlq_message_age["ingest-dlq"]]
+}
+
+run "function_alarms_watch_errors_throttles_and_ingest_duration" {
+  command   = plan
+  providers = { aws = aws.offline }
+  state_key = "offline"
+  variables {
+    ingest_duration_alarm_fraction = 0.5
+  }
+
+  assert {
+    condition = alltrue(flatten([for f in ["ingest", "enrich", "writer"] : [for m in ["Errors", "Throttles"] : (
+      aws_cloudwatch_metric_alarm.function["${f}-${lower(m)}"].metric_name == m
+      && aws_cloudwatch_metric_alarm.function["${f}-${lower(m)}"].namespace == "AWS/Lambda"
+      && aws_cloudwatch_metric_alarm.function["${f}-${lower(m)}"].statistic == "Sum"
+      && aws_cloudwatch_metric_alarm.function["${f}-${lower(m)}"].threshold == 0
+      && aws_cloudwatch_metric_alarm.function["${f}-${lower(m)}"].dimensions.FunctionName == "wr-test-${f}"
+    )]]))
+    error_message = "Errors and Throttles (Sum > 0) per function"
+  }
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.function["ingest-duration"].metric_name == "Duration"
+      && aws_cloudwatch_metric_alarm.function["ingest-duration"].statistic == "Maximum"
+      && aws_cloudwatch_metric_alarm.function["ingest-duration"].threshold == 150000
+      && aws_cloudwatch_metric_alarm.function["ingest-duration"].dimensions.FunctionName == "wr-test-ingest"
+      && strcontains(aws_cloudwatch_metric_alarm.function["ingest-duration"].alarm_description, "-var ingest_memory_mb=")
+    )
+    error_message = "ingest duration alarm at fraction x timeout (0.5 x 300 s = 150000 ms), naming the fix"
+  }
+  assert {
+    condition = (
+      strcontains(aws_cloudwatch_metric_alarm.function["ingest-errors"].alarm_description, "`wildrydes redrive --dlq wr-test-ingest-events-dlq`")
+      && strcontains(aws_cloudwatch_metric_alarm.function["enrich-errors"].alarm_description, "`wildrydes redrive --dlq wr-test-ingest-dlq`")
+      && strcontains(aws_cloudwatch_metric_alarm.function["writer-throttles"].alarm_description, "`wildrydes redrive --dlq wr-test-groundstation-dlq`")
+    )
+    error_message = "each function alarm names the redrive of the DLQ its failures reach"
+  }
+}
+
+run "the_default_duration_alarm_is_at_80_percent_of_the_timeout" {
+  command   = plan
+  providers = { aws = aws.offline }
+  state_key = "offline"
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.function["ingest-duration"].threshold == 240000
+    error_message = "0.8 x 300 s = 240000 ms"
+  }
+}
+
+run "a_duration_fraction_of_one_is_rejected" {
+  command = plan
+  variables {
+    ingest_duration_alarm_fraction = 1
+  }
+  expect_failures = [var.ingest_duration_alarm_fraction]
 }

@@ -67,3 +67,21 @@ def test_a_failed_check_fails_the_report(tmp_path):
     passing = {**RESULTS, "sections": {**RESULTS["sections"], "checks": []}}
     results.write_text(json.dumps(passing))
     assert reliability_report.main(["--results", str(results), "--out", str(out), "--no-checkov"]) == 0
+
+
+def test_dead_letter_rows_get_their_own_section_and_count_in_the_totals():
+    results = {
+        "meta": {"dlq_max_message_age_seconds": 60, "dlq_age_alarm_seconds": 95.5},
+        "sections": {
+            "faults": [row("poison", "test_poison", rides_in=7, processed=5, duplicates=1)],
+            "dead_letters": [
+                row("ingest_events_replay", "test_dlq_replay", rides_in=7, processed=5, duplicates=1),
+                row("dlq_age_alarm", "test_dlq_age_alarm", passed=False, rides_in=7, processed=5, duplicates=1),
+            ],
+        },
+    }
+    text = reliability_report.render(results, None)
+    assert "## Dead letters: replay and alarms" in text
+    assert "| input ingest_events_replay |" in text and "FAIL: broken" in text
+    assert "**Totals: 3 cases, 21 rides in" in text and "FAILED: dlq_age_alarm" in text
+    assert "threshold the test stack sets to 60 s" in text and "to ALARM: 95.5" in text
