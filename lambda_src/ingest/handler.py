@@ -44,6 +44,7 @@ from wildrydes_lambda.etl.streaming import BadFile, detect_format
 from wildrydes_lambda.etl.supersession import clean_up, plan_cleanup
 
 CONFIG = IngestConfig.from_env()
+SUPERSEDED_QUARANTINE_PREFIX = "superseded-"
 logger = Logger()
 metrics = Metrics(namespace=metric_names.NAMESPACE)  # EMF lines, flushed per invocation
 
@@ -123,7 +124,14 @@ def _ingest(source: Source) -> dict:
     fmt = detect_format(source.key)
     if source.version_id is not None and current != source.version_id:
         superseded = BadFile("SUPERSEDED", f"version {source.version_id} is not current (current: {current})")
-        manifest = reject_file(source, quarantine, superseded, Manifest(source=source.to_dict()))
+        # Its own quarantine name, so a late event of a version processed before keeps that version's lines.
+        late = QuarantineWriter(
+            aws.s3_putter(CONFIG.data_bucket, "application/x-ndjson"),
+            CONFIG.quarantine_prefix,
+            source,
+            name_prefix=SUPERSEDED_QUARANTINE_PREFIX,
+        )
+        manifest = reject_file(source, late, superseded, Manifest(source=source.to_dict()))
         # A redelivered event of a version processed before: keep what it wrote on record, so the cleanup of
         # a later version still finds (and deletes) its objects.
         own = [k for k in _manifest_keys(source) if k == manifests_at[0]]

@@ -161,6 +161,29 @@ def test_an_old_event_after_a_newer_version_is_superseded_and_writes_nothing(ver
     assert m1["file_reason"] == "SUPERSEDED" and m1["months"] == [] and m1["object_tag"] is None
 
 
+def test_a_late_event_of_a_processed_version_keeps_its_record(versioned):
+    """v1 processed, v2 processed, then v1's event again: v1's quarantine lines and its record of what it
+    wrote (tag, months) survive beside the SUPERSEDED outcome, so a later cleanup can still find it."""
+    v1, event1 = upload(versioned, KEY, file_bytes(V1 + [make_ride(1, Distance=0)]))
+    run_ingest(versioned, event1)
+    run_consumers(versioned)
+    written = get_json(versioned, manifest_key("manifests/", KEY, v1))
+    _, event2 = upload(versioned, KEY, file_bytes(V2))
+    run_ingest(versioned, event2)
+    run_consumers(versioned)
+    run_ingest(versioned, event1)
+    late = get_json(versioned, manifest_key("manifests/", KEY, v1))
+    assert late["file_reason"] == "SUPERSEDED"
+    assert (late["object_tag"], late["months"]) == (written["object_tag"], written["months"])
+    lines = [
+        json.loads(line)["reason"]
+        for key in keys_under(versioned, f"quarantine/{naming.source_key_hash(KEY)}/v-{v1}/")
+        for line in versioned["s3"].get_object(Bucket=BUCKET, Key=key)["Body"].read().decode().splitlines()
+    ]
+    assert sorted(lines) == ["NON_POSITIVE_DISTANCE", "SUPERSEDED"]
+    assert len(processed_rows(versioned)) == 151
+
+
 def test_a_rejected_new_version_removes_the_older_rides(versioned):
     """The current version is a broken file: it has no valid rides, so processed/ holds none of the key."""
     _, event1 = upload(versioned, KEY, file_bytes(V1))
