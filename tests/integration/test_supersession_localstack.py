@@ -137,7 +137,7 @@ def test_a_corrected_upload_leaves_exactly_its_valid_rides_once(deployed, correc
     assert {r["name"] for r in rows} == names
     assert {r["source_version"] for r in rows} == {corrected["v2"]}
     assert {r["source_key_hash"] for r in rows} == {key_hash(corrected["key"])}
-    corrected_row = next(r for r in rows if r["name"] == corrected["v2_rides"][V1_VALID - 2]["Name"])
+    corrected_row = next(r for r in rows if r["name"] == corrected["v2_rides"][V1_VALID - 1]["Name"])
     assert float(corrected_row["distance"]) == 2.5  # the corrected value, not v1's
     assert all(k.startswith("processed/ride_month=2019-0") for k in keys)
 
