@@ -160,9 +160,12 @@ def _ingest_current(source, fmt, open_stream, sender, quarantine, own_manifest: 
         # groups differently (RIDES_PER_MESSAGE changed between a failed attempt and its retry) knows the
         # objects of this one are stale even if this attempt dies before its final manifest.
         own = [k for k in _manifest_keys(source) if k == own_manifest]
-        generations_before = generations_of(next(iter(_listed_json(own)), None))
+        prior = next(iter(_listed_json(own)), None)
+        generations_before = generations_of(prior)
         marker = Manifest(source=source.to_dict(), state=STATE_SENDING, generation=generation)
         marker.object_tag = object_tag(source, generation)
+        # An earlier attempt's months stay on record (the same rides: the same months) in case this one dies.
+        marker.months = list((prior or {}).get("months") or [])
         marker.generations = sorted({*generations_before, generation})
         _put_manifest([own_manifest], marker)
     manifest = ingest_file(source, open_stream, sender.add, quarantine, CONFIG.rides_per_message, fmt)

@@ -49,7 +49,8 @@ def plan_cleanup(current: dict, earlier: Iterable[dict], generations_before: Ite
         other = manifest.get("object_tag")
         if not other or other == tag or _order(manifest) >= _order(current):
             continue  # nothing written, this version itself, or a version announced later: never deleted
-        stale.add(other)
+        stale.add(other)  # and every generation any attempt at that version used
+        stale |= {f"{other.rsplit('-', 1)[0]}-{g}" for g in manifest.get("generations") or [] if g}
         months |= set(manifest.get("months") or [])
     return Plan(frozenset(stale), tuple(sorted(months)))
 

@@ -227,6 +227,10 @@ def test_only_older_versions_and_other_generations_are_stale():
     v2_regrouped = f"{naming.version_tag(Source('b', KEY, 'v2'))}-bbbbbbbb"
     assert plan == Plan(frozenset({v1["object_tag"], v2_regrouped}), ("2017-06", "2017-07"))
     assert plan_cleanup(v2, [v3, {"source": {}, "object_tag": None}], []) == Plan(frozenset(), ())
+    # an older version retried with another grouping: both of its generations are stale
+    v1["generations"] = ["aaaaaaaa", "cccccccc"]
+    v1_other = f"{naming.version_tag(Source('b', KEY, 'v1'))}-cccccccc"
+    assert plan_cleanup(v2, [v1], []).stale_tags == {v1["object_tag"], v1_other}
 
 
 def test_clean_up_deletes_only_stale_names_of_the_key():
