@@ -76,7 +76,9 @@ def test_dead_letter_rows_get_their_own_section_and_count_in_the_totals():
             "faults": [row("poison", "test_poison", rides_in=7, processed=5, duplicates=1)],
             "dead_letters": [
                 row("ingest_events_replay", "test_dlq_replay", rides_in=7, processed=5, duplicates=1),
-                row("dlq_age_alarm", "test_dlq_age_alarm", passed=False, rides_in=7, processed=5, duplicates=1),
+                row(
+                    "dlq_age_alarm", "test_dlq_age_alarm", passed=False, rides_in=7, processed=5, duplicates=1
+                ),
             ],
         },
     }
