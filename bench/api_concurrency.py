@@ -11,10 +11,14 @@ usage plan) with boto3 — no Terraform, so it runs in about a minute on its own
 
 Warm-up: ``WARMUP_ROUNDS`` rounds at the highest concurrency level first, so every level after it finds as
 many warm environments as it has clients (a cold start is measured by bench/inference_bench.py and
-bench/cold_start.py, not here). Each level then sends ``--requests`` requests from that many client threads.
+bench/cold_start.py, not here). Each level then sends ``--requests`` requests from that many client threads,
+each on its own persistent HTTP/1.1 connection as an API client keeps one (``--new-connections``: a new TCP
+connection per request, the client this bench had first).
 
-Also reported per level: the CPU seconds LocalStack's own process and the workers spent per request
-(``/proc/<pid>/stat``), which shows where a 2-core machine's throughput goes.
+Also reported per level: the CPU time LocalStack's own process, the workers and this client spent per request
+(``/proc/<pid>/stat``, ``time.process_time``), which shows where a 2-core machine's throughput goes, and per
+engine the most 4 clients could give over 1 with that CPU per request (``goal.speedup_ceiling_4_over_1``) and
+LocalStack's ``IN_MEMORY_CLIENT`` (``IN_MEMORY_CLIENT=0 python -m bench.api_concurrency`` measures without it).
 
 Results: ``build/bench/api_concurrency.json`` and, merged, the ``api_concurrency`` key of
 ``build/bench/results.json``: ``{engine: {"1": {"p50_ms", "p99_ms", "requests_per_s", ...}, ...}}``.
