@@ -56,6 +56,9 @@ REQUESTS_PER_LEVEL = 200
 QUICK_REQUESTS_PER_LEVEL = 60
 WARMUP_ROUNDS = 3
 HTTP_TIMEOUT_S = 60
+# The warm-up's first round starts a worker per client: on a loaded 2-core machine, 8 cold starts at once, each
+# at its 512 MB CPU share (cgroup), can take longer than a request may; the warm-up is not measured.
+WARMUP_TIMEOUT_S = 300
 STAGE = "v1"
 MEMORY_MB = 512  # modules/inference_api default
 TIMEOUT_S = 30
@@ -225,14 +228,14 @@ class Deployment:
 
 
 # ---------------------------------------------------------------------------- load
-def one_request(url: str, key: str) -> tuple[float, int]:
+def one_request(url: str, key: str, timeout_s: float = HTTP_TIMEOUT_S) -> tuple[float, int]:
     """One request on a new connection (urllib closes it): the bench's client before keep-alive."""
     request = urllib.request.Request(
         url, data=BODY, method="POST", headers={"Content-Type": "application/json", "x-api-key": key}
     )
     started = time.perf_counter()
     try:
-        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S) as response:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
             response.read()
             status = response.status
     except urllib.error.HTTPError as exc:
@@ -365,7 +368,9 @@ def sweep(
     )  # default: as many warm environments as the highest level has clients
     for _ in range(WARMUP_ROUNDS):
         with concurrent.futures.ThreadPoolExecutor(clients) as pool:
-            statuses = [s for _, s in pool.map(lambda _: one_request(url, key), range(clients))]
+            statuses = [
+                s for _, s in pool.map(lambda _: one_request(url, key, WARMUP_TIMEOUT_S), range(clients))
+            ]
         if any(s != 200 for s in statuses):
             raise SystemExit(f"warm-up got {statuses} from {url}")
     result = {}
