@@ -45,7 +45,7 @@ STATED = [
     (r"years \d{4}-(\d{4})", rides.MAX_RIDE_YEAR),
     (r"starts at ([\d,]+) slots", dedupe._INITIAL_SLOTS),
     (r"≤ (\d+) lines each", quarantine.QUARANTINE_LINES_PER_OBJECT),
-    (r"`RIDES_PER_MESSAGE` \(env, default (\d+)\)", grouping.DEFAULT_RIDES_PER_MESSAGE),
+    (r"`RIDES_PER_MESSAGE`\s+\(env, default (\d+)[,)]", grouping.DEFAULT_RIDES_PER_MESSAGE),
     (r"S3's ([\d,]+)-byte key limit", ingestion.S3_MAX_KEY_BYTES),
 ]
 
