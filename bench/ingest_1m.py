@@ -27,13 +27,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import time
 import uuid
 from pathlib import Path
 
 from wildrydes_dev import demo, localaws
+from wildrydes_dev.lambda_report import log_messages, parse_reports, worker_stats
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_DIR = ROOT / "build" / "bench"
@@ -53,15 +53,6 @@ ATTEMPTS_MAX = 3
 LOG_WAIT_S = 120
 POLL_S = 3
 ENRICH_MAPPING_WAIT_S = 60
-# utime and stime in /proc/<pid>/stat, counted from the field after "(comm)" (state = index 0).
-STAT_UTIME, STAT_STIME = 11, 12
-SCHEDSTAT_RUNQUEUE_WAIT = 1  # /proc/<pid>/schedstat: on-CPU ns, runqueue-wait ns, timeslices
-NS_PER_S = 1e9
-
-REPORT_RE = re.compile(
-    r"REPORT RequestId: (?P<id>\S+)\s+Duration: (?P<duration>[\d.]+) ms.*?"
-    r"Memory Size: (?P<size>\d+) MB\s+Max Memory Used: (?P<used>\d+) MB"
-)
 
 
 def log(msg: str) -> None:
@@ -95,23 +86,6 @@ def ride_file(rides: int, settings: demo.Settings) -> Path:
     return max(demo.ride_files(out), key=lambda p: p.stat().st_size)
 
 
-def parse_reports(messages: list[str]) -> list[dict]:
-    """The REPORT lines among log messages: request id, Duration (s), Memory Size and Max Memory Used (MB)."""
-    found = []
-    for message in messages:
-        match = REPORT_RE.search(message)
-        if match:
-            found.append(
-                {
-                    "request_id": match["id"],
-                    "seconds": float(match["duration"]) / 1000,
-                    "memory_mb": int(match["size"]),
-                    "peak_rss_mb": int(match["used"]),
-                }
-            )
-    return found
-
-
 def summarize(report: dict, timeout_s: int, rides: int, attempts: int) -> dict:
     """results.json's ``ingest_1m`` from the successful invocation's REPORT line (pure, unit-tested)."""
     seconds, memory_mb = report["seconds"], report["memory_mb"]
@@ -131,31 +105,6 @@ def summarize(report: dict, timeout_s: int, rides: int, attempts: int) -> dict:
         "usd_per_million_rides": round(gb_seconds * per_million * PRICE_PER_GB_SECOND_USD, 5),
         "passed": attempts == 1 and seconds / timeout_s <= MAX_TIMEOUT_FRACTION,
     }
-
-
-def worker_cpu_seconds(settings: demo.Settings, function_name: str) -> tuple[float, float] | None:
-    """(CPU seconds, seconds spent runnable but waiting for a core) of the live workers of ``function_name``
-    (/proc stat and schedstat): with one fresh worker for the measured invocation, its CPU cost (plus the
-    worker's start-up, < 1 s) and how long other work on the machine kept it from running."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total, waited, found = 0.0, 0.0, False
-    for pid_file in (ROOT / "build" / "localstack" / str(settings.port) / "executor" / "workers").glob(
-        "*.pid"
-    ):
-        try:
-            pid = pid_file.read_text().strip()
-            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-            stat = Path(f"/proc/{pid}/stat").read_text()
-            schedstat = Path(f"/proc/{pid}/schedstat").read_text().split()
-        except (OSError, ValueError):
-            continue
-        if f"AWS_LAMBDA_FUNCTION_NAME={function_name}".encode() not in environ:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": state is field 3 of stat
-        total += (int(fields[STAT_UTIME]) + int(fields[STAT_STIME])) / ticks
-        waited += int(schedstat[SCHEDSTAT_RUNQUEUE_WAIT]) / NS_PER_S
-        found = True
-    return (round(total, 1), round(waited, 1)) if found else None
 
 
 def executor_limits(settings: demo.Settings) -> str:
@@ -200,12 +149,7 @@ class IngestRun:
         log(f"event source mappings not {wanted} after {ENRICH_MAPPING_WAIT_S} s: {states}")
 
     def _reports(self, since_ms: int) -> tuple[list[dict], int]:
-        group = f"/aws/lambda/{self.fn}"
-        messages: list[str] = []
-        for page in self.logs.get_paginator("filter_log_events").paginate(
-            logGroupName=group, startTime=since_ms
-        ):
-            messages += [event["message"] for event in page.get("events", [])]
+        messages = log_messages(self.logs, self.fn, since_ms)
         starts = sum(1 for m in messages if m.startswith("START RequestId:"))
         return parse_reports(messages), starts
 
@@ -237,7 +181,7 @@ class IngestRun:
             manifest = self._wait_manifest(manifest_key, config["Timeout"])
             reports, starts = self._wait_reports(since_ms)
             load_after = os.getloadavg()[0]
-            cpu = worker_cpu_seconds(self.settings, self.fn)
+            cpu = worker_stats(self.settings.port, self.fn)
         finally:
             self.sqs.purge_queue(QueueUrl=self.queue)
             self._set_mappings(mappings, enabled=True)
