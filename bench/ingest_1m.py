@@ -197,14 +197,13 @@ class IngestRun:
         result = summarize(reports[-1], config["Timeout"], rides, max(starts, len(reports)))
         share = result["cpu_vcpu"]
         result.update(
-            cpu_seconds=None if cpu is None else cpu[0],
-            # What the quota alone implies (no waiting for a contended LocalStack): CPU / share.
-            seconds_at_quota=None if cpu is None else round(cpu[0] / share, 1),
-            # Time the worker was runnable but the machine's other work held both cores.
-            runqueue_wait_seconds=None if cpu is None else cpu[1],
-            passed_at_quota=None
+            **(cpu or {"cpu_seconds": None, "throttled_seconds": None, "contention_seconds": None}),
+            # What the quota alone implies (no waiting for a contended machine or LocalStack): CPU / share.
+            seconds_at_quota=None if cpu is None else round(cpu["cpu_seconds"] / share, 1),
+            # The Duration without the time other work held the cores (the quota's hold-backs stay in).
+            seconds_uncontended=None
             if cpu is None
-            else cpu[0] / share / config["Timeout"] <= MAX_TIMEOUT_FRACTION,
+            else round(result["seconds"] - cpu["contention_seconds"], 1),
             file_mb=round(path.stat().st_size / 2**20, 1),
             messages=manifest["messages"],
             executor_limits=executor_limits(self.settings),
@@ -280,11 +279,12 @@ def markdown(result: dict) -> list[str]:
         f"| {result['peak_rss_mb']} | {result['memory_fraction']:.0%} | {result['attempts']} "
         f"| {result['gb_seconds']} | {result['usd_per_million_rides']} | {ok} |",
         "",
-        f"The worker's own CPU: {result.get('cpu_seconds')} s, i.e. {result.get('seconds_at_quota')} s at its "
-        f"quota of {result['cpu_vcpu']} vCPU ({'within' if result.get('passed_at_quota') else 'beyond'} 60 % of "
-        f"the timeout); it waited {result.get('runqueue_wait_seconds')} s for a core held by other work (load "
-        f"average before/after {result.get('load_average')} on {os.cpu_count()} cores). Seconds above that "
-        "CPU/quota figure are the machine's contention and LocalStack's latency, so the measured seconds are an "
+        f"The worker's own CPU: {result.get('cpu_seconds')} s ({result.get('seconds_at_quota')} s at its quota of "
+        f"{result['cpu_vcpu']} vCPU); held back by the quota {result.get('throttled_seconds')} s; runnable but "
+        f"waiting for a core held by other work {result.get('contention_seconds')} s (load average before/after "
+        f"{result.get('load_average')}). Without that wait: {result.get('seconds_uncontended')} s "
+        f"({'within' if result.get('passed_uncontended') else 'beyond'} 60 % of the timeout). The rest of the "
+        "Duration is the quota and LocalStack's latency, so the measured seconds are an "
         "upper bound of Lambda's; GB-s and cost are computed from the measured seconds.",
         "",
     ]
