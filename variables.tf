@@ -115,9 +115,9 @@ variable "lambda_build_dir" {
 }
 
 variable "ingest_memory_mb" {
-  description = "Memory of the ingest function (MB). It streams files, so memory does not grow with file size."
+  description = "Memory of the ingest function (MB). Lambda gives CPU in proportion (MB/1769 of a vCPU) and ingest is CPU-bound (~35 s of CPU per 1M rides), so this sets the largest file it ingests within its timeout: 1024 MB handles 1M rides in about a quarter of the 300 s default (docs/design.md \"Large files\"). GB-seconds per ride barely change with it (CPU-bound work finishes proportionally sooner); memory use itself stays far below."
   type        = number
-  default     = 256
+  default     = 1024
 
   validation {
     condition     = var.ingest_memory_mb >= 128 && var.ingest_memory_mb <= 10240

@@ -10,6 +10,8 @@ with --skip NAME):
              month, the demo's two-year spread, the workshop's 10-year ride_data.json shape): requests and
              S3 objects written per ride, seconds to processed/, Lambda GB-seconds (REPORT lines), bytes
              stored; then the scale projection to 1M/100M/1B rides a day (wildrydes_dev/projection.py).
+- ingest_1m  bench/ingest_1m.py: one 1M-ride file through ingest under the executor's Lambda limits
+             (seconds, peak RSS, fractions of timeout and MemorySize; results.json key ``ingest_1m``).
 - rss        peak RSS of the ingest handler run locally (against the moto server) for a small and a 10x
              file; baseline: loading the same file with json.load as the workshop's function did.
 - inference  bench/inference_bench.py (cold start, warm p50/p99 per engine, API round trip).
@@ -48,6 +50,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ingest_1m import bench_ingest_1m
+from ingest_1m import markdown as ingest_1m_markdown
 from wildrydes.workshop_shape import WORKSHOP_RIDES, write_workshop_file
 from wildrydes_dev import demo, localaws, projection
 
@@ -918,6 +922,7 @@ def markdown(results: dict) -> str:
     api = results.get("api_concurrency")
     if isinstance(api, dict) and api:
         lines += api_markdown(api)
+    lines += ingest_1m_markdown(results.get("ingest_1m") or {})
     for title, key in (
         ("Inference", "inference"),
         ("Model quality", "model"),
@@ -1106,7 +1111,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", DEFAULT_PORT)))
     p.add_argument(
-        "--skip", nargs="*", default=[], choices=["etl", "rss", "inference", "api", "model", "weather"]
+        "--skip",
+        nargs="*",
+        default=[],
+        choices=["etl", "rss", "ingest_1m", "inference", "api", "model", "weather"],
     )
     p.add_argument("--keep-running", action="store_true", help="leave the bench's LocalStack running")
     p.add_argument(
@@ -1169,6 +1177,8 @@ def main(argv: list[str] | None = None) -> int:
             results["ingest_peak_rss_mb"] = bench_rss(
                 settings, RSS_SIZES_QUICK if a.quick else RSS_SIZES_FULL
             )
+        if "ingest_1m" not in a.skip:  # bench/ingest_1m.py (--quick: 100k rides, labelled)
+            results["ingest_1m"] = bench_ingest_1m(settings, a.quick)
         if "inference" not in a.skip:
             results["inference"] = bench_inference(settings, a.quick)
             cold = bench_cold_start(settings, a.quick)
@@ -1196,6 +1206,7 @@ def main(argv: list[str] | None = None) -> int:
         "requests_per_ride",
         "throughput_rides_per_s",
         "ingest_peak_rss_mb",
+        "ingest_1m",
         "inference",
         "model",
         "weather_bytes_read",

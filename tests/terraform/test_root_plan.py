@@ -52,6 +52,16 @@ def test_modules_are_wired_to_each_other(plan):
     )
 
 
+def test_ingest_defaults_give_a_1m_ride_file_its_cpu(plan):
+    """Root defaults: ingest at 1024 MB (0.58 vCPU on Lambda) and 300 s, the pair measured to ingest a
+    1M-ride file with most of the timeout left (docs/design.md "Large files"); enrich and writer keep 256 MB."""
+    functions = plan.modules["module.etl_functions"]
+    ingest = lambda_function(functions, "ingest")["aws_lambda_function.this"]["values"]
+    assert (ingest["memory_size"], ingest["timeout"]) == (1024, 300)
+    writer = lambda_function(functions, "writer")["aws_lambda_function.this"]["values"]
+    assert writer["memory_size"] == 256
+
+
 def planned_resources(plan):
     def walk(module):
         yield from module.resources.values()

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import BinaryIO, NamedTuple
+from typing import BinaryIO, NamedTuple, cast
+
+import botocore.exceptions
+import urllib3.exceptions
 
 from wildrydes_lambda.aws.clients import client
 
@@ -31,16 +36,75 @@ def parse_s3_uri(uri: str) -> S3Location:
     return S3Location(bucket, key.lstrip("/"))
 
 
+# A streaming GET whose connection breaks mid-body is resumed with a ranged GET at the offset read so far
+# (pinned to the ETag); this many breaks in a row without a byte read in between end the read.
+MAX_STREAM_RESUMES_WITHOUT_PROGRESS = 3
+# What a broken connection raises while reading a body (botocore wraps urllib3's ProtocolError).
+_STREAM_ERRORS: tuple[type[BaseException], ...] = (
+    botocore.exceptions.ResponseStreamingError,
+    botocore.exceptions.ReadTimeoutError,
+    botocore.exceptions.IncompleteReadError,
+    urllib3.exceptions.ProtocolError,
+    urllib3.exceptions.ReadTimeoutError,
+    ConnectionError,
+)
+
+
+class ResumingBody:
+    """A GetObject body that survives a connection reset mid-stream: it re-opens the object at the byte it
+    reached (``Range: bytes=<offset>-``, ``IfMatch`` = the first response's ETag, the same version), so a
+    slow reader (ingest at a small CPU share takes minutes per pass over a large file) reads every byte
+    exactly once even when the server drops a long-lived connection. A changed object fails the ranged
+    GET's IfMatch (PreconditionFailed) instead of mixing two versions."""
+
+    def __init__(self, get: Callable[..., dict], etag: str, body: BinaryIO, length: int | None) -> None:
+        self._get, self._etag, self._body, self._length = get, etag, body, length
+        self._offset = 0
+        self.resumes = 0
+
+    def read(self, size: int = -1) -> bytes:
+        failures = 0
+        while True:
+            try:
+                data = self._body.read(size) if size is not None and size >= 0 else self._body.read()
+            except _STREAM_ERRORS:
+                failures += 1
+                if failures > MAX_STREAM_RESUMES_WITHOUT_PROGRESS:
+                    raise
+                self._reopen()
+                continue
+            self._offset += len(data)
+            return data
+
+    def _reopen(self) -> None:
+        with contextlib.suppress(Exception):  # the broken stream may refuse to close cleanly
+            self._body.close()
+        if self._length is not None and self._offset >= self._length:
+            self._body = io.BytesIO(b"")
+            return
+        response = self._get(IfMatch=self._etag, Range=f"bytes={self._offset}-")
+        self._body = response["Body"]
+        self.resumes += 1
+
+    def close(self) -> None:
+        self._body.close()
+
+
 def open_object(
     bucket: str, key: str, if_match: str | None = None, version_id: str | None = None
 ) -> tuple[BinaryIO, str]:
     """(streaming body, ETag). ``if_match`` pins a second read to the same bytes; ``version_id`` reads
-    that version of the key (needs s3:GetObjectVersion) instead of the latest."""
-    extra = {"IfMatch": if_match} if if_match else {}
-    if version_id:
-        extra["VersionId"] = version_id
-    response = client("s3").get_object(Bucket=bucket, Key=key, **extra)
-    return response["Body"], response["ETag"]
+    that version of the key (needs s3:GetObjectVersion) instead of the latest. The body resumes after a
+    broken connection (:class:`ResumingBody`)."""
+    extra = {"VersionId": version_id} if version_id else {}
+
+    def get(**more: str) -> dict:
+        return client("s3").get_object(Bucket=bucket, Key=key, **extra, **more)
+
+    response = get(IfMatch=if_match) if if_match else get()
+    etag = response["ETag"]
+    body = ResumingBody(get, etag, response["Body"], response.get("ContentLength"))
+    return cast(BinaryIO, body), etag
 
 
 def current_version(bucket: str, key: str) -> str | None:
