@@ -18,6 +18,7 @@ from wildrydes_lambda.etl.stations import GROUND_STATIONS
 SQL_DIR = Path(__file__).resolve().parents[3] / "sql"
 REDUCE_SQL = {"parquet": "reduce_ghcn_parquet.sql", "csv": "reduce_ghcn_csv.sql"}
 JOIN_SQL = "training_join.sql"
+UNIQUE_SQL = "rides_unique.sql"  # the reader rule: each ride once (Athena view rides_unique)
 
 DEFAULT_STATIONS = tuple(sorted(GROUND_STATIONS))
 DEFAULT_YEARS = (2017, 2018)  # the years the workshop's rides cover
@@ -38,7 +39,15 @@ JOIN_HEADER = (
     "weather_complete",
 )
 GHCN_COLUMNS = ("id", "date", "element", "data_value", "m_flag", "q_flag", "s_flag", "obs_time")
-RIDE_COLUMNS = CSV_COLUMNS  # processed/ CSV header, as the writer Lambda renders it
+# Lineage the writer appends to every processed row (source object key hash, its S3 version id, the upload's
+# event time as sortable text); sql/rides_unique.sql picks each ride's row by them.
+LINEAGE_COLUMNS = ("source_key_hash", "source_version", "ingested_at")
+# processed/ CSV header, as the writer Lambda renders it (lineage last, as the writer appends it).
+RIDE_COLUMNS = CSV_COLUMNS + tuple(c for c in LINEAGE_COLUMNS if c not in CSV_COLUMNS)
+RIDE_PARTITION_COLUMN = "ride_month"  # processed/ride_month=YYYY-MM/: the rides table's partition key
+RIDE_MONTH_CHARS = len("YYYY-MM")  # a ride's month is the start of its statustime
+# The reader view's columns: the rides table's, in its order (CSV columns, then the partition key).
+READER_COLUMNS = (*RIDE_COLUMNS, RIDE_PARTITION_COLUMN)
 
 # Athena pricing (us-east-1): $5 per TB scanned (TB = 10^12 bytes), at least 10 MB billed per query.
 ATHENA_USD_PER_TB = 5.0
@@ -91,6 +100,11 @@ def render_sql(file_name: str, **values: str) -> str:
         return string.Template(path.read_text()).substitute(values)
     except KeyError as exc:
         raise WeatherError(f"{path} needs placeholder {exc}") from None
+
+
+def unique_rides_sql(rides_table: str) -> str:
+    """sql/rides_unique.sql over ``rides_table`` (one row per ride_id, the newest upload's), as Athena's view."""
+    return render_sql(UNIQUE_SQL, rides_table=rides_table, ride_columns=", ".join(READER_COLUMNS))
 
 
 def reduce_sql(layout: str, ghcn_table: str, stations: Sequence[str], years: Sequence[int]) -> str:
