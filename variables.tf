@@ -183,7 +183,7 @@ variable "writer_timeout_seconds" {
 variable "rides_per_message" {
   description = "Rides the ingest function packs into one SQS message (1 = the workshop's one-ride-per-message baseline)."
   type        = number
-  default     = 200
+  default     = 1000
 
   validation {
     condition     = var.rides_per_message >= 1 && var.rides_per_message <= 1000 && floor(var.rides_per_message) == var.rides_per_message

@@ -18,17 +18,19 @@ import json
 import sys
 import tempfile
 import time
-from collections import defaultdict
 from pathlib import Path
 
 from wildrydes import generate, weather
 from wildrydes import training as train
 from wildrydes.training import report
+from wildrydes_lambda.contracts.envelope import LEGACY_GENERATION, Lineage, Source
 from wildrydes_lambda.etl import csv_output as csvrows
 from wildrydes_lambda.etl import rides, stations
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# The lineage stamped on the bench's processed rows (one fixed upload time: no supersession here).
+BENCH_INGESTED_AT = "2026-01-01T00:00:00.000000Z"
 AUC_GAP_LIMIT = 0.01
 # Below this many rides the 10% held-out set is too small for a 0.01 AUC comparison to mean anything.
 MIN_ROWS_FOR_CHECK = 50_000
@@ -36,9 +38,11 @@ DEFAULT_SEED = 7
 
 
 def processed_tree(generated: Path, out: Path) -> int:
-    """Raw generated rides -> processed/ride_date=.../<hash>.csv via the ETL's own functions."""
-    by_date: dict[str, list[dict]] = defaultdict(list)
+    """Raw generated rides -> processed/ride_month=.../<name>.csv via the ETL's own functions (one source per
+    generated file, one message per file, as the writer names and renders it)."""
+    count = 0
     for path in sorted((generated / "rides").glob("*.json")):
+        kept = []
         for record in json.loads(path.read_text())["travel_data"]:
             try:
                 ride = rides.validate_ride(record)
@@ -46,14 +50,13 @@ def processed_tree(generated: Path, out: Path) -> int:
             except (rides.InvalidRide, stations.NoStationInRange):
                 continue  # the ETL quarantines these; they never reach training
             ride["heavy_utilization"] = rides.is_heavy(ride["magicpoints"], ride["distance"])
-            by_date[rides.ride_date(ride)].append(ride)
-    count = 0
-    for day, group in by_date.items():
-        name = csvrows.group_object_name(r["ride_id"] for r in group)
-        target = out / csvrows.processed_key("", day, name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(csvrows.render_csv(group))
-        count += len(group)
+            kept.append(ride)
+        lineage = Lineage(Source("bench", f"raw/{path.name}", None, BENCH_INGESTED_AT), 0, LEGACY_GENERATION)
+        for key, body in csvrows.plan_csv_objects(kept, "", lineage):
+            target = out / key
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(body)
+        count += len(kept)
     return count
 
 

@@ -1,5 +1,7 @@
 """Enrich: ingest-queue messages -> nearest ground station, its distance, heavy label -> ground-station queue.
 
+The envelope's lineage (source key, version, event time, grouping generation, chunk) is passed on as is.
+
 Rides farther than MAX_STATION_DISTANCE_MILES (env, empty = no limit, the default) from every station are
 quarantined as NO_STATION_IN_RANGE.
 
@@ -16,7 +18,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from wildrydes_lambda import aws
 from wildrydes_lambda.contracts import metrics as metric_names
-from wildrydes_lambda.contracts.envelope import Source, decode_message, encode_message
+from wildrydes_lambda.contracts.envelope import decode_message, encode_message, lineage_of
 from wildrydes_lambda.etl import quarantine as q
 from wildrydes_lambda.etl.config import EnrichConfig
 from wildrydes_lambda.etl.enrichment import enrich_rides
@@ -30,8 +32,8 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 def record_handler(record: SQSRecord) -> None:
     envelope = decode_message(record.body)
-    source = Source(envelope["source"].get("bucket", ""), envelope["source"]["key"])
-    chunk = envelope["source"].get("chunk", 0)
+    lineage = lineage_of(envelope)  # passed on unchanged: the writer stores and names objects by it
+    source, chunk = lineage.source, lineage.chunk
     enriched, rejected = enrich_rides(envelope["rides"], CONFIG.max_station_distance_miles)
     if rejected:
         writer = q.QuarantineWriter(
@@ -45,7 +47,8 @@ def record_handler(record: SQSRecord) -> None:
         writer.flush()
     if enriched:
         aws.client("sqs").send_message(
-            QueueUrl=CONFIG.output_queue_url, MessageBody=encode_message(source, chunk, enriched)
+            QueueUrl=CONFIG.output_queue_url,
+            MessageBody=encode_message(source, chunk, enriched, lineage.generation),
         )
     for name, value in enrich_counts(len(enriched), len(rejected)).items():
         metrics.add_metric(name, MetricUnit.Count, value)

@@ -1,8 +1,11 @@
-"""Writer: ground-station-queue messages -> CSV objects under processed/ride_date=YYYY-MM-DD/.
+"""Writer: ground-station-queue messages -> CSV objects under processed/ride_month=YYYY-MM/.
 
-One object per (message, ride_date), named by the hash of its ride ids: a redelivered message writes
-the same keys with the same bytes, so no ride ever appears twice. WRITER_MODE=per_ride writes one
-object per ride instead (the workshop's behaviour, kept as a benchmark baseline; keys still by ride_id).
+One object per (message, ride month), named `<source key hash>-<version tag>-<grouping generation>-<chunk>`
+(``etl.naming``): a redelivered message writes the same keys with the same bytes, objects of another
+version of the file never collide with these, and ingest's supersession cleanup finds them by the
+`<source key hash>-` prefix. Every row carries the lineage columns source_key_hash, source_version and
+ingested_at. WRITER_MODE=per_ride writes one object per ride instead (the workshop's behaviour, kept as a
+benchmark baseline; the ride id replaces the chunk in the name).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from wildrydes_lambda import aws
 from wildrydes_lambda.contracts import metrics as metric_names
-from wildrydes_lambda.contracts.envelope import decode_message
+from wildrydes_lambda.contracts.envelope import decode_message, lineage_of
 from wildrydes_lambda.etl.config import WriterConfig
 from wildrydes_lambda.etl.csv_output import plan_csv_objects
 from wildrydes_lambda.etl.metrics import writer_counts
@@ -28,7 +31,10 @@ processor = BatchProcessor(event_type=EventType.SQS)
 def record_handler(record: SQSRecord) -> None:
     envelope = decode_message(record.body)
     objects = plan_csv_objects(
-        envelope["rides"], CONFIG.processed_prefix, per_ride=CONFIG.writer_mode == "per_ride"
+        envelope["rides"],
+        CONFIG.processed_prefix,
+        lineage_of(envelope),
+        per_ride=CONFIG.writer_mode == "per_ride",
     )
     for key, body in objects:
         aws.put_object(CONFIG.data_bucket, key, body, "text/csv")

@@ -18,7 +18,7 @@ locals {
   }
   reader_view_name = "${var.database_name}.${local.table_names.rides_unique}"
 
-  # Column layout of processed/ride_date=*/<hash>.csv (docs/design.md, "Outputs in the bucket").
+  # Column layout of processed/ride_month=*/<name>.csv (docs/design.md, "Outputs in the bucket").
   ride_columns = [
     { name = "ride_id", type = "string" },
     { name = "name", type = "string" },
@@ -31,6 +31,11 @@ locals {
     { name = "groundstation", type = "string" },
     { name = "heavy_utilization", type = "int" },
     { name = "station_distance_miles", type = "double" }, # haversine miles from the ride to groundstation
+    # Lineage (exactly once per file version): 32 hex of sha256(raw key), the S3 versionId ("null" when
+    # none), the S3 event time as 'YYYY-MM-DDTHH:MM:SS.ffffffZ' (sorts in time order).
+    { name = "source_key_hash", type = "string" },
+    { name = "source_version", type = "string" },
+    { name = "ingested_at", type = "string" },
   ]
 
   # GHCN-D observation columns. In the Parquet layout ELEMENT (and YEAR) exist only as partition keys.
@@ -107,24 +112,24 @@ resource "aws_glue_catalog_database" "this" {
 resource "aws_glue_catalog_table" "rides" {
   name          = local.table_names.rides
   database_name = aws_glue_catalog_database.this.name
-  description   = "Processed, enriched rides (CSV with header), one partition per ride_date via partition projection."
+  description   = "Processed, enriched rides (CSV with header), one partition per ride_month (yyyy-MM) via partition projection."
   table_type    = "EXTERNAL_TABLE"
 
   parameters = {
-    "EXTERNAL"                           = "TRUE"
-    "classification"                     = "csv"
-    "skip.header.line.count"             = "1"
-    "projection.enabled"                 = "true"
-    "projection.ride_date.type"          = "date"
-    "projection.ride_date.format"        = "yyyy-MM-dd"
-    "projection.ride_date.range"         = var.ride_date_range
-    "projection.ride_date.interval"      = "1"
-    "projection.ride_date.interval.unit" = "DAYS"
-    "storage.location.template"          = "${local.processed_location}ride_date=$${ride_date}/"
+    "EXTERNAL"                            = "TRUE"
+    "classification"                      = "csv"
+    "skip.header.line.count"              = "1"
+    "projection.enabled"                  = "true"
+    "projection.ride_month.type"          = "date"
+    "projection.ride_month.format"        = "yyyy-MM"
+    "projection.ride_month.range"         = var.ride_month_range
+    "projection.ride_month.interval"      = "1"
+    "projection.ride_month.interval.unit" = "MONTHS"
+    "storage.location.template"           = "${local.processed_location}ride_month=$${ride_month}/"
   }
 
   partition_keys {
-    name = "ride_date"
+    name = "ride_month"
     type = "string"
   }
 

@@ -30,14 +30,14 @@ variable "database_name" {
   }
 }
 
-variable "ride_date_range" {
-  description = "Partition projection range for ride_date: \"<first day>,<last day>\" as yyyy-MM-dd, where the last may be NOW (Athena's relative date syntax). The default is exactly the years ingest accepts (wildrydes_lambda.etl.rides.MIN_RIDE_YEAR..MAX_RIDE_YEAR), so every stored ride is visible."
+variable "ride_month_range" {
+  description = "Partition projection range for ride_month: \"<first month>,<last month>\" as yyyy-MM, where the last may be NOW (Athena's relative date syntax). The default is exactly the years ingest accepts (wildrydes_lambda.etl.rides.MIN_RIDE_YEAR..MAX_RIDE_YEAR), so every stored ride is visible."
   type        = string
-  default     = "2000-01-01,2099-12-31"
+  default     = "2000-01,2099-12"
 
   validation {
-    condition     = can(regex("^\\d{4}-\\d{2}-\\d{2},(\\d{4}-\\d{2}-\\d{2}|NOW([+-]\\d+(DAYS|MONTHS|YEARS))?)$", var.ride_date_range))
-    error_message = "ride_date_range must look like \"2017-01-01,NOW\" or \"2017-01-01,2017-12-31\"."
+    condition     = can(regex("^\\d{4}-\\d{2},(\\d{4}-\\d{2}|NOW([+-]\\d+(MONTHS|YEARS))?)$", var.ride_month_range))
+    error_message = "ride_month_range must look like \"2017-01,NOW\" or \"2017-01,2017-12\"."
   }
 }
 

@@ -10,6 +10,11 @@ locals {
     ingest = [
       { sid = "ReadRawRides", actions = ["s3:GetObject", "s3:GetObjectVersion"], resources = [local.bucket_objects.raw] },
       { sid = "WriteQuarantineAndManifests", actions = ["s3:PutObject"], resources = [local.bucket_objects.quarantine, local.bucket_objects.manifests] },
+      # Supersession (docs/design.md "Exactly once per file version"): read the key's earlier manifests,
+      # list one source's objects per month and delete an older version's processed objects.
+      { sid = "ReadManifests", actions = ["s3:GetObject"], resources = [local.bucket_objects.manifests] },
+      { sid = "ListManifestsAndProcessed", actions = ["s3:ListBucket"], resources = [var.data_bucket_arn], list_prefixes = ["${var.layout.manifests}*", "${var.layout.processed}*"] },
+      { sid = "DeleteSupersededProcessed", actions = ["s3:DeleteObject"], resources = [local.bucket_objects.processed] },
       { sid = "SendToIngestQueue", actions = ["sqs:SendMessage"], resources = [var.queues.ingest.arn] },
       { sid = "SendFailedEventsToDlq", actions = ["sqs:SendMessage"], resources = [var.queues.ingest_events.arn] },
     ]
@@ -39,6 +44,16 @@ data "aws_iam_policy_document" "function" {
       sid       = statement.value.sid
       actions   = statement.value.actions
       resources = statement.value.resources
+
+      # ListBucket only below the given prefixes.
+      dynamic "condition" {
+        for_each = try(statement.value.list_prefixes, null) == null ? [] : [statement.value.list_prefixes]
+        content {
+          test     = "StringLike"
+          variable = "s3:prefix"
+          values   = condition.value
+        }
+      }
     }
   }
 

@@ -28,6 +28,7 @@ locals {
         RAW_PREFIX        = var.layout.raw
         QUARANTINE_PREFIX = var.layout.quarantine
         MANIFEST_PREFIX   = var.layout.manifests
+        PROCESSED_PREFIX  = var.layout.processed # supersession cleanup of older versions' objects
       }
     }
     enrich = {
@@ -42,7 +43,7 @@ locals {
     }
     writer = {
       dlq_arn     = null # SQS-triggered: the ground-station queue's redrive policy is the dead-letter path
-      description = "Writes enriched rides as CSV objects under processed/ride_date=YYYY-MM-DD/"
+      description = "Writes enriched rides as CSV objects under processed/ride_month=YYYY-MM/"
       environment = {
         PROCESSED_PREFIX = var.layout.processed
         WRITER_MODE      = var.writer_mode

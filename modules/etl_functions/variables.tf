@@ -120,7 +120,7 @@ variable "layout" {
 variable "rides_per_message" {
   description = "RIDES_PER_MESSAGE of ingest: rides packed into one SQS message (1 = one ride per message, the workshop baseline)."
   type        = number
-  default     = 200
+  default     = 1000
 
   validation {
     condition     = var.rides_per_message >= 1 && var.rides_per_message <= 1000 && floor(var.rides_per_message) == var.rides_per_message

@@ -122,7 +122,7 @@ def render(results: dict, checkov: dict | None) -> str:
         "## How the faults are injected",
         "",
         "- The writer function is pointed at a small S3 proxy in the test (`AWS_ENDPOINT_URL_S3`), which answers",
-        "  PUTs into one `ride_date=` partition with 503 SlowDown (throttling), 403 AccessDenied (a denied",
+        "  PUTs into one `ride_month=` partition with 503 SlowDown (throttling), 403 AccessDenied (a denied",
         "  prefix) or holds one PUT past the function timeout (the runtime is killed mid-batch). The function's",
         "  configuration is restored afterwards.",
         (

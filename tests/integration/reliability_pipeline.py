@@ -3,7 +3,7 @@
 - :class:`Outputs` reads processed/ CSVs (cached by ETag, so polling re-reads only new objects),
   quarantine/ JSON lines and manifests/ straight from the bucket.
 - :class:`S3FaultProxy` is a small HTTP proxy in front of LocalStack's S3. The writer function is pointed at it
-  (``AWS_ENDPOINT_URL_S3``) for the fault tests; per ``ride_date=`` partition it can answer PUTs with
+  (``AWS_ENDPOINT_URL_S3``) for the fault tests; per ``ride_month=`` partition it can answer PUTs with
   503 SlowDown (throttling), 403 AccessDenied (a denied prefix) or hold one PUT until the function times out.
   Everything else is forwarded unchanged, and every PUT is counted per key.
 - :class:`Results` collects one row per case for build/reliability/results.json (wildrydes_dev/reliability_report.py).
@@ -144,13 +144,13 @@ class Outputs:
 
 
 # ------------------------------------------------------------------------------------------- S3 fault proxy
-_DATE_RE = re.compile(r"ride_date=(\d{4}-\d{2}-\d{2})/")
+_MONTH_RE = re.compile(r"ride_month=(\d{4}-\d{2})/")
 _HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "te", "upgrade", "host"}
 
 
 @dataclass
 class Rule:
-    """What the proxy does to PUTs into one processed/ride_date= partition."""
+    """What the proxy does to PUTs into one processed/ride_month= partition (rules keyed by YYYY-MM)."""
 
     mode: str  # "throttle": 503 SlowDown for the first `count` PUTs per key; "deny": 403 while active;
     #           "hold": keep the first PUT of the `count`-th distinct key open for `hold_seconds`, then 500
@@ -173,7 +173,7 @@ class S3FaultProxy:
         self.put_attempts: Counter[str] = Counter()  # key -> PUTs seen (answered or not)
         self.put_forwarded: Counter[str] = Counter()  # key -> PUTs passed to S3
         self.held: list[str] = []
-        self._keys_by_date: dict[str, list[str]] = defaultdict(list)
+        self._keys_by_month: dict[str, list[str]] = defaultdict(list)
         self._lock = threading.Lock()
         proxy = self
 
@@ -252,7 +252,7 @@ class S3FaultProxy:
     def _judge_put(self, path: str) -> tuple[int, str, float] | None:
         """(status, error code, delay) to inject for this PUT, or None to forward it."""
         key = _object_key(path)
-        match = _DATE_RE.search(key)
+        match = _MONTH_RE.search(key)
         with self._lock:
             self.put_attempts[key] += 1
             rule = self.rules.get(match.group(1)) if match else None
@@ -263,7 +263,7 @@ class S3FaultProxy:
             if rule.mode == "deny":
                 return 403, "AccessDenied", 0.0
             if rule.mode == "hold":
-                seen = self._keys_by_date[match.group(1)]
+                seen = self._keys_by_month[match.group(1)]
                 if key not in seen:
                     seen.append(key)
                 if not self.held and seen.index(key) == rule.count - 1:

@@ -57,10 +57,16 @@ CSV_COLUMNS = [
     "groundstation",
     "heavy_utilization",
     "station_distance_miles",
+    "source_key_hash",
+    "source_version",
+    "ingested_at",
 ]
 # Mean Earth radius in statute miles (IUGG), for the expected station_distance_miles.
 EARTH_RADIUS_MILES = 3958.7613
-PROCESSED_KEY = re.compile(r"^processed/ride_date=(\d{4}-\d{2}-\d{2})/[0-9a-f]{64}\.csv$")
+# processed/ride_month=M/<source key hash>-<version tag>-<grouping generation>-<chunk>.csv (docs/design.md)
+PROCESSED_KEY = re.compile(
+    r"^processed/ride_month=(\d{4}-\d{2})/(?P<key_hash>[0-9a-f]{32})-[0-9a-f]{12}-[0-9a-f]{8}-\d{5}\.csv$"
+)
 
 # How long the pipeline may take for ~5,000 rides on a shared 2-core machine, and how we decide it
 # is done: manifests for every file and both work queues empty on consecutive polls.
@@ -311,9 +317,10 @@ def processed_rows(run) -> list[dict]:
         match = PROCESSED_KEY.match(key)
         assert match, f"unexpected processed key {key}"
         for row in reader:
-            assert row["statustime"][:10] == match.group(1), (
-                f"{key}: ride of another date {row['statustime']}"
+            assert row["statustime"][:7] == match.group(1), (
+                f"{key}: ride of another month {row['statustime']}"
             )
+            assert row["source_key_hash"] == match["key_hash"], f"{key}: row of another source"
             rows.append(row)
     return rows
 

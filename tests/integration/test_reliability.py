@@ -88,8 +88,15 @@ FAULT_PHASE_WAIT_S = 120
 ALARM_WAIT_S = 200
 # botocore "standard" retries in the functions (wildrydes_lambda.aws): total attempts per S3 call.
 WRITER_SDK_ATTEMPTS = etl_aws.clients.BOTO_CONFIG.retries["max_attempts"]
-# Fault partitions: each fault's rides carry their own ride_date, so the proxy can target them.
-DATE_PARTIAL, DATE_THROTTLE, DATE_DENY, DATE_CRASH = "2031-01-01", "2031-01-02", "2031-01-03", "2031-01-04"
+# Fault partitions: each fault's rides fall in their own ride_month, so the proxy can target them.
+DATE_PARTIAL, DATE_THROTTLE, DATE_DENY, DATE_CRASH = "2031-01-01", "2031-02-01", "2031-03-01", "2031-04-01"
+
+
+def month(date: str) -> str:
+    """The processed partition (ride_month=YYYY-MM) of a date: what the proxy's rules are keyed by."""
+    return date[:7]
+
+
 CLI = Path(sys.executable).parent / "wildrydes"
 
 
@@ -563,12 +570,14 @@ class BatchStep:
 @pytest.fixture(scope="module")
 def batch_step(pipeline, fault_env) -> BatchStep:
     p, out, proxy = pipeline, pipeline.outputs, fault_env.proxy
-    proxy.rules[DATE_THROTTLE] = Rule("throttle", count=WRITER_SDK_ATTEMPTS)
-    proxy.rules[DATE_DENY] = Rule("deny")
+    proxy.rules[month(DATE_THROTTLE)] = Rule("throttle", count=WRITER_SDK_ATTEMPTS)
+    proxy.rules[month(DATE_DENY)] = Rule("deny")
     # One throttled message: all its SDK retries (backoff up to ~15 s) fit in one invocation's timeout.
     send(p, p.gs_queue, [envelope(p, "throttle", DATE_THROTTLE, range(2))])
     deadline = time.monotonic() + FAULT_PHASE_WAIT_S
-    wait_until(lambda: any(DATE_THROTTLE in k for k in proxy.put_attempts), deadline, 0.2)
+    wait_until(
+        lambda: any(f"ride_month={month(DATE_THROTTLE)}/" in k for k in proxy.put_attempts), deadline, 0.2
+    )
     good = [envelope(p, "partial", DATE_PARTIAL, range(i, i + 2)) for i in (0, 2, 4)]
     poison_text = f"poison {RUN}: not an envelope"
     poison_unwritable = envelope(p, "poison", DATE_PARTIAL, range(2), enrich=False)  # no groundstation
@@ -619,7 +628,7 @@ def crash_step(pipeline, fault_env, batch_step) -> CrashStep:
     p, proxy = pipeline, fault_env.proxy
     update_writer(p, Timeout=CRASH_TIMEOUT_S)
     try:
-        proxy.rules[DATE_CRASH] = Rule("hold", count=2, hold_seconds=CRASH_HOLD_S)
+        proxy.rules[month(DATE_CRASH)] = Rule("hold", count=2, hold_seconds=CRASH_HOLD_S)
         send(p, p.gs_queue, [envelope(p, "crash", DATE_CRASH, range(i, i + 2)) for i in (0, 2, 4)])
         deadline = time.monotonic() + FAULT_PHASE_WAIT_S
         wait_until(lambda: len(rows_of(p, "crash")) >= 6 and queue_busy(p, p.gs_queue) == 0, deadline)
@@ -649,7 +658,7 @@ def redrive_step(pipeline, fault_env, localstack, batch_step, crash_step) -> Red
     batch = batch_step
     denied_before = len(rows_of(p, "denied"))
     denied_in_dlq = sum(1 for body in batch.denied if body in batch.dead_bodies)
-    fault_env.proxy.rules[DATE_DENY].active = False
+    fault_env.proxy.rules[month(DATE_DENY)].active = False
     redrive = subprocess.run(
         [str(CLI), "redrive", "--dlq", p.gs_dlq],
         check=False,

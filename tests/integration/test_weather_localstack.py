@@ -157,8 +157,8 @@ def test_missing_year_in_s3_fails_clearly(localstack, s3_with_ghcn):
 
 
 def test_years_from_processed_partitions_in_s3(localstack, s3_with_ghcn):
-    for day in ("2017-05-01", "2018-02-03", "2018-02-04"):
-        s3_with_ghcn.put_object(Bucket=BUCKET, Key=f"processed/ride_date={day}/abc.csv", Body=b"ride_id\n")
+    for month in ("2017-05", "2018-02", "2018-03"):
+        s3_with_ghcn.put_object(Bucket=BUCKET, Key=f"processed/ride_month={month}/abc.csv", Body=b"ride_id\n")
     assert weather.years_from_processed(f"s3://{BUCKET}/processed/", localstack.endpoint_url) == [2017, 2018]
 
 

@@ -101,7 +101,7 @@ def test_etl_environment_and_python_defaults_agree_with_the_layout(etl_plan):
     assert (
         env["ingest"]["QUARANTINE_PREFIX"] == env["enrich"]["QUARANTINE_PREFIX"] == layout.Prefix.QUARANTINE
     )
-    assert env["writer"]["PROCESSED_PREFIX"] == layout.Prefix.PROCESSED
+    assert env["writer"]["PROCESSED_PREFIX"] == env["ingest"]["PROCESSED_PREFIX"] == layout.Prefix.PROCESSED
     # The functions' own defaults (no *_PREFIX set) are the same layout.
     ingest = IngestConfig.from_env({"DATA_BUCKET": "b", "INGEST_QUEUE_URL": "q"})
     assert (ingest.raw_prefix, ingest.manifest_prefix, ingest.quarantine_prefix) == (
@@ -129,6 +129,8 @@ def test_etl_iam_is_scoped_to_the_layout_prefixes(etl_plan):
         objects[layout.Prefix.RAW],
         objects[layout.Prefix.QUARANTINE],
         objects[layout.Prefix.MANIFESTS],
+        objects[layout.Prefix.PROCESSED],  # DeleteObject of superseded versions' objects
+        BUCKET_ARN,  # ListBucket, limited to manifests/ and processed/ by a condition (module test)
     }
     assert s3["enrich"] == {objects[layout.Prefix.QUARANTINE]}
     assert s3["writer"] == {objects[layout.Prefix.PROCESSED]}

@@ -25,6 +25,7 @@ class IngestConfig:
     raw_prefix: str
     quarantine_prefix: str
     manifest_prefix: str
+    processed_prefix: str  # where the supersession cleanup deletes older versions' objects
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> IngestConfig:
@@ -37,6 +38,7 @@ class IngestConfig:
             raw_prefix=key_prefix(env, "RAW_PREFIX", Prefix.RAW),
             quarantine_prefix=key_prefix(env, "QUARANTINE_PREFIX", Prefix.QUARANTINE),
             manifest_prefix=key_prefix(env, "MANIFEST_PREFIX", Prefix.MANIFESTS),
+            processed_prefix=key_prefix(env, "PROCESSED_PREFIX", Prefix.PROCESSED),
         )
 
 

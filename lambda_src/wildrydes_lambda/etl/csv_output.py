@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from wildrydes_lambda.contracts.csv_schema import CSV_COLUMNS
+from wildrydes_lambda.contracts.csv_schema import CSV_COLUMNS, RIDE_COLUMNS
+from wildrydes_lambda.contracts.envelope import LEGACY_INGESTED_AT, Lineage, Source
+from wildrydes_lambda.etl.naming import chunk_part, month_of, processed_key, source_key_hash
 from wildrydes_lambda.etl.stations import GROUND_STATIONS, haversine_miles
 
 # The Athena rides table reads these files with OpenCSVSerde (separatorChar ",", quoteChar '"',
@@ -37,8 +38,9 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def csv_row(ride: dict) -> list[str]:
-    """One enriched ride as CSV cells in CSV_COLUMNS order, quoted (KeyError if a column is missing).
+def csv_row(ride: dict, lineage: Sequence[str]) -> list[str]:
+    """One enriched ride as CSV cells in CSV_COLUMNS order, quoted (KeyError if a column is missing);
+    ``lineage`` holds the LINEAGE_COLUMNS cells (see :func:`lineage_cells`).
 
     A ride enriched before `station_distance_miles` existed (a message in flight across a deploy) gets it
     computed here from its position and `groundstation`, so the writer never fails on one."""
@@ -46,41 +48,43 @@ def csv_row(ride: dict) -> list[str]:
         station_lat, station_lon = GROUND_STATIONS[ride["groundstation"]]
         miles = haversine_miles(ride["latitude"], ride["longitude"], station_lat, station_lon)
         ride = {**ride, "station_distance_miles": miles}
-    return [_cell(ride[column]) for column in CSV_COLUMNS]
+    return [_cell(ride[column]) for column in RIDE_COLUMNS] + [_cell(cell) for cell in lineage]
 
 
-def render_csv(rides: Iterable[dict]) -> bytes:
+def lineage_cells(source: Source) -> tuple[str, str, str]:
+    """(source_key_hash, source_version, ingested_at) of every row read from ``source``."""
+    return (source_key_hash(source.key), source.source_version, source.ingested_at or LEGACY_INGESTED_AT)
+
+
+def render_csv(rides: Iterable[dict], lineage: Sequence[str]) -> bytes:
     """UTF-8 CSV with a header line and '\\n' line ends, quoted and escaped as described above."""
     lines = [CSV_SEPARATOR.join(CSV_COLUMNS)]
-    lines.extend(CSV_SEPARATOR.join(csv_row(ride)) for ride in rides)
+    lines.extend(CSV_SEPARATOR.join(csv_row(ride, lineage)) for ride in rides)
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def group_object_name(ride_ids: Iterable[str]) -> str:
-    """sha256 hex of the sorted ride ids (one per line): the same rides always give the same object."""
-    digest = hashlib.sha256()
-    for rid in sorted(ride_ids):
-        digest.update(rid.encode("ascii") + b"\n")
-    return digest.hexdigest()
-
-
-def processed_key(prefix: str, ride_date: str, object_name: str) -> str:
-    """`processed/ride_date=YYYY-MM-DD/<object_name>.csv` (Hive-style partition for Athena)."""
-    return f"{prefix}ride_date={ride_date}/{object_name}.csv"
-
-
-def plan_csv_objects(rides: Iterable[dict], prefix: str, per_ride: bool = False) -> list[tuple[str, bytes]]:
-    """(key, CSV bytes) for a message's rides: one object per ride_date (or per ride in the baseline
-    mode). Keys depend only on the ride ids, so writing a redelivered message overwrites its objects."""
-    by_date: dict[str, list[dict]] = defaultdict(list)
+def plan_csv_objects(
+    rides: Iterable[dict], prefix: str, lineage: Lineage, per_ride: bool = False
+) -> list[tuple[str, bytes]]:
+    """(key, CSV bytes) for a message's rides: one object per ride month (or per ride in the baseline
+    mode), named by source, version, grouping generation and chunk (``etl.naming``), so writing a
+    redelivered message overwrites its own objects and another version's never collide with them."""
+    by_month: dict[str, list[dict]] = defaultdict(list)
     for ride in rides:
-        by_date[ride["statustime"][:10]].append(ride)
+        by_month[month_of(ride["statustime"])].append(ride)
+    cells = lineage_cells(lineage.source)
     objects: list[tuple[str, bytes]] = []
-    for date in sorted(by_date):
-        group = sorted(by_date[date], key=lambda r: r["ride_id"])
+    for month in sorted(by_month):
+        group = sorted(by_month[month], key=lambda r: r["ride_id"])
         if per_ride:
-            objects.extend((processed_key(prefix, date, r["ride_id"]), render_csv([r])) for r in group)
+            objects.extend(
+                (
+                    processed_key(prefix, month, lineage.source, lineage.generation, r["ride_id"]),
+                    render_csv([r], cells),
+                )
+                for r in group
+            )
         else:
-            name = group_object_name(r["ride_id"] for r in group)
-            objects.append((processed_key(prefix, date, name), render_csv(group)))
+            key = processed_key(prefix, month, lineage.source, lineage.generation, chunk_part(lineage.chunk))
+            objects.append((key, render_csv(group, cells)))
     return objects

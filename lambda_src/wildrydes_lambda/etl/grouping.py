@@ -1,22 +1,26 @@
-"""The per-month grouping of rides into SQS messages (the envelope itself is ``contracts.envelope``).
+"""The grouping of a file's rides into SQS messages (the envelope itself is ``contracts.envelope``).
 
-A message carries rides of one calendar month (``statustime[:7]``), not one date: a sparse file (the
-workshop's: ~7.8k rides over ~3.1k dates) then needs ~one message per month instead of one per date (0.4
-messages per ride), while a dense file fills messages by count exactly as before. The writer still splits
-each message's rides by ``ride_date`` for its partitions.
+Rides wait in one buffer per calendar month (``statustime[:7]``), kept as already-encoded JSON strings
+(~4x smaller than dicts). A month's buffer becomes a message of that month alone when it holds
+``rides_per_message`` rides or the next ride would push the message past the byte budget, and when all
+buffers together exceed ``max_buffered_bytes`` the biggest one is sent early. At the end of the file the
+partial month buffers left are *packed*: whole months in month order share a message up to the same
+limits, so a sparse file (the workshop's: ~7.8k rides over ~115 months) needs ~10 messages, not one per
+month, while the writer still writes one object per (message, month). A dense file fills messages by count.
 
-Grouping keeps memory bounded while streaming a file: rides wait in one buffer per month (kept
-as already-encoded JSON strings, ~4x smaller than dicts); a buffer becomes a message when it holds
-``rides_per_message`` rides or the next ride would push it past the byte budget, and when all buffers
-together exceed ``max_buffered_bytes`` the biggest one is flushed early. Every decision depends only on
-the order of rides in the file, so the messages (and their chunk numbers) are deterministic.
+Every decision depends only on the rides and their order in the file (never on the source key, version or
+event time: the byte budget reserves the largest envelope any source can have), so the messages and their
+chunk numbers are deterministic given the file's rides and RIDES_PER_MESSAGE; the grouping *generation*
+(:func:`grouping_generation`) names that choice, and the writer puts it in every object name.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 
 from wildrydes_lambda.contracts.envelope import (
+    INGESTED_AT_CHARS,
     SQS_MAX_MESSAGE_BYTES,
     Source,
     assemble_message,
@@ -24,47 +28,75 @@ from wildrydes_lambda.contracts.envelope import (
     envelope_prefix,
 )
 
-DEFAULT_RIDES_PER_MESSAGE = 200
+# Rides per message: the byte budget below is the binding limit for typical rides (~850 workshop rides).
+DEFAULT_RIDES_PER_MESSAGE = 1000
 MAX_RIDES_PER_MESSAGE = 1000
 
 # Enrich adds `,"groundstation":"US1NYNY0074"` (30 bytes), `,"heavy_utilization":1` (22) and
-# `,"station_distance_miles":<float repr, <= 24>` (<= 50) to every ride: at most this many bytes.
+# `,"station_distance_miles":<float repr, <= 24>` (<= 50) to every ride: at most this many bytes. Every
+# ride is counted with this growth, so the enriched message still fits SQS's limit.
 ENRICH_GROWTH_MAX_BYTES_PER_RIDE = 110
-# So that the enriched message of MAX_RIDES_PER_MESSAGE rides still fits SQS's limit.
-INGEST_MESSAGE_BUDGET_BYTES = SQS_MAX_MESSAGE_BYTES - MAX_RIDES_PER_MESSAGE * ENRICH_GROWTH_MAX_BYTES_PER_RIDE
 # The grouping key: "YYYY-MM" of the canonical statustime.
 GROUP_KEY_CHARS = 7
-# S3 limits: bucket names <= 63 characters, keys <= 1,024 UTF-8 bytes; the envelope's JSON escapes a
-# control byte as \u00XX (6 characters), so this is the largest envelope around any message's rides.
-S3_MAX_BUCKET_CHARS, S3_MAX_KEY_BYTES = 63, 1024
+# Changes whenever the grouping rules or their limits change, so objects of an older grouping get other
+# names (and are cleaned up) instead of being overwritten by a different split.
+GROUPING_SCHEME = "month-pack-v1"
+GENERATION_HEX_CHARS = 8
+# S3 limits: bucket names <= 63 characters, keys <= 1,024 UTF-8 bytes; version ids are short URL-safe
+# strings, allowed here up to 1,024 characters. The envelope's JSON escapes a control byte as \u00XX (6
+# characters), so this is the largest envelope around any message's rides.
+S3_MAX_BUCKET_CHARS, S3_MAX_KEY_BYTES, MAX_VERSION_ID_CHARS = 63, 1024, 1024
 MAX_ENVELOPE_OVERHEAD_BYTES = (
-    len(envelope_prefix(Source("b" * S3_MAX_BUCKET_CHARS, "\x00" * S3_MAX_KEY_BYTES), 10**9).encode("utf-8"))
+    len(
+        envelope_prefix(
+            Source(
+                "b" * S3_MAX_BUCKET_CHARS,
+                "\x00" * S3_MAX_KEY_BYTES,
+                version_id="\x00" * MAX_VERSION_ID_CHARS,
+                ingested_at="t" * INGESTED_AT_CHARS,
+            ),
+            10**9,
+            "f" * GENERATION_HEX_CHARS,
+        ).encode("utf-8")
+    )
     + 2
 )
-# Ride buffers of all dates together; beyond this the biggest buffer is sent early (memory bound).
+# Ride buffers of all months together; beyond this the biggest buffer is sent early (memory bound).
 MAX_BUFFERED_BYTES = 16 * 1024 * 1024
 
 
+def grouping_generation(rides_per_message: int, budget_bytes: int = SQS_MAX_MESSAGE_BYTES) -> str:
+    """8 hex naming the grouping (scheme + limits): equal generations split a file identically."""
+    identity = f"{GROUPING_SCHEME}|{rides_per_message}|{budget_bytes}|{ENRICH_GROWTH_MAX_BYTES_PER_RIDE}"
+    identity += f"|{MAX_ENVELOPE_OVERHEAD_BYTES}|{MAX_BUFFERED_BYTES}"
+    return hashlib.sha256(identity.encode("ascii")).hexdigest()[:GENERATION_HEX_CHARS]
+
+
 class MessageGrouper:
-    """Feed normalized rides with :meth:`add`; it yields encoded message bodies when they are full."""
+    """Feed normalized rides with :meth:`add`; it yields encoded message bodies when they are full, and
+    :meth:`finish` yields the rest. ``budget_bytes`` bounds each message *after* enrich's growth."""
 
     def __init__(
         self,
         source: Source,
         rides_per_message: int = DEFAULT_RIDES_PER_MESSAGE,
-        budget_bytes: int = INGEST_MESSAGE_BUDGET_BYTES,
+        budget_bytes: int = SQS_MAX_MESSAGE_BYTES,
         max_buffered_bytes: int = MAX_BUFFERED_BYTES,
     ) -> None:
         if not 1 <= rides_per_message <= MAX_RIDES_PER_MESSAGE:
             raise ValueError(f"rides_per_message must be 1..{MAX_RIDES_PER_MESSAGE}")
+        if source.version_id is not None and len(source.version_id) > MAX_VERSION_ID_CHARS:
+            raise ValueError(f"version id longer than {MAX_VERSION_ID_CHARS} characters")
         self.source = source
         self.rides_per_message = rides_per_message
         self.budget_bytes = budget_bytes
         self.max_buffered_bytes = max_buffered_bytes
+        self.generation = grouping_generation(rides_per_message, budget_bytes)
         self._buffers: dict[str, list[str]] = {}
         self._buffer_bytes: dict[str, int] = {}
         self._total_bytes = 0
         self._next_chunk = 0
+        self._months: set[str] = set()
         # Room for the envelope around the rides: the worst case over every source, not this file's, so the
         # grouping depends on the rides alone (the same bytes under a longer key split the same way).
         self._overhead = MAX_ENVELOPE_OVERHEAD_BYTES
@@ -73,32 +105,52 @@ class MessageGrouper:
     def messages_made(self) -> int:
         return self._next_chunk
 
+    @property
+    def months(self) -> list[str]:
+        """The months (YYYY-MM) of every ride added, sorted: where the writer will put this file's rides."""
+        return sorted(self._months)
+
+    def _fits(self, count: int, size: int) -> bool:
+        return count <= self.rides_per_message and self._overhead + size <= self.budget_bytes
+
     def add(self, ride: dict, encoded: str | None = None) -> Iterator[str]:
         """``encoded`` is ``encode_ride(ride)`` when the caller has it already."""
-        date = ride["statustime"][:GROUP_KEY_CHARS]  # the month: buffers and messages are per month
+        month = ride["statustime"][:GROUP_KEY_CHARS]
         encoded = encode_ride(ride) if encoded is None else encoded
-        size = len(encoded) + 1  # + the separating comma
-        if self._overhead + size > self.budget_bytes:
+        size = len(encoded) + 1 + ENRICH_GROWTH_MAX_BYTES_PER_RIDE  # + the comma + what enrich adds
+        if not self._fits(1, size):
             raise ValueError(f"ride {ride['ride_id']} alone exceeds the message budget")
-        if date in self._buffers and self._overhead + self._buffer_bytes[date] + size > self.budget_bytes:
-            yield self._flush(date)
-        self._buffers.setdefault(date, []).append(encoded)
-        self._buffer_bytes[date] = self._buffer_bytes.get(date, 0) + size
+        self._months.add(month)
+        if month in self._buffers and not self._fits(1, self._buffer_bytes[month] + size):
+            yield self._flush([month])
+        self._buffers.setdefault(month, []).append(encoded)
+        self._buffer_bytes[month] = self._buffer_bytes.get(month, 0) + size
         self._total_bytes += size
-        if len(self._buffers[date]) >= self.rides_per_message:
-            yield self._flush(date)
+        if len(self._buffers[month]) >= self.rides_per_message:
+            yield self._flush([month])
         while self._total_bytes > self.max_buffered_bytes:
-            biggest = max(self._buffers, key=lambda d: (self._buffer_bytes[d], d))
-            yield self._flush(biggest)
+            biggest = max(self._buffers, key=lambda m: (self._buffer_bytes[m], m))
+            yield self._flush([biggest])
 
     def finish(self) -> Iterator[str]:
-        """The remaining partial messages, in month order."""
-        for date in sorted(self._buffers):
-            yield self._flush(date)
+        """The remaining partial month buffers, packed whole in month order (each buffer alone fits)."""
+        pack: list[str] = []
+        count = size = 0
+        for month in sorted(self._buffers):
+            n, b = len(self._buffers[month]), self._buffer_bytes[month]
+            if pack and not self._fits(count + n, size + b):
+                yield self._flush(pack)
+                pack, count, size = [], 0, 0
+            pack.append(month)
+            count, size = count + n, size + b
+        if pack:
+            yield self._flush(pack)
 
-    def _flush(self, date: str) -> str:
-        encoded_rides = self._buffers.pop(date)
-        self._total_bytes -= self._buffer_bytes.pop(date)
-        body = assemble_message(self.source, self._next_chunk, encoded_rides)
+    def _flush(self, months: list[str]) -> str:
+        encoded_rides: list[str] = []
+        for month in months:
+            encoded_rides += self._buffers.pop(month)
+            self._total_bytes -= self._buffer_bytes.pop(month)
+        body = assemble_message(self.source, self._next_chunk, encoded_rides, self.generation)
         self._next_chunk += 1
         return body

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, BinaryIO
 
 from wildrydes_lambda.contracts.envelope import Source, encode_ride
+from wildrydes_lambda.etl import naming
 from wildrydes_lambda.etl import quarantine as q
 from wildrydes_lambda.etl.dedupe import RideTable, Seen, fingerprint
 from wildrydes_lambda.etl.grouping import DEFAULT_RIDES_PER_MESSAGE, MessageGrouper
@@ -50,6 +51,26 @@ def manifest_key(prefix: str, source_key: str, version_id: str | None = None) ->
     return f"{prefix}{LONG_KEY_MANIFEST_DIR}{q.source_key_hash(source_key)}{tail}"
 
 
+def versions_dir(prefix: str, source_key: str) -> str:
+    """The directory holding every version manifest of ``source_key`` (listed by the cleanup)."""
+    one = manifest_key(prefix, source_key, "x")
+    return one[: -len("x" + MANIFEST_SUFFIX)]
+
+
+# A version manifest's state: written before the first message is sent, then replaced when all are.
+STATE_SENDING, STATE_DONE = "sending", "done"
+
+
+def generations_of(manifest: dict | None) -> list[str]:
+    """The grouping generations earlier attempts at a version recorded in its manifest."""
+    if not manifest:
+        return []
+    found = set(manifest.get("generations") or [])
+    if manifest.get("generation"):
+        found.add(manifest["generation"])
+    return sorted(g for g in found if isinstance(g, str))
+
+
 @dataclass
 class Manifest:
     """The manifest object of one file (docs/design.md "Outputs").
@@ -68,9 +89,29 @@ class Manifest:
     reasons: dict = field(default_factory=dict)
     file_reason: str | None = None
     format: str | None = None
+    # Exactly once per file version (docs/design.md): the grouping generation of the messages sent, the
+    # object tag (`<version tag>-<generation>`) every processed object of this version carries, the months
+    # (YYYY-MM) its rides were written to (what a later version's cleanup lists), the generations any
+    # attempt at this version used, and the processed objects of earlier versions/attempts deleted.
+    generation: str | None = None
+    object_tag: str | None = None
+    months: list = field(default_factory=list)
+    generations: list = field(default_factory=list)
+    superseded_objects_deleted: int = 0
+    state: str = STATE_DONE
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def keep_written_record(manifest: Manifest, earlier: dict | None) -> None:
+    """Carry what an earlier attempt at the same version wrote (tag, months, generations) into ``manifest``,
+    which is about to replace it (a SUPERSEDED record of a version that was processed before)."""
+    if earlier and earlier.get("object_tag"):
+        manifest.object_tag = earlier["object_tag"]
+        manifest.months = list(earlier.get("months") or [])
+        manifest.generation = earlier.get("generation")
+        manifest.generations = generations_of(earlier)
 
 
 def reject_file(source: Source, quarantine: q.QuarantineWriter, bad: BadFile, manifest: Manifest) -> Manifest:
@@ -146,4 +187,7 @@ def ingest_file(
     manifest.quarantined = sum(reasons.values())
     manifest.reasons = dict(sorted(reasons.items()))
     manifest.messages = grouper.messages_made
+    manifest.generation = grouper.generation
+    manifest.object_tag = naming.object_tag(source, grouper.generation)
+    manifest.months = grouper.months
     return manifest

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from wildrydes_lambda.contracts.envelope import Source
+from wildrydes_lambda.etl.naming import source_key_hash
 
 # One quarantine object is written per this many lines or bytes, whichever comes first, so a file
 # full of bad rides never holds more than one object's worth of lines in memory.
@@ -22,11 +23,6 @@ QUARANTINE_LINES_PER_OBJECT = 1000
 QUARANTINE_OBJECT_BYTES = 4 * 1024 * 1024
 
 PutObject = Callable[[str, bytes], None]
-
-
-def source_key_hash(key: str) -> str:
-    """First 128 bits of sha256 of the source key: a flat, safe directory name per source file."""
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
 # S3 version ids are short URL-safe strings; anything else is named by its hash so keys stay bounded.

@@ -84,30 +84,31 @@ run "scan_cutoff_defaults_to_ten_gib" {
   }
 }
 
-run "rides_table_projects_ride_date_over_processed" {
+run "rides_table_projects_ride_month_over_processed" {
   command = plan
 
   assert {
     condition = (
       aws_glue_catalog_table.rides.parameters["projection.enabled"] == "true"
-      && aws_glue_catalog_table.rides.parameters["projection.ride_date.type"] == "date"
-      && aws_glue_catalog_table.rides.parameters["projection.ride_date.format"] == "yyyy-MM-dd"
-      && aws_glue_catalog_table.rides.parameters["projection.ride_date.range"] == "2000-01-01,2099-12-31"
-      && aws_glue_catalog_table.rides.parameters["storage.location.template"] == "s3://wr-test-data/processed/ride_date=$${ride_date}/"
+      && aws_glue_catalog_table.rides.parameters["projection.ride_month.type"] == "date"
+      && aws_glue_catalog_table.rides.parameters["projection.ride_month.format"] == "yyyy-MM"
+      && aws_glue_catalog_table.rides.parameters["projection.ride_month.range"] == "2000-01,2099-12"
+      && aws_glue_catalog_table.rides.parameters["projection.ride_month.interval.unit"] == "MONTHS"
+      && aws_glue_catalog_table.rides.parameters["storage.location.template"] == "s3://wr-test-data/processed/ride_month=$${ride_month}/"
       && aws_glue_catalog_table.rides.parameters["skip.header.line.count"] == "1"
     )
-    error_message = "ride_date is projected (no crawler, no MSCK) over processed/ride_date=YYYY-MM-DD/ with a header line"
+    error_message = "ride_month is projected (no crawler, no MSCK) over processed/ride_month=YYYY-MM/ with a header line"
   }
   assert {
     condition = [for c in aws_glue_catalog_table.rides.storage_descriptor[0].columns : c.name] == [
       "ride_id", "name", "statustime", "latitude", "longitude", "distance", "healthpoints", "magicpoints", "groundstation", "heavy_utilization",
-      "station_distance_miles",
+      "station_distance_miles", "source_key_hash", "source_version", "ingested_at",
     ]
-    error_message = "the column order of processed/ride_date=*/<hash>.csv (docs/design.md; compared with the Python CSV schema in tests/terraform/test_contracts.py)"
+    error_message = "the column order of processed/ride_month=*/<name>.csv (docs/design.md; compared with the Python CSV schema in tests/terraform/test_contracts.py)"
   }
   assert {
-    condition     = [for k in aws_glue_catalog_table.rides.partition_keys : k.name] == ["ride_date"]
-    error_message = "one partition key, ride_date"
+    condition     = [for k in aws_glue_catalog_table.rides.partition_keys : k.name] == ["ride_month"]
+    error_message = "one partition key, ride_month"
   }
 }
 
@@ -177,7 +178,7 @@ run "source_bucket_prefixes_cutoff_and_years_are_variables" {
     ghcn_csv_prefix                = "ghcn/csv/"
     bytes_scanned_cutoff_per_query = 10485760
     years                          = [2016, 2017]
-    ride_date_range                = "2017-01-01,2017-12-31"
+    ride_month_range               = "2017-01,2017-12"
   }
 
   assert {
@@ -196,8 +197,8 @@ run "source_bucket_prefixes_cutoff_and_years_are_variables" {
     error_message = "years reach the rendered SQL"
   }
   assert {
-    condition     = aws_glue_catalog_table.rides.parameters["projection.ride_date.range"] == "2017-01-01,2017-12-31"
-    error_message = "ride_date_range reaches the projection"
+    condition     = aws_glue_catalog_table.rides.parameters["projection.ride_month.range"] == "2017-01,2017-12"
+    error_message = "ride_month_range reaches the projection"
   }
 }
 
@@ -234,12 +235,12 @@ run "client_side_encryption_is_rejected" {
   expect_failures = [var.results_encryption]
 }
 
-run "bad_ride_date_range_is_rejected" {
+run "bad_ride_month_range_is_rejected" {
   command = plan
   variables {
-    ride_date_range = "2017/01/01,NOW"
+    ride_month_range = "2017-01-01,NOW"
   }
-  expect_failures = [var.ride_date_range]
+  expect_failures = [var.ride_month_range]
 }
 
 run "hyphenated_database_name_is_rejected" {

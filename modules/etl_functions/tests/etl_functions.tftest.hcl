@@ -293,10 +293,19 @@ run "each_role_grants_exactly_what_its_function_uses" {
       "Allow s3:GetObjectVersion arn:aws:s3:::wr-test-data/raw/*",
       "Allow s3:PutObject arn:aws:s3:::wr-test-data/quarantine/*",
       "Allow s3:PutObject arn:aws:s3:::wr-test-data/manifests/*",
+      "Allow s3:GetObject arn:aws:s3:::wr-test-data/manifests/*",
+      "Allow s3:ListBucket arn:aws:s3:::wr-test-data",
+      "Allow s3:DeleteObject arn:aws:s3:::wr-test-data/processed/*",
       "Allow sqs:SendMessage arn:aws:sqs:us-east-1:000000000000:wr-test-ingest",
       "Allow sqs:SendMessage arn:aws:sqs:us-east-1:000000000000:wr-test-ingest-events-dlq",
     ])
-    error_message = "ingest reads raw/ (the version its S3 event names), writes quarantine/ and manifests/, sends to the ingest queue and its events DLQ: nothing else"
+    error_message = "ingest reads raw/ (the version its S3 event names), writes quarantine/ and manifests/, reads manifests/ and deletes processed/ objects of superseded versions, sends to the ingest queue and its events DLQ: nothing else"
+  }
+  assert {
+    condition = [for s in jsondecode(data.aws_iam_policy_document.function["ingest"].json).Statement : s.Condition if s.Sid == "ListManifestsAndProcessed"] == [
+      { StringLike = { "s3:prefix" = ["manifests/*", "processed/*"] } }
+    ]
+    error_message = "ingest lists only below manifests/ and processed/"
   }
   assert {
     condition = toset(flatten([for s in jsondecode(data.aws_iam_policy_document.function["enrich"].json).Statement : [for a in flatten([s.Action]) : [for r in flatten([s.Resource]) : "${s.Effect} ${a} ${r}"]]])) == toset([

@@ -61,7 +61,7 @@ def register(subparsers) -> None:
     years.add_argument(
         "--years-from",
         metavar="PROCESSED",
-        help="keep the years the processed rides cover (their ride_date= partitions, dir or s3://)",
+        help="keep the years the processed rides cover (their ride_month= partitions, dir or s3://)",
     )
     r.add_argument(
         "--layout",

@@ -148,11 +148,13 @@ def download_prefix(s3, bucket: str, prefix: str, dest: Path, suffix: str = "") 
     return sorted(paths)
 
 
-_RIDE_DATE_DIR_RE = re.compile(r"ride_date=(\d{4})-\d{2}-\d{2}/?$")
+# processed/ride_month=YYYY-MM/ (and the ride_date=YYYY-MM-DD/ partitions written before issue 13).
+_RIDE_PARTITION_DIR_RE = re.compile(r"(?:ride_month=(\d{4})-\d{2}|ride_date=(\d{4})-\d{2}-\d{2})/?$")
 
 
 def years_from_processed(location: str, endpoint_url: str | None = None) -> list[int]:
-    """Years the processed rides cover, from their ``ride_date=YYYY-MM-DD`` partition names (no data read)."""
+    """Years the processed rides cover, from their ``ride_month=YYYY-MM`` partition names (older
+    ``ride_date=YYYY-MM-DD`` ones count too; no data read)."""
     names: list[str] = []
     s3_loc = parse_s3_uri(location)
     if s3_loc:
@@ -167,9 +169,9 @@ def years_from_processed(location: str, endpoint_url: str | None = None) -> list
     else:
         path = Path(location)
         names = [p.name for p in path.iterdir() if p.is_dir()] if path.is_dir() else []
-    years = sorted({int(m.group(1)) for n in names if (m := _RIDE_DATE_DIR_RE.match(n))})
+    years = sorted({int(m.group(1) or m.group(2)) for n in names if (m := _RIDE_PARTITION_DIR_RE.match(n))})
     if not years:
-        raise WeatherError(f"no ride_date=YYYY-MM-DD partitions under {location}")
+        raise WeatherError(f"no ride_month=YYYY-MM partitions under {location}")
     return years
 
 

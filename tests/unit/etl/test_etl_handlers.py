@@ -7,6 +7,7 @@ import importlib.util
 import io
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
@@ -69,12 +70,15 @@ def load_handler(cloud, function: str, **env):
     return module
 
 
-def s3_event(*keys: str) -> dict:
+def s3_event(*keys: str, event_time: str | None = None) -> dict:
+    """An S3 notification; its eventTime is now unless given (a later upload has a later time)."""
+    event_time = event_time or datetime.now(UTC).isoformat().replace("+00:00", "Z")
     return {
         "Records": [
             {
                 "eventSource": "aws:s3",
                 "eventName": "ObjectCreated:Put",
+                "eventTime": event_time,
                 "s3": {"bucket": {"name": BUCKET}, "object": {"key": key.replace(" ", "+")}},
             }
             for key in keys
@@ -197,10 +201,11 @@ def test_ingest_fans_out_quarantines_and_writes_manifests(cloud):
 def test_ingest_reingest_is_idempotent(cloud):
     cloud["s3"].put_object(Bucket=BUCKET, Key="raw/a.json", Body=file_bytes(GOOD_A + BAD))
     handler = load_handler(cloud, "ingest", **ingest_env(cloud))
-    handler.lambda_handler(s3_event("raw/a.json"), FakeContext())
+    event = s3_event("raw/a.json")  # S3 retries and redeliveries repeat the same event (and eventTime)
+    handler.lambda_handler(event, FakeContext())
     first = sorted(rec["body"] for rec in drain(cloud, "ingest"))
     quarantine_first = keys_under(cloud, "quarantine/")
-    handler.lambda_handler(s3_event("raw/a.json"), FakeContext())
+    handler.lambda_handler(event, FakeContext())
     assert sorted(rec["body"] for rec in drain(cloud, "ingest")) == first
     assert keys_under(cloud, "quarantine/") == quarantine_first
 
@@ -285,7 +290,7 @@ def test_writer_partial_failure_and_redelivery_overwrites(cloud):
     )
     assert first == {"batchItemFailures": [{"itemIdentifier": "w-bad"}]}
     keys_after_first = keys_under(cloud, "processed/")
-    assert len(keys_after_first) == 1 and keys_after_first[0].startswith("processed/ride_date=2017-06-01/")
+    assert len(keys_after_first) == 1 and keys_after_first[0].startswith("processed/ride_month=2017-06/")
 
     # Redelivery of the same message inside a differently composed batch: same key, no new rides.
     second = handler.lambda_handler(
@@ -325,10 +330,14 @@ def test_pipeline_end_to_end_on_moto(cloud):
             str(int(raw["MagicPoints"] > 50 * raw["Distance"])),
         )
     assert {row["ride_id"]: (row["groundstation"], row["heavy_utilization"]) for row in rows} == expected
-    for key in keys_under(cloud, "processed/"):  # every row sits in its own date's partition
+    for key in keys_under(cloud, "processed/"):  # every row sits in its own month's partition
         body = cloud["s3"].get_object(Bucket=BUCKET, Key=key)["Body"].read().decode()
-        partition_date = key.split("/")[1].removeprefix("ride_date=")
-        assert {row["statustime"][:10] for row in csv.DictReader(io.StringIO(body))} == {partition_date}
+        partition_month = key.split("/")[1].removeprefix("ride_month=")
+        assert {row["statustime"][:7] for row in csv.DictReader(io.StringIO(body))} == {partition_month}
+    # lineage: the source's key hash, "null" (moto's bucket is unversioned) and the event's time
+    assert {(r["source_key_hash"], r["source_version"], r["ingested_at"]) for r in rows} == {
+        (source_key_hash("raw/all.json"), "null", manifest["source"]["ingested_at"])
+    }
 
 
 def test_ingest_reads_every_supported_format_and_records_the_rest(cloud):

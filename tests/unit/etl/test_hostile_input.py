@@ -12,7 +12,7 @@ from wildrydes_lambda.contracts.csv_schema import CSV_COLUMNS
 from wildrydes_lambda.contracts.envelope import Source
 from wildrydes_lambda.etl import ingestion
 from wildrydes_lambda.etl import quarantine as q
-from wildrydes_lambda.etl.csv_output import render_csv
+from wildrydes_lambda.etl.csv_output import lineage_cells, render_csv
 from wildrydes_lambda.etl.enrichment import enrich_ride
 from wildrydes_lambda.etl.ingestion import S3_MAX_KEY_BYTES, ingest_file, manifest_key
 from wildrydes_lambda.etl.rides import validate_ride
@@ -267,7 +267,7 @@ HOSTILE_NAMES = [
 
 def test_processed_csv_round_trips_every_name_through_the_serde_and_duckdb(tmp_path):
     rides = [enrich_ride(validate_ride(make_ride(i, Name=name))) for i, name in enumerate(HOSTILE_NAMES)]
-    data = render_csv(rides)
+    data = render_csv(rides, lineage_cells(Source("b", "raw/x.json", "v1", "2026-01-01T00:00:00.000000Z")))
     lines = data.decode().splitlines()
     assert len(lines) == len(rides) + 1  # no name adds a line
     name_at = CSV_COLUMNS.index("name")

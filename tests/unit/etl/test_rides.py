@@ -180,13 +180,13 @@ def test_bounds_are_inclusive_and_names_are_kept_exactly():
 
 
 def test_accepted_years_are_the_athena_projection_range():
-    """The Athena table projects ride_date over exactly the accepted years (modules/athena default)."""
+    """The Athena table projects ride_month over exactly the accepted years (modules/athena default)."""
     import re
     from pathlib import Path
 
     text = (Path(__file__).parents[3] / "modules" / "athena" / "variables.tf").read_text()
-    block = text[text.index('variable "ride_date_range"') :]
-    first, last = re.search(r'default\s*=\s*"(\d{4})-01-01,(\d{4})-12-31"', block).groups()
+    block = text[text.index('variable "ride_month_range"') :]
+    first, last = re.search(r'default\s*=\s*"(\d{4})-01,(\d{4})-12"', block).groups()
     assert (int(first), int(last)) == (rides.MIN_RIDE_YEAR, rides.MAX_RIDE_YEAR)
 
 

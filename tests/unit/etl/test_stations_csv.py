@@ -5,10 +5,18 @@ import io
 
 import pytest
 
+from wildrydes_lambda.contracts.envelope import LEGACY_GENERATION, Lineage, Source, lineage_of
 from wildrydes_lambda.etl import csv_output as csvrows
-from wildrydes_lambda.etl import stations
+from wildrydes_lambda.etl import naming, stations
 from wildrydes_lambda.etl.enrichment import enrich_rides
+from wildrydes_lambda.etl.naming import source_key_hash
 from wildrydes_lambda.etl.rides import validate_ride
+
+LINEAGE = Lineage(
+    Source("bucket", "raw/x y.json", "3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY", "2026-12-07T20:39:39.123000Z"),
+    42,
+    "0badcafe",
+)
 
 
 @pytest.mark.parametrize(
@@ -86,23 +94,37 @@ RIDE = validate_ride(
 def test_csv_row_format_and_quoting():
     [enriched], rejected = enrich_rides([RIDE])
     assert rejected == []
-    data = csvrows.render_csv([enriched]).decode()
+    data = csvrows.render_csv([enriched], csvrows.lineage_cells(LINEAGE.source)).decode()
     lines = data.split("\n")
     assert lines[0] == ",".join(csvrows.CSV_COLUMNS)
     assert lines[1] == (
         f'{RIDE["ride_id"]},"Comet, \\"the fast\\"",2017-06-01 12:30:45.123,40.75,-73.95,2.5,150,130,'
-        f"USW00094728,1,{enriched['station_distance_miles']!r}"
+        f"USW00094728,1,{enriched['station_distance_miles']!r},"
+        f"{source_key_hash('raw/x y.json')},3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY,2026-12-07T20:39:39.123000Z"
     )
     assert lines[2] == "" and len(lines) == 3
     parsed = list(csv.DictReader(io.StringIO(data), escapechar="\\", doublequote=False))
     assert parsed[0]["name"] == 'Comet, "the fast"' and parsed[0]["heavy_utilization"] == "1"
+    assert parsed[0]["source_version"] == LINEAGE.source.version_id
 
 
-def test_plan_groups_by_date_and_is_independent_of_order():
+def test_rows_of_a_source_without_a_version_or_lineage():
+    """An unversioned bucket's source_version is the string "null"; a message from before lineage existed
+    (in flight across the deploy) has an empty ingested_at, which sorts before every real one."""
+    [enriched], _ = enrich_rides([RIDE])
+    legacy = lineage_of({"v": 1, "source": {"bucket": "b", "key": "raw/old.json"}, "rides": [enriched]})
+    [(key, body)] = csvrows.plan_csv_objects([enriched], "processed/", legacy)
+    row = next(csv.DictReader(io.StringIO(body.decode()), escapechar="\\", doublequote=False))
+    assert (row["source_version"], row["ingested_at"]) == ("null", "")
+    assert row["source_key_hash"] == source_key_hash("raw/old.json")
+    assert naming.parse_object_name(key).generation == LEGACY_GENERATION
+
+
+def test_plan_groups_by_month_and_is_independent_of_order():
     other_day = validate_ride(
         {
             "Name": "B",
-            "StatusTime": "2017-06-02 08:00:00",
+            "StatusTime": "2017-07-02 08:00:00",
             "Latitude": 40.7,
             "Longitude": -73.9,
             "Distance": 1,
@@ -122,16 +144,22 @@ def test_plan_groups_by_date_and_is_independent_of_order():
         }
     )
     enriched, _ = enrich_rides([RIDE, other_day, same_day])
-    plan = csvrows.plan_csv_objects(enriched, "processed/")
-    assert [k.split("/")[1] for k, _ in plan] == ["ride_date=2017-06-01", "ride_date=2017-06-02"]
-    assert plan == csvrows.plan_csv_objects(list(reversed(enriched)), "processed/")
+    plan = csvrows.plan_csv_objects(enriched, "processed/", LINEAGE)
+    assert [k.split("/")[1] for k, _ in plan] == ["ride_month=2017-06", "ride_month=2017-07"]
+    assert plan == csvrows.plan_csv_objects(list(reversed(enriched)), "processed/", LINEAGE)
     assert plan[0][1].count(b"\n") == 3  # header + 2 rides
-    per_ride = csvrows.plan_csv_objects(enriched, "processed/", per_ride=True)
+    # <key hash>-<version tag>-<generation>-<chunk>: one name per (message, month)
+    names = [naming.parse_object_name(k) for k, _ in plan]
+    assert {(n.key_hash, n.tag, n.part) for n in names} == {
+        (source_key_hash("raw/x y.json"), naming.object_tag(LINEAGE.source, "0badcafe"), "00042")
+    }
+    per_ride = csvrows.plan_csv_objects(enriched, "processed/", LINEAGE, per_ride=True)
     assert len(per_ride) == 3 and all(key.endswith(".csv") for key, _ in per_ride)
-    assert {k.rsplit("/", 1)[1][:-4] for k, _ in per_ride} == {r["ride_id"] for r in enriched}
+    assert {naming.parse_object_name(k).part for k, _ in per_ride} == {r["ride_id"] for r in enriched}
 
 
 def test_a_ride_enriched_before_the_distance_column_is_still_written():
     [enriched], _ = enrich_rides([RIDE])
     old = {k: v for k, v in enriched.items() if k != "station_distance_miles"}
-    assert csvrows.render_csv([old]) == csvrows.render_csv([enriched])
+    cells = csvrows.lineage_cells(LINEAGE.source)
+    assert csvrows.render_csv([old], cells) == csvrows.render_csv([enriched], cells)

@@ -20,6 +20,7 @@ from wildrydes import training as train
 from wildrydes.cli import CommandError
 from wildrydes.cli import train as train_cli
 from wildrydes.training import report
+from wildrydes_lambda.contracts.envelope import Source
 from wildrydes_lambda.etl import csv_output as csvrows
 from wildrydes_lambda.model_format import linear_learner as ll
 
@@ -31,6 +32,9 @@ TRUE_W = np.array([-0.6, -0.004, -0.003, 0.01])
 BUCKET = "wildrydes-test-bucket"
 REGION = "us-east-1"
 ROLE_ARN = "arn:aws:iam::000000000000:role/wildrydes-sagemaker-training"
+
+# The lineage columns the writer appends (one source, one version).
+LINEAGE = csvrows.lineage_cells(Source("bucket", "raw/train.json", "v1", "2026-01-01T00:00:00.000000Z"))
 
 
 def make_inputs(
@@ -85,9 +89,9 @@ def make_inputs(
         group = [r for r in rides if r["statustime"].startswith(day)]
         for part in range(files_per_day):
             chunk = group[part::files_per_day]
-            target = processed / f"ride_date={day}" / f"part-{part}.csv"
+            target = processed / f"ride_month={day[:7]}" / f"{day}-part-{part}.csv"
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(csvrows.render_csv(chunk))
+            target.write_bytes(csvrows.render_csv(chunk, LINEAGE))
     weather_dir = root / "weather"
     weather_dir.mkdir(parents=True)
     weather.to_csv(weather_dir / "weather.csv", index=False)

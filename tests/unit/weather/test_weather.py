@@ -15,7 +15,8 @@ from botocore.stub import Stubber
 from wildrydes import weather as w
 from wildrydes.cli import CommandError
 from wildrydes.cli import weather as weather_cli
-from wildrydes_lambda.etl.csv_output import render_csv
+from wildrydes_lambda.contracts.envelope import Source
+from wildrydes_lambda.etl.csv_output import lineage_cells, render_csv
 from wildrydes_lambda.etl.rides import is_heavy, validate_ride
 from wildrydes_lambda.etl.stations import GROUND_STATIONS, nearest_station
 
@@ -258,14 +259,15 @@ def test_athena_cost_estimate_bills_at_least_10_mb():
 
 # ----------------------------------------------------------------------------------------------- join
 def write_processed(root: Path, rides: list[dict]) -> None:
-    """processed/ride_date=.../part.csv as the writer Lambda lays it out (docs/design.md)."""
-    by_date: dict[str, list[dict]] = {}
+    """processed/ride_month=.../part.csv as the writer Lambda lays it out (docs/design.md)."""
+    by_month: dict[str, list[dict]] = {}
     for ride in rides:
-        by_date.setdefault(ride["statustime"][:10], []).append(ride)
-    for day, day_rides in by_date.items():
-        path = root / f"ride_date={day}" / "part.csv"
+        by_month.setdefault(ride["statustime"][:7], []).append(ride)
+    lineage = lineage_cells(Source("bucket", "raw/sample.json", "v1", "2026-01-01T00:00:00.000000Z"))
+    for month, month_rides in by_month.items():
+        path = root / f"ride_month={month}" / "part.csv"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(render_csv(day_rides))  # the writer Lambda's own rendering
+        path.write_bytes(render_csv(month_rides, lineage))  # the writer Lambda's own rendering
 
 
 @pytest.fixture(scope="module")
@@ -426,12 +428,12 @@ def test_s3_source_copies_only_the_needed_partitions(tmp_path, monkeypatch):
 
 def test_years_from_processed_partitions(processed, tmp_path, capsys):
     assert w.years_from_processed(str(processed)) == [2017, 2018, 2019]
-    with pytest.raises(w.WeatherError, match="no ride_date"):
+    with pytest.raises(w.WeatherError, match="no ride_month"):
         w.years_from_processed(str(tmp_path))
     parser = argparse.ArgumentParser()
     weather_cli.register(parser.add_subparsers())
     only_2018 = tmp_path / "processed"
-    (only_2018 / "ride_date=2018-03-04").mkdir(parents=True)
+    (only_2018 / "ride_month=2018-03").mkdir(parents=True)
     args = parser.parse_args(
         [
             "weather",
