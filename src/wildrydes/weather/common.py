@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from wildrydes_lambda import aws
+from wildrydes_lambda.contracts import csv_schema
 from wildrydes_lambda.contracts.csv_schema import CSV_COLUMNS
 from wildrydes_lambda.etl.stations import GROUND_STATIONS
 
@@ -39,11 +40,10 @@ JOIN_HEADER = (
     "weather_complete",
 )
 GHCN_COLUMNS = ("id", "date", "element", "data_value", "m_flag", "q_flag", "s_flag", "obs_time")
-# Lineage the writer appends to every processed row (source object key hash, its S3 version id, the upload's
-# event time as sortable text); sql/rides_unique.sql picks each ride's row by them.
-LINEAGE_COLUMNS = ("source_key_hash", "source_version", "ingested_at")
-# processed/ CSV header, as the writer Lambda renders it (lineage last, as the writer appends it).
-RIDE_COLUMNS = CSV_COLUMNS + tuple(c for c in LINEAGE_COLUMNS if c not in CSV_COLUMNS)
+# processed/ CSV header, as the writer Lambda renders it: the ride's columns, then its lineage (source object
+# key hash, S3 version id, the upload's event time as sortable text), which sql/rides_unique.sql picks by.
+RIDE_COLUMNS = CSV_COLUMNS
+LINEAGE_COLUMNS = csv_schema.LINEAGE_COLUMNS
 RIDE_PARTITION_COLUMN = "ride_month"  # processed/ride_month=YYYY-MM/: the rides table's partition key
 RIDE_MONTH_CHARS = len("YYYY-MM")  # a ride's month is the start of its statustime
 # The reader view's columns: the rides table's, in its order (CSV columns, then the partition key).

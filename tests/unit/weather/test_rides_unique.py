@@ -15,8 +15,9 @@ import pytest
 
 from wildrydes import training as train
 from wildrydes import weather as w
-from wildrydes_lambda.contracts.csv_schema import CSV_COLUMNS
-from wildrydes_lambda.etl.csv_output import CSV_SEPARATOR, csv_row
+from wildrydes_lambda.contracts.csv_schema import CSV_COLUMNS, LINEAGE_COLUMNS
+from wildrydes_lambda.contracts.csv_schema import RIDE_COLUMNS as RIDE_ONLY_COLUMNS
+from wildrydes_lambda.etl.csv_output import CSV_SEPARATOR, csv_row, render_csv
 from wildrydes_lambda.etl.rides import is_heavy, validate_ride
 from wildrydes_lambda.etl.stations import nearest_station
 
@@ -76,18 +77,13 @@ class Upload:
 
 
 def render(rides: list[dict], upload: Upload | None) -> bytes:
-    """A processed CSV as the writer lays it out: the CSV columns, then the lineage (None: a file written
+    """A processed CSV as the writer renders it: the ride's columns, then the lineage (None: a file written
     before the lineage columns existed, header and rows without them)."""
     if upload is None:
-        lines = [CSV_SEPARATOR.join(CSV_COLUMNS)]
-        lines += [CSV_SEPARATOR.join(csv_row(r)[: len(CSV_COLUMNS)]) for r in rides]
+        lines = [CSV_SEPARATOR.join(RIDE_ONLY_COLUMNS)]
+        lines += [CSV_SEPARATOR.join(csv_row(r, ())) for r in rides]
         return ("\n".join(lines) + "\n").encode()
-    lines = [CSV_SEPARATOR.join(w.RIDE_COLUMNS)]
-    for ride in rides:
-        stamped = {**ride, **upload.lineage}
-        cells = csv_row(stamped) + [stamped[c] for c in w.RIDE_COLUMNS[len(CSV_COLUMNS) :]]
-        lines.append(CSV_SEPARATOR.join(cells))
-    return ("\n".join(lines) + "\n").encode()
+    return render_csv(rides, [upload.lineage[c] for c in LINEAGE_COLUMNS])
 
 
 def write(root: Path, name: str, rides: list[dict], upload: Upload | None) -> Path:
