@@ -78,6 +78,11 @@ output "glue_database_name" {
   value       = module.athena.database_name
 }
 
+output "athena_rides_view" {
+  description = "What readers query in Athena: the view database.rides_unique, each ride_id once (newest upload of the current version of its file; docs/design.md \"Each ride once for readers\"). The table rides holds every stored row."
+  value       = module.athena.rides_unique_view
+}
+
 output "sagemaker_training_role_arn" {
   description = "Execution role ARN for Linear Learner training jobs (`wildrydes train --engine sagemaker`)."
   value       = module.sagemaker.training_role_arn

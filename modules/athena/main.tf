@@ -14,7 +14,9 @@ locals {
     ghcn_parquet = "ghcn_parquet"
     ghcn_csv     = "ghcn_csv"
     weather      = "ground_station_weather"
+    rides_unique = "rides_unique" # the reader view over rides
   }
+  reader_view_name = "${var.database_name}.${local.table_names.rides_unique}"
 
   # Column layout of processed/ride_month=*/<name>.csv (docs/design.md, "Outputs in the bucket").
   ride_columns = [
@@ -88,8 +90,9 @@ locals {
     }
     training_join = {
       file        = "training_join.sql"
-      description = "Processed rides left-joined with the reduced ground-station weather on (groundstation, ride date)."
+      description = "Processed rides, each ride once (the rides_unique view), left-joined with the reduced ground-station weather on (groundstation, ride date)."
       ghcn_table  = "" # the join reads no GHCN-D table
+      rides_table = local.reader_view_name
     }
   }
 
@@ -312,7 +315,7 @@ resource "aws_athena_named_query" "this" {
   description = each.value.description
   workgroup   = aws_athena_workgroup.this.id
   database    = aws_glue_catalog_database.this.name
-  query       = templatefile(each.value.path, merge(local.sql_vars, { ghcn_table = each.value.ghcn_table }))
+  query       = templatefile(each.value.path, merge(local.sql_vars, { for k, v in each.value : k => v if contains(["ghcn_table", "rides_table"], k) }))
 }
 
 # Missing SQL files are skipped so the module still plans from a bare copy; say so loudly.
@@ -320,5 +323,64 @@ check "shared_sql_found" {
   assert {
     condition     = !var.create_named_queries || length(local.named_queries) == length(local.named_query_files)
     error_message = "Some SQL files were not found in ${local.sql_dir}; their Athena named queries are not created. Set sql_dir to the repository's sql/ folder."
+  }
+  assert {
+    condition     = fileexists(local.reader_view_sql_path)
+    error_message = "${local.reader_view_sql_path} was not found; the reader view rides_unique is not created. Set sql_dir to the repository's sql/ folder."
+  }
+}
+
+# The reader view: each ride once (sql/rides_unique.sql, the same text training runs on DuckDB).
+# Athena keeps a view as a Glue table of type VIRTUAL_VIEW whose original text is "/* Presto View: <base64
+# of a JSON document> */": the SQL, the catalog and schema it resolves names in, and the columns with their
+# Trino types. Writing that here installs the view with `terraform apply` alone (no query to run after,
+# no Athena engine needed: it applies on moto too), and a change to the SQL file replaces it on the next
+# apply. Athena checks the stored columns against the SQL when the view is queried, so they are derived
+# from the rides table's own columns, the ones the SQL returns.
+locals {
+  reader_view_sql_path = "${local.sql_dir}/rides_unique.sql"
+  hive_to_trino_types  = { string = "varchar", double = "double", int = "integer", bigint = "bigint" }
+  reader_view_columns = concat(
+    local.ride_columns,
+    [for k in aws_glue_catalog_table.rides.partition_keys : { name = k.name, type = k.type }],
+  )
+  reader_view_sql = fileexists(local.reader_view_sql_path) ? templatefile(local.reader_view_sql_path, merge(local.sql_vars, {
+    rides_table  = "${var.database_name}.${local.table_names.rides}"
+    ride_columns = join(", ", [for c in local.reader_view_columns : c.name])
+  })) : null
+  reader_view_presto = {
+    originalSql  = local.reader_view_sql
+    catalog      = "awsdatacatalog"
+    schema       = var.database_name
+    columns      = [for c in local.reader_view_columns : { name = c.name, type = local.hive_to_trino_types[c.type] }]
+    runAsInvoker = false
+    properties   = {}
+  }
+}
+
+resource "aws_glue_catalog_table" "rides_unique" {
+  count = local.reader_view_sql == null ? 0 : 1
+
+  name          = local.table_names.rides_unique
+  database_name = aws_glue_catalog_database.this.name
+  description   = "Reader view: each ride_id once, from the newest upload of the current version of its file (sql/rides_unique.sql)."
+  table_type    = "VIRTUAL_VIEW"
+
+  view_original_text = "/* Presto View: ${base64encode(jsonencode(local.reader_view_presto))} */"
+  view_expanded_text = "/* Presto View */"
+
+  parameters = {
+    "presto_view" = "true"
+    "comment"     = "Presto View"
+  }
+
+  storage_descriptor {
+    dynamic "columns" {
+      for_each = local.reader_view_columns
+      content {
+        name = columns.value.name
+        type = columns.value.type
+      }
+    }
   }
 }

@@ -24,13 +24,24 @@ output "bytes_scanned_cutoff_per_query" {
 }
 
 output "table_names" {
-  description = "Fully qualified table names (database.table) by role: rides, ghcn_parquet, ghcn_csv, weather."
+  description = "Fully qualified table names (database.table) by role: rides (every stored row), rides_unique (the reader view: each ride once; null when sql/rides_unique.sql was not found), ghcn_parquet, ghcn_csv, weather."
   value = {
     rides        = "${aws_glue_catalog_database.this.name}.${aws_glue_catalog_table.rides.name}"
+    rides_unique = one([for v in aws_glue_catalog_table.rides_unique : "${v.database_name}.${v.name}"])
     ghcn_parquet = "${aws_glue_catalog_database.this.name}.${aws_glue_catalog_table.ghcn_parquet.name}"
     ghcn_csv     = "${aws_glue_catalog_database.this.name}.${aws_glue_catalog_table.ghcn_csv.name}"
     weather      = "${aws_glue_catalog_database.this.name}.${aws_glue_catalog_table.weather.name}"
   }
+}
+
+output "rides_unique_view" {
+  description = "The view readers query instead of rides: database.rides_unique, each ride_id once (the newest upload of the current version of its file, docs/design.md \"Each ride once for readers\"). Null when sql/rides_unique.sql was not found."
+  value       = one([for v in aws_glue_catalog_table.rides_unique : "${v.database_name}.${v.name}"])
+}
+
+output "rides_unique_sql" {
+  description = "The reader view's SQL as installed (sql/rides_unique.sql rendered over the rides table): the text DuckDB runs for training. Null when the file was not found."
+  value       = local.reader_view_sql
 }
 
 output "named_query_ids" {

@@ -36,6 +36,7 @@ def test_root_exposes_the_etl_outputs(plan):
     assert set(ETL_OUTPUTS) <= declared
     assert plan.outputs["data_bucket_arn"] == f"arn:aws:s3:::{BUCKET}"
     assert plan.outputs["ingest_function_name"] == "wr-root-ingest"
+    assert plan.outputs["athena_rides_view"] == "wildrydes.rides_unique"  # what readers query: each ride once
 
 
 def test_modules_are_wired_to_each_other(plan):

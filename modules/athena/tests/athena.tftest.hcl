@@ -162,7 +162,7 @@ run "named_queries_render_the_shared_sql" {
       && strcontains(aws_athena_named_query.this["reduce_ghcn_parquet"].query, "'USW00094728'")
       && strcontains(aws_athena_named_query.this["reduce_ghcn_parquet"].query, "year IN ('2017')")
       && strcontains(aws_athena_named_query.this["reduce_ghcn_csv"].query, "FROM wildrydes.ghcn_csv")
-      && strcontains(aws_athena_named_query.this["training_join"].query, "FROM wildrydes.rides")
+      && strcontains(aws_athena_named_query.this["training_join"].query, "FROM wildrydes.rides_unique")
       && strcontains(aws_athena_named_query.this["training_join"].query, "LEFT JOIN wildrydes.ground_station_weather")
     )
     error_message = "each query reads its table, the Central Park station and the year 2017 by default"
@@ -249,4 +249,88 @@ run "hyphenated_database_name_is_rejected" {
     database_name = "wild-rydes"
   }
   expect_failures = [var.database_name]
+}
+
+run "reader_view_installs_the_shared_sql" {
+  command = plan
+
+  assert {
+    condition = (
+      aws_glue_catalog_table.rides_unique[0].table_type == "VIRTUAL_VIEW"
+      && aws_glue_catalog_table.rides_unique[0].name == "rides_unique"
+      && aws_glue_catalog_table.rides_unique[0].parameters["presto_view"] == "true"
+      && aws_glue_catalog_table.rides_unique[0].view_expanded_text == "/* Presto View */"
+    )
+    error_message = "rides_unique is an Athena (Presto) view in the Glue catalog"
+  }
+  assert {
+    # The installed text is the file's: decode Athena's view encoding and compare with the file rendered
+    # over wildrydes.rides and the rides table's columns (file columns, then the partition key).
+    condition = jsondecode(base64decode(trimsuffix(trimprefix(aws_glue_catalog_table.rides_unique[0].view_original_text, "/* Presto View: "), " */"))).originalSql == templatefile("../../sql/rides_unique.sql", {
+      rides_table  = "wildrydes.rides"
+      ride_columns = join(", ", concat([for c in aws_glue_catalog_table.rides.storage_descriptor[0].columns : c.name], [for k in aws_glue_catalog_table.rides.partition_keys : k.name]))
+    })
+    error_message = "the view's SQL is sql/rides_unique.sql rendered over wildrydes.rides, nothing else"
+  }
+  assert {
+    condition     = output.rides_unique_sql == jsondecode(base64decode(trimsuffix(trimprefix(aws_glue_catalog_table.rides_unique[0].view_original_text, "/* Presto View: "), " */"))).originalSql
+    error_message = "the rides_unique_sql output is the installed text"
+  }
+  assert {
+    condition = (
+      strcontains(output.rides_unique_sql, "FROM wildrydes.rides AS r")
+      && !strcontains(output.rides_unique_sql, "$${")
+      && strcontains(output.rides_unique_sql, "PARTITION BY current_rows.ride_id")
+    )
+    error_message = "the view reads the rides table, every placeholder rendered"
+  }
+  assert {
+    condition = (
+      jsondecode(base64decode(trimsuffix(trimprefix(aws_glue_catalog_table.rides_unique[0].view_original_text, "/* Presto View: "), " */"))).schema == "wildrydes"
+      && jsondecode(base64decode(trimsuffix(trimprefix(aws_glue_catalog_table.rides_unique[0].view_original_text, "/* Presto View: "), " */"))).catalog == "awsdatacatalog"
+      && [for c in jsondecode(base64decode(trimsuffix(trimprefix(aws_glue_catalog_table.rides_unique[0].view_original_text, "/* Presto View: "), " */"))).columns : c.name] == [for c in aws_glue_catalog_table.rides_unique[0].storage_descriptor[0].columns : c.name]
+      && [for c in aws_glue_catalog_table.rides_unique[0].storage_descriptor[0].columns : c.name] == concat([for c in aws_glue_catalog_table.rides.storage_descriptor[0].columns : c.name], [for k in aws_glue_catalog_table.rides.partition_keys : k.name])
+    )
+    error_message = "the view's columns are the rides table's (file columns, then the partition key), in the Presto encoding and the Glue columns alike"
+  }
+  assert {
+    condition = (
+      [for c in jsondecode(base64decode(trimsuffix(trimprefix(aws_glue_catalog_table.rides_unique[0].view_original_text, "/* Presto View: "), " */"))).columns : c.type if c.name == "heavy_utilization"] == ["integer"]
+      && [for c in jsondecode(base64decode(trimsuffix(trimprefix(aws_glue_catalog_table.rides_unique[0].view_original_text, "/* Presto View: "), " */"))).columns : c.type if c.name == "latitude"] == ["double"]
+      && [for c in jsondecode(base64decode(trimsuffix(trimprefix(aws_glue_catalog_table.rides_unique[0].view_original_text, "/* Presto View: "), " */"))).columns : c.type if c.name == "ride_id"] == ["varchar"]
+    )
+    error_message = "the Presto encoding carries Trino types (varchar, double, integer) or Athena calls the view stale"
+  }
+  assert {
+    condition     = output.rides_unique_view == "wildrydes.rides_unique" && output.table_names.rides_unique == "wildrydes.rides_unique"
+    error_message = "the outputs name the view"
+  }
+}
+
+run "training_join_reads_the_reader_view" {
+  command = plan
+  variables {
+    create_named_queries = true
+  }
+
+  assert {
+    condition = (
+      strcontains(aws_athena_named_query.this["training_join"].query, "FROM wildrydes.rides_unique AS r")
+      && !strcontains(aws_athena_named_query.this["training_join"].query, "FROM wildrydes.rides AS r")
+    )
+    error_message = "the training join counts each ride once: it reads rides_unique, not rides"
+  }
+}
+
+run "reader_view_is_skipped_without_the_sql_file" {
+  command = plan
+  variables {
+    sql_dir = "/nonexistent"
+  }
+
+  assert {
+    condition     = length(aws_glue_catalog_table.rides_unique) == 0 && output.rides_unique_view == null
+    error_message = "a bare copy without sql/ still plans; the check block warns"
+  }
+  expect_failures = [check.shared_sql_found]
 }

@@ -7,6 +7,7 @@ The public API is re-exported here so notebooks and scripts can ``from wildrydes
 from wildrydes.training.dataset import (
     DEFAULT_FEATURES,
     DEFAULT_SEED,
+    DUPLICATE_ROWS_ATTR,
     FEATURE_COLUMNS,
     FEATURE_UNITS,
     LABEL_COLUMN,
@@ -54,6 +55,7 @@ __all__ = [
     "ARTIFACT_NAME",
     "DEFAULT_FEATURES",
     "DEFAULT_SEED",
+    "DUPLICATE_ROWS_ATTR",
     "FEATURE_COLUMNS",
     "FEATURE_UNITS",
     "JOB_OUTPUT_PREFIX",

@@ -25,6 +25,8 @@ LABEL_COLUMN = features_contract.LABEL_NAME
 LEAKY_NAME_PARTS = ("magic", "health", "heavy", "utiliz", "label", "target")
 
 DEFAULT_SEED = 0
+# load_joined's frame carries in .attrs how many processed rows the reader rule (sql/rides_unique.sql) dropped.
+DUPLICATE_ROWS_ATTR = "duplicate_rows_dropped"
 VALIDATION_FRACTION = 0.1
 
 
@@ -49,10 +51,13 @@ def parse_features(text: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
 
 
 def load_joined(rides: str, weather: str) -> pd.DataFrame:
-    """Processed rides LEFT JOIN reduced weather, via the weather stage's join (sql/training_join.sql).
+    """Processed rides, each ride once, LEFT JOIN reduced weather, via the weather stage's join
+    (sql/rides_unique.sql, then sql/training_join.sql).
 
     Local directories or s3:// prefixes; the result has ``wildrydes.weather.JOIN_HEADER`` columns and keeps
-    rides without weather (``has_weather`` = 0) so build_dataset can count them.
+    rides without weather (``has_weather`` = 0) so build_dataset can count them. The number of processed
+    rows the reader rule dropped (the same ride in several files, retries, superseded versions) is in
+    ``frame.attrs[DUPLICATE_ROWS_ATTR]``.
     """
     from wildrydes import weather as weather_stage
 
@@ -66,6 +71,7 @@ def load_joined(rides: str, weather: str) -> pd.DataFrame:
     if join_report.missing_station_days:
         print(f"join: {join_report.summary()}", file=sys.stderr)
     frame = pd.DataFrame(rows, columns=list(weather_stage.JOIN_HEADER))
+    frame.attrs[DUPLICATE_ROWS_ATTR] = join_report.duplicate_rows
     for column in (*FEATURE_COLUMNS.values(), LABEL_COLUMN):
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
     return frame
@@ -98,14 +104,15 @@ def build_dataset(
     features: tuple[str, ...],
     max_station_distance_miles: float | None = MAX_STATION_DISTANCE_MILES,
 ) -> Dataset:
-    """Select features and label; drop (and count) duplicate rides, rides farther than
+    """Select features and label; count the duplicate rows the join's reader rule dropped and drop (and
+    count) any ride_id still repeated, rides farther than
     ``max_station_distance_miles`` from their station (their weather is not their station's; None = keep
     all) and rides without the weather needed."""
     columns = [FEATURE_COLUMNS[f] for f in features]
     frame = joined.sort_values("ride_id", kind="mergesort").reset_index(drop=True)
     excluded: dict[str, int] = {}
     duplicated = frame.duplicated("ride_id", keep="first")
-    excluded["duplicate_ride_id"] = int(duplicated.sum())
+    excluded["duplicate_ride_id"] = int(joined.attrs.get(DUPLICATE_ROWS_ATTR, 0)) + int(duplicated.sum())
     frame = frame[~duplicated]
     if max_station_distance_miles is not None and "station_distance_miles" in frame:
         miles = pd.to_numeric(frame["station_distance_miles"], errors="coerce")

@@ -22,12 +22,15 @@ from wildrydes.weather.common import (
     GHCN_COLUMNS,
     JOIN_HEADER,
     JOIN_SQL,
+    LINEAGE_COLUMNS,
     OUTPUT_FILE_NAME,
     OUTPUT_HEADER,
+    READER_COLUMNS,
     REDUCE_SQL,
     REDUCED_ELEMENTS,
     RIDE_COLUMNS,
     SQL_DIR,
+    UNIQUE_SQL,
     AthenaQueryFailed,
     WeatherError,
     download_prefix,
@@ -37,13 +40,14 @@ from wildrydes.weather.common import (
     render_sql,
     s3_client,
     sql_list,
+    unique_rides_sql,
     validate_stations,
     validate_years,
     write_text,
     years_from_processed,
 )
 from wildrydes.weather.duckdb_engine import DuckDBRun, fetch_ghcn_from_s3, reduce_duckdb
-from wildrydes.weather.join import JoinReport, format_join, join_duckdb
+from wildrydes.weather.join import JoinReport, UniqueRides, format_join, join_duckdb, unique_rides_duckdb
 
 __all__ = [
     "ATHENA_DEFAULT_DATABASE",
@@ -59,12 +63,15 @@ __all__ = [
     "GHCN_COLUMNS",
     "JOIN_HEADER",
     "JOIN_SQL",
+    "LINEAGE_COLUMNS",
     "OUTPUT_FILE_NAME",
     "OUTPUT_HEADER",
+    "READER_COLUMNS",
     "REDUCED_ELEMENTS",
     "REDUCE_SQL",
     "RIDE_COLUMNS",
     "SQL_DIR",
+    "UNIQUE_SQL",
     "WeatherError",
     "download_prefix",
     "format_output",
@@ -73,6 +80,7 @@ __all__ = [
     "render_sql",
     "s3_client",
     "sql_list",
+    "unique_rides_sql",
     "validate_stations",
     "validate_years",
     "write_text",
@@ -89,4 +97,6 @@ __all__ = [
     "JoinReport",
     "format_join",
     "join_duckdb",
+    "UniqueRides",
+    "unique_rides_duckdb",
 ]

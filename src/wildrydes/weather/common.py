@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from wildrydes_lambda import aws
+from wildrydes_lambda.contracts import csv_schema
 from wildrydes_lambda.contracts.csv_schema import CSV_COLUMNS
 from wildrydes_lambda.etl.stations import GROUND_STATIONS
 
 SQL_DIR = Path(__file__).resolve().parents[3] / "sql"
 REDUCE_SQL = {"parquet": "reduce_ghcn_parquet.sql", "csv": "reduce_ghcn_csv.sql"}
 JOIN_SQL = "training_join.sql"
+UNIQUE_SQL = "rides_unique.sql"  # the reader rule: each ride once (Athena view rides_unique)
 
 DEFAULT_STATIONS = tuple(sorted(GROUND_STATIONS))
 DEFAULT_YEARS = (2017, 2018)  # the years the workshop's rides cover
@@ -38,7 +40,14 @@ JOIN_HEADER = (
     "weather_complete",
 )
 GHCN_COLUMNS = ("id", "date", "element", "data_value", "m_flag", "q_flag", "s_flag", "obs_time")
-RIDE_COLUMNS = CSV_COLUMNS  # processed/ CSV header, as the writer Lambda renders it
+# processed/ CSV header, as the writer Lambda renders it: the ride's columns, then its lineage (source object
+# key hash, S3 version id, the upload's event time as sortable text), which sql/rides_unique.sql picks by.
+RIDE_COLUMNS = CSV_COLUMNS
+LINEAGE_COLUMNS = csv_schema.LINEAGE_COLUMNS
+RIDE_PARTITION_COLUMN = "ride_month"  # processed/ride_month=YYYY-MM/: the rides table's partition key
+RIDE_MONTH_CHARS = len("YYYY-MM")  # a ride's month is the start of its statustime
+# The reader view's columns: the rides table's, in its order (CSV columns, then the partition key).
+READER_COLUMNS = (*RIDE_COLUMNS, RIDE_PARTITION_COLUMN)
 
 # Athena pricing (us-east-1): $5 per TB scanned (TB = 10^12 bytes), at least 10 MB billed per query.
 ATHENA_USD_PER_TB = 5.0
@@ -91,6 +100,11 @@ def render_sql(file_name: str, **values: str) -> str:
         return string.Template(path.read_text()).substitute(values)
     except KeyError as exc:
         raise WeatherError(f"{path} needs placeholder {exc}") from None
+
+
+def unique_rides_sql(rides_table: str) -> str:
+    """sql/rides_unique.sql over ``rides_table`` (one row per ride_id, the newest upload's), as Athena's view."""
+    return render_sql(UNIQUE_SQL, rides_table=rides_table, ride_columns=", ".join(READER_COLUMNS))
 
 
 def reduce_sql(layout: str, ghcn_table: str, stations: Sequence[str], years: Sequence[int]) -> str:
