@@ -103,7 +103,9 @@ def count_calls(cloud) -> list[str]:
 
 def received(cloud) -> list[str]:
     bodies = []
-    while batch := cloud["sqs"].receive_message(QueueUrl=cloud["url"], MaxNumberOfMessages=10).get("Messages"):
+    while (
+        batch := cloud["sqs"].receive_message(QueueUrl=cloud["url"], MaxNumberOfMessages=10).get("Messages")
+    ):
         for message in batch:
             bodies.append(message["Body"])
             cloud["sqs"].delete_message(QueueUrl=cloud["url"], ReceiptHandle=message["ReceiptHandle"])
