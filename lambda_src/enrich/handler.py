@@ -6,14 +6,16 @@ Rides farther than MAX_STATION_DISTANCE_MILES (env, empty = no limit, the defaul
 quarantined as NO_STATION_IN_RANGE.
 
 Each SQS record is one envelope; a failing record is reported in batchItemFailures so only it is
-retried (and after maxReceiveCount lands in the DLQ), never the whole batch.
+retried (and after maxReceiveCount lands in the DLQ), never the whole batch. Powertools' BatchProcessor
+enriches record by record; the outputs are then sent with SendMessageBatch (<= 10 per request) and a record
+whose entry was not sent is reported as failed too (wildrydes_lambda.etl.forwarding).
 """
 
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from wildrydes_lambda import aws
@@ -22,6 +24,7 @@ from wildrydes_lambda.contracts.envelope import decode_message, encode_message, 
 from wildrydes_lambda.etl import quarantine as q
 from wildrydes_lambda.etl.config import EnrichConfig
 from wildrydes_lambda.etl.enrichment import enrich_rides
+from wildrydes_lambda.etl.forwarding import EnrichOutcome, forward_enriched
 from wildrydes_lambda.etl.metrics import enrich_counts
 
 CONFIG = EnrichConfig.from_env()
@@ -30,7 +33,7 @@ metrics = Metrics(namespace=metric_names.NAMESPACE)  # EMF lines, flushed per in
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
-def record_handler(record: SQSRecord) -> None:
+def record_handler(record: SQSRecord) -> EnrichOutcome:
     envelope = decode_message(record.body)
     lineage = lineage_of(envelope)  # passed on unchanged: the writer stores and names objects by it
     source, chunk = lineage.source, lineage.chunk
@@ -45,22 +48,31 @@ def record_handler(record: SQSRecord) -> None:
         for ride, reason, detail in rejected:
             writer.add(q.ride_line(reason, detail, source, None, ride))
         writer.flush()
-    if enriched:
-        aws.client("sqs").send_message(
-            QueueUrl=CONFIG.output_queue_url,
-            MessageBody=encode_message(source, chunk, enriched, lineage.generation),
-        )
-    for name, value in enrich_counts(len(enriched), len(rejected)).items():
-        metrics.add_metric(name, MetricUnit.Count, value)
-    logger.info(
-        "message enriched",
-        extra={"source_key": source.key, "chunk": chunk, "rides": len(enriched), "rejected": len(rejected)},
-    )
+    body = encode_message(source, chunk, enriched, lineage.generation) if enriched else None
+    return EnrichOutcome(source.key, chunk, len(enriched), len(rejected), body)
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context) -> dict:
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+    with processor(event["Records"], record_handler, context):
+        processed = processor.process()
+    result = forward_enriched(processed, processor.response(), CONFIG.output_queue_url)
+    if result.send.failed_ids:
+        logger.warning(
+            "messages not sent",
+            extra={"message_ids": list(result.send.failed_ids), "error": result.send.error},
+        )
+    for outcome in result.done:  # counted once a record is done, as when each record sent its own message
+        for name, value in enrich_counts(outcome.enriched, outcome.rejected).items():
+            metrics.add_metric(name, MetricUnit.Count, value)
+        logger.info(
+            "message enriched",
+            extra={
+                "source_key": outcome.source_key,
+                "chunk": outcome.chunk,
+                "rides": outcome.enriched,
+                "rejected": outcome.rejected,
+            },
+        )
+    return result.response

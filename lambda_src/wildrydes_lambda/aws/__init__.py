@@ -15,10 +15,17 @@ from wildrydes_lambda.aws.s3 import (
     put_object,
     s3_putter,
 )
-from wildrydes_lambda.aws.sqs import SqsBatchSender, SqsSendError
+from wildrydes_lambda.aws.sqs import (
+    BatchSendResult,
+    SqsBatchSender,
+    SqsSendError,
+    pack_batches,
+    send_in_batches,
+)
 
 __all__ = [
     "S3_SCHEME",
+    "BatchSendResult",
     "S3Location",
     "SqsBatchSender",
     "SqsSendError",
@@ -35,4 +42,6 @@ __all__ = [
     "put_object",
     "reset_clients",
     "s3_putter",
+    "pack_batches",
+    "send_in_batches",
 ]
