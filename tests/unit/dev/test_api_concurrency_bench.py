@@ -141,8 +141,15 @@ def test_localstack_settings_come_from_the_process_environment():
     # /proc/<pid>/environ is the environment a process started with: read a child's
     env = {**os.environ, "IN_MEMORY_CLIENT": "1"}
     env.pop("WILDRYDES_EXECUTOR_LIMITS", None)
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], env=env)
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import time; print('ready', flush=True); time.sleep(30)"],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
+        # Until the child has exec'd, /proc/<pid>/environ is still this process's environment.
+        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
         assert bench.localstack_settings(child.pid) == {
             "IN_MEMORY_CLIENT": "1",
             "WILDRYDES_EXECUTOR_LIMITS": "",
