@@ -47,6 +47,9 @@ CSV_HEADER = [
     "groundstation",
     "heavy_utilization",
     "station_distance_miles",
+    "source_key_hash",
+    "source_version",
+    "ingested_at",
 ]
 GROUND_STATION_IDS = {"US1NYNY0074", "USW00014732", "USW00094728", "USW00094789"}
 _RIDE_ID_RE = re.compile(r"^[0-9a-f]{32}$")
