@@ -27,6 +27,7 @@ import pytest
 
 from wildrydes import training as train
 from wildrydes import weather as w
+from wildrydes.weather.common import download_prefix
 
 pytestmark = [pytest.mark.localstack, pytest.mark.slow]
 
@@ -255,13 +256,17 @@ def test_two_files_sharing_ten_rides_count_once_for_the_view_and_training(locals
     weather.write_text(
         "station_id,date,tmin,tmax,prcp\n" + "".join(f"{STATION},{d},10,200,5\n" for d in days)
     )
-    joined_rows, report = w.join_duckdb(f"s3://{bucket}/processed/", str(weather), localstack.endpoint_url)
+    # The whole processed/ of the shared bucket, copied once (the view above read it from S3 itself): the same
+    # SQL over the same files, without three more copies of every object.
+    assert download_prefix(s3, bucket, "processed/", tmp_path / "processed", ".csv")
+    processed = str(tmp_path / "processed")
+    joined_rows, report = w.join_duckdb(processed, str(weather))
     mine = [r for r in joined_rows if r[0] in ride_ids]
     assert sorted(r[0] for r in mine) == sorted(ride_ids)
     assert report.rides == len({r[0] for r in joined_rows})  # each ride of the bucket once
-    everything = w.unique_rides_duckdb(f"s3://{bucket}/processed/", endpoint_url=localstack.endpoint_url)
+    everything = w.unique_rides_duckdb(processed)
     assert report.duplicate_rows == everything.duplicate_rows >= 10  # ours: 60 rows, 50 rides
-    joined = train.load_joined(f"s3://{bucket}/processed/", str(weather))
+    joined = train.load_joined(processed, str(weather))
     dataset = train.build_dataset(joined, train.DEFAULT_FEATURES)
     assert set(ride_ids) <= set(dataset.ride_ids) and len(set(dataset.ride_ids)) == len(dataset.ride_ids)
     assert dataset.excluded["duplicate_ride_id"] == report.duplicate_rows

@@ -884,11 +884,20 @@ def redelivery_step(pipeline, fault_env, batch_step, redrive_step) -> Redelivery
     before = {k: out.versions(k) for k in batch_step.partial_keys}
     send(p, p.gs_queue, batch_step.good)
     bodies: list[str] = []
+    # The same messages ingest sent: the same version and event time (its manifest's source), so the same
+    # object names (docs/design.md "Exactly once per file version").
+    sent_from = (out.manifest(redeliver.key(RUN)) or {}).get("source", {})
+    source = Source(
+        p.bucket,
+        redeliver.key(RUN),
+        version_id=sent_from.get("version_id"),
+        ingested_at=sent_from.get("ingested_at"),
+    )
     ingest_file(
-        Source(p.bucket, redeliver.key(RUN)),
+        source,
         lambda: io.BytesIO(redeliver.body),
         bodies.append,
-        QuarantineWriter(lambda k, b: None, "quarantine/", Source(p.bucket, redeliver.key(RUN))),
+        QuarantineWriter(lambda k, b: None, "quarantine/", source),
     )
     redeliver_keys = keys_of(p, "redeliver")
     redeliver_before = {k: out.versions(k) for k in redeliver_keys}

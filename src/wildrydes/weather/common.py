@@ -8,6 +8,7 @@ import io
 import re
 import string
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ UNIQUE_SQL = "rides_unique.sql"  # the reader rule: each ride once (Athena view 
 
 DEFAULT_STATIONS = tuple(sorted(GROUND_STATIONS))
 DEFAULT_YEARS = (2017, 2018)  # the years the workshop's rides cover
+# Concurrent GetObjects when copying an S3 prefix (download_prefix): small CSVs, so latency-bound.
+DOWNLOAD_THREADS = 16
 REDUCED_ELEMENTS = ("TMIN", "TMAX", "PRCP")
 OUTPUT_HEADER = ("station_id", "date", "tmin", "tmax", "prcp")
 OUTPUT_FILE_NAME = "ground_station_weather.csv"
@@ -133,19 +136,26 @@ def _join_key(prefix: str, *parts: str) -> str:
 
 
 def download_prefix(s3, bucket: str, prefix: str, dest: Path, suffix: str = "") -> list[Path]:
-    """Copy every object under ``prefix`` (ending with ``suffix``) to ``dest``, keeping relative paths."""
-    paths = []
+    """Copy every object under ``prefix`` (ending with ``suffix``) to ``dest``, keeping relative paths.
+
+    Objects are fetched DOWNLOAD_THREADS at a time with one GetObject each (boto3 clients are thread-safe):
+    processed/ holds one small CSV per (message, month), so a sequential copy spends its time waiting."""
     prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for obj in page.get("Contents", []):
-            key = obj["Key"]
-            if key.endswith("/") or not key.endswith(suffix):
-                continue
-            target = dest / key[len(prefix) :]
-            target.parent.mkdir(parents=True, exist_ok=True)
-            s3.download_file(bucket, key, str(target))
-            paths.append(target)
-    return sorted(paths)
+    keys = [
+        obj["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        for obj in page.get("Contents", [])
+        if not obj["Key"].endswith("/") and obj["Key"].endswith(suffix)
+    ]
+
+    def fetch(key: str) -> Path:
+        target = dest / key[len(prefix) :]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        return target
+
+    with ThreadPoolExecutor(max_workers=DOWNLOAD_THREADS) as pool:
+        return sorted(pool.map(fetch, keys))
 
 
 # processed/ride_month=YYYY-MM/ (and the ride_date=YYYY-MM-DD/ partitions written before issue 13).
