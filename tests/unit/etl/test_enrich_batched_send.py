@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
@@ -13,6 +12,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from botocore.exceptions import EndpointConnectionError
 from etl_fixtures import make_ride
 from moto import mock_aws
+from test_etl_handlers import FakeContext
 
 from wildrydes_lambda import aws as aws_adapters
 from wildrydes_lambda.aws.sqs import SQS_BATCH_MAX_BYTES, SQS_BATCH_MAX_ENTRIES, pack_batches, send_in_batches
@@ -26,18 +26,6 @@ BUCKET = "wildrydes-batched-send"
 SOURCE = Source(BUCKET, "raw/batched.json", "v1", "2026-01-01T00:00:00.000Z")
 GENERATION = "g1"
 NO_STATION_MILES = "1"  # every fixture ride is farther than this from any station: nothing left to send
-
-
-@dataclass
-class FakeContext:
-    function_name: str = "enrich-test"
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:000000000000:function:enrich-test"
-    aws_request_id: str = "00000000-0000-0000-0000-000000000001"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 300_000
 
 
 @pytest.fixture
