@@ -183,11 +183,11 @@ variable "writer_timeout_seconds" {
 variable "rides_per_message" {
   description = "Rides the ingest function packs into one SQS message (1 = the workshop's one-ride-per-message baseline)."
   type        = number
-  default     = 1000
+  default     = 2500
 
   validation {
-    condition     = var.rides_per_message >= 1 && var.rides_per_message <= 1000 && floor(var.rides_per_message) == var.rides_per_message
-    error_message = "rides_per_message must be a whole number from 1 to 1000."
+    condition     = var.rides_per_message >= 1 && var.rides_per_message <= 10000 && floor(var.rides_per_message) == var.rides_per_message
+    error_message = "rides_per_message must be a whole number from 1 to 10000."
   }
 }
 

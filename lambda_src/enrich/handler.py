@@ -20,11 +20,11 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from wildrydes_lambda import aws
 from wildrydes_lambda.contracts import metrics as metric_names
-from wildrydes_lambda.contracts.envelope import decode_message, encode_message, lineage_of
+from wildrydes_lambda.contracts.envelope import decode_message, lineage_of
 from wildrydes_lambda.etl import quarantine as q
 from wildrydes_lambda.etl.config import EnrichConfig
 from wildrydes_lambda.etl.enrichment import enrich_rides
-from wildrydes_lambda.etl.forwarding import EnrichOutcome, forward_enriched
+from wildrydes_lambda.etl.forwarding import EnrichOutcome, enriched_bodies, forward_enriched
 from wildrydes_lambda.etl.metrics import enrich_counts
 
 CONFIG = EnrichConfig.from_env()
@@ -48,8 +48,8 @@ def record_handler(record: SQSRecord) -> EnrichOutcome:
         for ride, reason, detail in rejected:
             writer.add(q.ride_line(reason, detail, source, None, ride))
         writer.flush()
-    body = encode_message(source, chunk, enriched, lineage.generation) if enriched else None
-    return EnrichOutcome(source.key, chunk, len(enriched), len(rejected), body)
+    bodies = enriched_bodies(lineage, enriched)
+    return EnrichOutcome(source.key, chunk, len(enriched), len(rejected), bodies)
 
 
 @metrics.log_metrics

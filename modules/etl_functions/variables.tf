@@ -123,11 +123,11 @@ variable "layout" {
 variable "rides_per_message" {
   description = "RIDES_PER_MESSAGE of ingest: rides packed into one SQS message (1 = one ride per message, the workshop baseline)."
   type        = number
-  default     = 1000
+  default     = 2500
 
   validation {
-    condition     = var.rides_per_message >= 1 && var.rides_per_message <= 1000 && floor(var.rides_per_message) == var.rides_per_message
-    error_message = "rides_per_message must be a whole number from 1 to 1000."
+    condition     = var.rides_per_message >= 1 && var.rides_per_message <= 10000 && floor(var.rides_per_message) == var.rides_per_message
+    error_message = "rides_per_message must be a whole number from 1 to 10000."
   }
 }
 

@@ -85,10 +85,10 @@ def price_per_request(api: str) -> float:
 class Defaults:
     """The deployed defaults a scale may outgrow (root variables.tf)."""
 
-    ingest_memory_mb: int = 256
+    ingest_memory_mb: int = 1024
     ingest_timeout_s: int = 300
     sqs_batch_size: int = 10
-    rides_per_message: int = 200
+    rides_per_message: int = 2500
     reserved_concurrency: int | None = None  # ETL functions: unreserved
 
 

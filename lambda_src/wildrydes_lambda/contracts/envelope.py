@@ -1,5 +1,12 @@
 """The SQS message envelope every ETL stage reads and writes (docs/design.md "Messages between stages"):
-``{"v": 1, "source": {"bucket", "key", "chunk", "version_id", "ingested_at", "generation"}, "rides": [...]}``.
+``{"v": 2, "source": {"bucket", "key", "chunk", "part", "version_id", "ingested_at", "generation"},
+"rides_zlib": "<base64 of the zlib-compressed JSON array of rides>"}``.
+
+The rides travel compressed: SQS bills and limits by bytes (256 KiB per message and per SendMessageBatch
+call), and ride JSON compresses ~3x even as base64, so a file needs ~3x fewer messages, sends, receives and
+invocations. The source header stays plain JSON, so a message in a dead-letter queue still says where it
+came from. :func:`decode_message` gives every caller ``envelope["rides"]`` as a list, whatever the version;
+a v1 envelope (plain ``"rides": [...]``, sent before compression existed) still decodes.
 
 ``version_id`` (the S3 object version the rides were read from, null on an unversioned bucket),
 ``ingested_at`` (the S3 event's time, normalised by :func:`normalise_event_time`) and ``generation`` (the
@@ -10,12 +17,23 @@ them) still decodes: :func:`lineage_of` gives its defaults.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 
-ENVELOPE_VERSION = 1
+ENVELOPE_VERSION = 2
+# Envelopes before compression: ``"rides"`` is the plain list. Still decoded (messages in flight at deploy).
+PLAIN_ENVELOPE_VERSION = 1
+COMPRESSED_RIDES_FIELD = "rides_zlib"
+# zlib's default trade-off: ~6 ms per 4,000 rides on one Lambda vCPU, within 10 % of level 9's size.
+ZLIB_LEVEL = 6
+# A compressed message never inflates past this (a hostile or corrupt body is a BadMessage, not an
+# out-of-memory): 10,000 rides of at most ~1.6 KB each (a 256-character name escaped 6 bytes per character).
+MAX_DECOMPRESSED_BYTES = 32 * 1024 * 1024
 # SQS accepts at most 256 KiB per message and per SendMessageBatch request.
 SQS_MAX_MESSAGE_BYTES = 262_144
 # The processed CSV's source_version for a source without an object version (unversioned bucket).
@@ -71,6 +89,7 @@ class EnvelopeSource(TypedDict, total=False):
     bucket: str
     key: str
     chunk: int
+    part: int
     version_id: str | None
     ingested_at: str
     generation: str
@@ -89,6 +108,9 @@ class Lineage:
     source: Source
     chunk: int
     generation: str
+    # Set when enrich had to split one message's output in two (its enriched form outgrew SQS's limit):
+    # the writer names each part's objects apart. None for a message that was never split.
+    part: int | None = None
 
 
 def lineage_of(envelope: Envelope) -> Lineage:
@@ -99,35 +121,79 @@ def lineage_of(envelope: Envelope) -> Lineage:
         version_id=head.get("version_id"),
         ingested_at=head.get("ingested_at", LEGACY_INGESTED_AT),
     )
-    return Lineage(source, int(head.get("chunk", 0)), head.get("generation", LEGACY_GENERATION))
+    part = head.get("part")
+    return Lineage(source, int(head.get("chunk", 0)), head.get("generation", LEGACY_GENERATION), part)
 
 
 def encode_ride(ride: dict[str, Any]) -> str:
     return json.dumps(ride, **_COMPACT)
 
 
-def envelope_prefix(source: Source, chunk: int, generation: str | None = None) -> str:
-    """The envelope up to the first ride (the rides and a closing ``]}`` follow)."""
+def envelope_prefix(
+    source: Source, chunk: int, generation: str | None = None, part: int | None = None
+) -> str:
+    """The envelope up to its compressed rides (their base64 text and a closing ``"}`` follow)."""
     head: dict[str, Any] = {"bucket": source.bucket, "key": source.key, "chunk": chunk}
+    if part is not None:
+        head["part"] = part
     if source.version_id is not None:
         head["version_id"] = source.version_id
     if source.ingested_at is not None:
         head["ingested_at"] = source.ingested_at
     if generation is not None:
         head["generation"] = generation
-    return f'{{"v":{ENVELOPE_VERSION},"source":{json.dumps(head, **_COMPACT)},"rides":['
+    head_json = json.dumps(head, **_COMPACT)
+    return f'{{"v":{ENVELOPE_VERSION},"source":{head_json},"{COMPRESSED_RIDES_FIELD}":"'
+
+
+ENVELOPE_SUFFIX = '"}'
+
+
+def compress_rides(encoded_rides: list[str]) -> str:
+    """The base64 text of the zlib-compressed JSON array of already-encoded rides (deterministic: the
+    same rides give the same text)."""
+    array = ("[" + ",".join(encoded_rides) + "]").encode("ascii")  # encode_ride's JSON is pure ASCII
+    return base64.b64encode(zlib.compress(array, ZLIB_LEVEL)).decode("ascii")
 
 
 def encode_message(
-    source: Source, chunk: int, rides: list[dict[str, Any]], generation: str | None = None
+    source: Source,
+    chunk: int,
+    rides: list[dict[str, Any]],
+    generation: str | None = None,
+    part: int | None = None,
 ) -> str:
-    return assemble_message(source, chunk, [encode_ride(r) for r in rides], generation)
+    return assemble_message(source, chunk, [encode_ride(r) for r in rides], generation, part)
 
 
 def assemble_message(
-    source: Source, chunk: int, encoded_rides: list[str], generation: str | None = None
+    source: Source,
+    chunk: int,
+    encoded_rides: list[str],
+    generation: str | None = None,
+    part: int | None = None,
 ) -> str:
-    return envelope_prefix(source, chunk, generation) + ",".join(encoded_rides) + "]}"
+    return envelope_prefix(source, chunk, generation, part) + compress_rides(encoded_rides) + ENVELOPE_SUFFIX
+
+
+def _inflate(text: Any) -> list[Any]:
+    """The ride list of a compressed envelope; BadMessage for anything that is not one (bounded)."""
+    if not isinstance(text, str):
+        raise BadMessage(f"{COMPRESSED_RIDES_FIELD} must be a string")
+    try:
+        packed = base64.b64decode(text.encode("ascii"), validate=True)
+        inflater = zlib.decompressobj()
+        array = inflater.decompress(packed, MAX_DECOMPRESSED_BYTES)
+        if inflater.unconsumed_tail or not inflater.eof:
+            raise BadMessage(
+                f"{COMPRESSED_RIDES_FIELD} is truncated or inflates past {MAX_DECOMPRESSED_BYTES} bytes"
+            )
+        rides = json.loads(array)
+    except (UnicodeEncodeError, binascii.Error, zlib.error, ValueError) as exc:
+        if isinstance(exc, BadMessage):
+            raise
+        raise BadMessage(f"{COMPRESSED_RIDES_FIELD} is not base64 zlib JSON: {exc}") from None
+    return rides
 
 
 def _optional_str(head: dict, name: str) -> bool:
@@ -140,8 +206,10 @@ def decode_message(body: str) -> Envelope:
         envelope = json.loads(body)
     except (TypeError, ValueError) as exc:
         raise BadMessage(f"body is not JSON: {exc}") from None
-    if not isinstance(envelope, dict) or envelope.get("v") != ENVELOPE_VERSION:
-        raise BadMessage(f"not a v{ENVELOPE_VERSION} envelope")
+    if not isinstance(envelope, dict) or envelope.get("v") not in (ENVELOPE_VERSION, PLAIN_ENVELOPE_VERSION):
+        raise BadMessage(f"not a v{ENVELOPE_VERSION} (or v{PLAIN_ENVELOPE_VERSION}) envelope")
+    if envelope["v"] == ENVELOPE_VERSION:
+        envelope["rides"] = _inflate(envelope.pop(COMPRESSED_RIDES_FIELD, None))
     source = envelope.get("source")
     if not isinstance(source, dict) or not isinstance(source.get("key"), str):
         raise BadMessage("envelope has no source.key")
@@ -149,6 +217,8 @@ def decode_message(body: str) -> Envelope:
         raise BadMessage("envelope lineage (version_id, ingested_at, generation) must be strings")
     if not isinstance(source.get("chunk", 0), int):
         raise BadMessage("envelope source.chunk must be an integer")
+    if not isinstance(source.get("part", 0), int) or isinstance(source.get("part"), bool):
+        raise BadMessage("envelope source.part must be an integer")
     rides = envelope.get("rides")
     if not isinstance(rides, list) or not all(isinstance(r, dict) and "ride_id" in r for r in rides):
         raise BadMessage("envelope rides must be a list of rides with ride_id")

@@ -85,6 +85,8 @@ def plan_csv_objects(
                 for r in group
             )
         else:
-            key = processed_key(prefix, month, lineage.source, lineage.generation, chunk_part(lineage.chunk))
+            key = processed_key(
+                prefix, month, lineage.source, lineage.generation, chunk_part(lineage.chunk, lineage.part)
+            )
             objects.append((key, render_csv(group, cells)))
     return objects

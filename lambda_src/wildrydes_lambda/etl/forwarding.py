@@ -6,6 +6,12 @@ whose enrichment failed (already in the processor's batchItemFailures) or whose 
 entry in SendMessageBatch's Failed list, a call that raised, a body over the size limit) is reported in
 batchItemFailures, so SQS redelivers it alone; redelivery re-enriches and re-sends the same body, which
 the writer stores under the same keys (idempotent). Records that were sent are never reported.
+
+An enriched message is normally one body. Ingest leaves a quarter of SQS's limit for what enrich adds; should
+the enriched rides still compress past the limit (rides whose added fields compress unusually badly),
+:func:`enriched_bodies` splits them in halves, in order, each half a *part* of the message with its own
+``source.part``, and the writer names each part's objects apart. The split depends only on the enriched
+rides, so a redelivery re-sends the same parts.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wildrydes_lambda.aws.sqs import BatchSendResult, send_in_batches
+from wildrydes_lambda.contracts.envelope import SQS_MAX_MESSAGE_BYTES, Lineage, assemble_message, encode_ride
 
 SUCCESS = "success"  # the status Powertools' BatchProcessor.process() gives a record that was handled
 FAILURES_KEY = "batchItemFailures"
@@ -23,14 +30,45 @@ ITEM_ID_KEY = "itemIdentifier"
 
 @dataclass(frozen=True)
 class EnrichOutcome:
-    """One record's enrichment: counts for metrics/logging and the message to forward (None if no ride
-    survived enrichment, so there is nothing to send)."""
+    """One record's enrichment: counts for metrics/logging and the message bodies to forward (none if no
+    ride survived enrichment; two or more only when the enriched rides outgrew one message)."""
 
     source_key: str
     chunk: int
     enriched: int
     rejected: int
-    body: str | None
+    bodies: tuple[str, ...]
+
+
+def enriched_bodies(
+    lineage: Lineage, rides: list[dict[str, Any]], limit_bytes: int = SQS_MAX_MESSAGE_BYTES
+) -> tuple[str, ...]:
+    """The message(s) carrying ``rides`` on: one body with the lineage unchanged when it fits
+    ``limit_bytes``, else halves (recursively, in order) numbered as parts 0, 1, ... of the chunk. Enrich
+    only ever receives ingest's messages, which have no part."""
+    if not rides:
+        return ()
+    encoded = [encode_ride(ride) for ride in rides]
+
+    def body(group: list[str], part: int | None) -> str:
+        return assemble_message(lineage.source, lineage.chunk, group, lineage.generation, part)
+
+    whole = body(encoded, lineage.part)
+    if len(whole.encode("utf-8")) <= limit_bytes:
+        return (whole,)
+    pieces: list[list[str]] = []
+
+    def split(group: list[str]) -> None:
+        # Sized with the largest part number any piece can get, so numbering never pushes one over.
+        if len(group) == 1 or len(body(group, len(encoded)).encode("utf-8")) <= limit_bytes:
+            pieces.append(group)
+            return
+        half = len(group) // 2
+        split(group[:half])
+        split(group[half:])
+
+    split(encoded)
+    return tuple(body(group, part) for part, group in enumerate(pieces))
 
 
 @dataclass(frozen=True)
@@ -52,7 +90,7 @@ def forward_enriched(
     EnrichOutcome, raw SQS record) in SendMessageBatch calls and add the records whose send failed to the
     processor's batchItemFailures."""
     succeeded = [(record["messageId"], outcome) for status, outcome, record in processed if status == SUCCESS]
-    to_send = [(message_id, outcome.body) for message_id, outcome in succeeded if outcome.body is not None]
+    to_send = [(message_id, body) for message_id, outcome in succeeded for body in outcome.bodies]
     send = send_in_batches(queue_url, to_send, sqs)
     not_sent = set(send.failed_ids)
     failures = [dict(item) for item in processor_response.get(FAILURES_KEY, [])]

@@ -9,7 +9,8 @@
 - ``generation``: the grouping generation (``grouping.grouping_generation``: the grouping scheme and
   RIDES_PER_MESSAGE), so a retry that groups differently writes other names, found and deleted by the
   supersession cleanup, and a retry that groups the same way overwrites its own objects;
-- ``chunk``: the message number within the file version (one object per message and month).
+- ``chunk``: the message number within the file version (one object per message and month), followed by
+  ``-<part>`` for a message enrich had to split in parts (``envelope.Lineage.part``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ CHUNK_DIGITS = 5
 CSV_SUFFIX = ".csv"
 
 _NAME_RE = re.compile(
-    r"^(?P<key>[0-9a-f]{32})-(?P<version>[0-9a-f]{12})-(?P<generation>[0-9a-f]{8})-(?P<part>[0-9a-f]+)\.csv$"
+    r"^(?P<key>[0-9a-f]{32})-(?P<version>[0-9a-f]{12})-(?P<generation>[0-9a-f]{8})-(?P<part>[0-9a-f]+(?:-[0-9]+)?)\.csv$"
 )
 
 
@@ -73,8 +74,9 @@ def processed_key(prefix: str, month: str, source: Source, generation: str, part
     )
 
 
-def chunk_part(chunk: int) -> str:
-    return f"{chunk:0{CHUNK_DIGITS}d}"
+def chunk_part(chunk: int, part: int | None = None) -> str:
+    """The name's last field: the chunk, and the part of a message enrich split (None: not split)."""
+    return f"{chunk:0{CHUNK_DIGITS}d}" if part is None else f"{chunk:0{CHUNK_DIGITS}d}-{part}"
 
 
 class ObjectName(NamedTuple):

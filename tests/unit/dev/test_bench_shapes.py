@@ -13,6 +13,10 @@ ROOT = Path(__file__).resolve().parents[3]
 
 @pytest.fixture(scope="module")
 def bench():
+    # bench/run.py imports its sibling modules (ingest_1m) the way `python bench/run.py` finds them: from
+    # its own directory. Without this the test passed only when another test had put bench/ on sys.path.
+    if str(ROOT / "bench") not in sys.path:
+        sys.path.insert(0, str(ROOT / "bench"))
     spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench" / "run.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)

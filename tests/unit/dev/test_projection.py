@@ -109,3 +109,25 @@ def test_figures_round_trip_through_json_and_render():
     for n in ("1,000,000", "100,000,000", "1,000,000,000"):
         assert f"| {n} |" in text
     assert "LIST requests are billed at the PUT price and HEAD at the GET price" in text
+
+
+def test_the_projected_defaults_are_the_deployed_ones():
+    """Defaults() stands for root variables.tf; a default changed there must change here (it went stale once:
+    ingest memory 256 -> 1024 MB and rides per message 200 -> 2500 were projected with the old values)."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[3] / "variables.tf").read_text()
+
+    def default(name: str) -> int:
+        block = re.search(rf'variable "{name}" {{(.*?)\n}}', text, re.S)
+        assert block, name
+        return int(re.search(r"^\s*default\s*=\s*(\d+)", block.group(1), re.M).group(1))
+
+    d = p.Defaults()
+    assert (d.ingest_memory_mb, d.ingest_timeout_s, d.sqs_batch_size, d.rides_per_message) == (
+        default("ingest_memory_mb"),
+        default("ingest_timeout_seconds"),
+        default("sqs_batch_size"),
+        default("rides_per_message"),
+    )

@@ -166,8 +166,8 @@ def test_send_in_batches_reports_oversize_and_makes_no_call_for_nothing(cloud):
 
 
 def test_forward_enriched_keeps_processor_failures_and_skips_records_with_nothing_to_send(cloud):
-    done = EnrichOutcome("k", 0, 3, 0, "body-0")
-    empty = EnrichOutcome("k", 1, 0, 3, None)
+    done = EnrichOutcome("k", 0, 3, 0, ("body-0",))
+    empty = EnrichOutcome("k", 1, 0, 3, ())
     processed = [
         ("success", done, {"messageId": "a"}),
         ("fail", "BadMessage:x", {"messageId": "b"}),

@@ -16,7 +16,7 @@ from etl_fixtures import file_bytes, make_ride
 from moto import mock_aws
 
 from wildrydes_lambda import aws as aws_adapters
-from wildrydes_lambda.contracts.envelope import Source, encode_message
+from wildrydes_lambda.contracts.envelope import Source, decode_message, encode_message
 from wildrydes_lambda.etl.quarantine import source_key_hash
 from wildrydes_lambda.etl.rides import is_heavy, validate_ride
 from wildrydes_lambda.etl.stations import nearest_station
@@ -180,9 +180,9 @@ def test_ingest_fans_out_quarantines_and_writes_manifests(cloud):
     assert "manifests/elsewhere/c.json.json" not in keys_under(cloud, "manifests/")
 
     records = drain(cloud, "ingest")
-    rides = [r for rec in records for r in json.loads(rec["body"])["rides"]]
+    rides = [r for rec in records for r in decode_message(rec["body"])["rides"]]
     assert len(rides) == len({r["ride_id"] for r in rides}) == 32
-    assert all(len(json.loads(rec["body"])["rides"]) <= 10 for rec in records)
+    assert all(len(decode_message(rec["body"])["rides"]) <= 10 for rec in records)
     assert len(records) == manifest_a["messages"] + get_json(cloud, "manifests/raw/b.json.json")["messages"]
 
     quarantine_a = keys_under(cloud, f"quarantine/{source_key_hash('raw/a file.json')}/")
@@ -243,7 +243,7 @@ def test_enrich_reports_only_the_failed_record(cloud):
     }
     result = handler.lambda_handler(event, FakeContext())
     assert result == {"batchItemFailures": [{"itemIdentifier": "m-bad"}]}
-    forwarded = [json.loads(rec["body"]) for rec in drain(cloud, "groundstation")]
+    forwarded = [decode_message(rec["body"]) for rec in drain(cloud, "groundstation")]
     assert sorted(env["source"]["chunk"] for env in forwarded) == [0, 1]
     for ride in (r for env in forwarded for r in env["rides"]):
         assert ride["groundstation"] == nearest_station(ride["latitude"], ride["longitude"])[0]
@@ -261,7 +261,7 @@ def test_enrich_limit_quarantines_far_rides_as_no_station_in_range(cloud):
         MAX_STATION_DISTANCE_MILES="100",
     )
     handler.lambda_handler({"Records": [envelope_record([far, GOOD_A[1]], 3, "m-far")]}, FakeContext())
-    [forwarded] = [json.loads(rec["body"]) for rec in drain(cloud, "groundstation")]
+    [forwarded] = [decode_message(rec["body"]) for rec in drain(cloud, "groundstation")]
     assert [r["name"] for r in forwarded["rides"]] == [GOOD_A[1]["Name"]]
     [key] = keys_under(cloud, "quarantine/")
     [line] = [
@@ -388,8 +388,8 @@ def test_ingest_reads_the_version_the_event_names_and_records_superseded_ones(cl
     assert late["file_reason"] == "SUPERSEDED" and late["source"]["version_id"] == v1
 
     handler.lambda_handler(versioned_event(key, v2), FakeContext())
-    second = [r for rec in drain(cloud, "ingest") for r in json.loads(rec["body"])["rides"]]
-    assert len(second) == 6 and len([r for rec in first for r in json.loads(rec["body"])["rides"]]) == 5
+    second = [r for rec in drain(cloud, "ingest") for r in decode_message(rec["body"])["rides"]]
+    assert len(second) == 6 and len([r for rec in first for r in decode_message(rec["body"])["rides"]]) == 5
     assert get_json(cloud, f"manifests/{key}.versions/{v2}.json")["valid"] == 6
     assert get_json(cloud, f"manifests/{key}.json")["source"]["version_id"] == v2  # the key's latest
     # Each version's quarantine lines live apart: v2's did not overwrite v1's.

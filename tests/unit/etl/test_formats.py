@@ -8,7 +8,7 @@ import tracemalloc
 import pytest
 from etl_fixtures import file_bytes, make_ride
 
-from wildrydes_lambda.contracts.envelope import Source
+from wildrydes_lambda.contracts.envelope import Source, decode_message
 from wildrydes_lambda.etl import quarantine as q
 from wildrydes_lambda.etl.ingestion import ingest_file
 from wildrydes_lambda.etl.streaming import MAX_LINE_BYTES, BadFile, InputFormat, detect_format, scan_file
@@ -59,7 +59,7 @@ class Sink:
 
     def rides(self):
         return sorted(
-            (r for body in self.bodies for r in json.loads(body)["rides"]), key=lambda r: r["ride_id"]
+            (r for body in self.bodies for r in decode_message(body)["rides"]), key=lambda r: r["ride_id"]
         )
 
     def lines(self):

@@ -10,7 +10,7 @@ from etl_fixtures import file_bytes, make_ride
 
 from wildrydes_dev.opencsv import opencsv_parse_line
 from wildrydes_lambda.contracts.csv_schema import CSV_COLUMNS
-from wildrydes_lambda.contracts.envelope import Source
+from wildrydes_lambda.contracts.envelope import Source, decode_message
 from wildrydes_lambda.etl import ingestion, streaming
 from wildrydes_lambda.etl import quarantine as q
 from wildrydes_lambda.etl.csv_output import lineage_cells, render_csv
@@ -34,7 +34,7 @@ class Sink:
         return [json.loads(line) for body in self.objects.values() for line in body.decode().splitlines()]
 
     def rides(self):
-        return [r for body in self.bodies for r in json.loads(body)["rides"]]
+        return [r for body in self.bodies for r in decode_message(body)["rides"]]
 
 
 def assert_invariant(manifest):

@@ -1,6 +1,8 @@
 """Envelopes (with lineage) and the per-month grouping and packing of rides into messages."""
 
 import json
+import random
+import string
 
 import pytest
 from etl_fixtures import make_ride
@@ -17,6 +19,7 @@ from wildrydes_lambda.contracts.envelope import (
     normalise_event_time,
 )
 from wildrydes_lambda.etl import grouping as messages
+from wildrydes_lambda.etl import naming
 from wildrydes_lambda.etl.grouping import MessageGrouper
 from wildrydes_lambda.etl.rides import validate_ride
 
@@ -36,8 +39,14 @@ def group_all(items, **kwargs):
 def test_envelope_round_trip():
     body = encode_message(SOURCE, 7, rides(2))
     envelope = decode_message(body)
-    assert envelope["v"] == 1 and envelope["source"] == {"bucket": "bucket", "key": "raw/x.json", "chunk": 7}
+    assert envelope["v"] == 2 and envelope["source"] == {"bucket": "bucket", "key": "raw/x.json", "chunk": 7}
     assert envelope["rides"] == rides(2)
+    # The rides travel compressed: a plain v1 body of the same rides is longer.
+    many = rides(500)
+    head = {"bucket": "bucket", "key": "raw/x.json", "chunk": 7}
+    plain = json.dumps({"v": 1, "source": head, "rides": many})
+    assert decode_message(plain)["rides"] == decode_message(encode_message(SOURCE, 7, many))["rides"] == many
+    assert len(encode_message(SOURCE, 7, many)) * 2 < len(plain)
 
 
 def test_envelope_carries_the_lineage_and_old_envelopes_still_decode():
@@ -100,7 +109,7 @@ def test_full_messages_hold_one_month_at_most_n_rides_and_every_ride_once():
     bodies = group_all(items, rides_per_message=50)
     seen = []
     for chunk, body in enumerate(bodies):
-        envelope = json.loads(body)
+        envelope = decode_message(body)
         assert envelope["source"]["chunk"] == chunk
         assert 1 <= len(envelope["rides"]) <= 50
         if len(envelope["rides"]) == 50:  # a full month buffer: one month
@@ -110,7 +119,7 @@ def test_full_messages_hold_one_month_at_most_n_rides_and_every_ride_once():
 
 
 def month_sets(bodies):
-    return [sorted({r["statustime"][:7] for r in json.loads(b)["rides"]}) for b in bodies]
+    return [sorted({r["statustime"][:7] for r in decode_message(b)["rides"]}) for b in bodies]
 
 
 def test_sparse_months_are_packed_whole_in_month_order():
@@ -118,18 +127,18 @@ def test_sparse_months_are_packed_whole_in_month_order():
     writer's objects (one per message and month) are one per month."""
     items = rides(600, days=300)  # ten months, ~60 rides each
     bodies = group_all(items, rides_per_message=200)
-    assert [len(json.loads(b)["rides"]) for b in bodies] == [184, 182, 180, 54]
+    assert [len(decode_message(b)["rides"]) for b in bodies] == [184, 182, 180, 54]
     months = month_sets(bodies)
     flat = [m for ms in months for m in ms]
     assert flat == sorted(flat) and len(flat) == len(set(flat)) == 10  # no month split between messages
-    assert sum(len(json.loads(b)["rides"]) for b in bodies) == 600
+    assert sum(len(decode_message(b)["rides"]) for b in bodies) == 600
 
 
 def test_a_month_that_fills_a_message_goes_alone_and_its_rest_is_packed():
     dense = [validate_ride(make_ride(i, day=1)) for i in range(250)]  # June: 250 rides
     sparse = [validate_ride(make_ride(1000 + i, day=40)) for i in range(30)]  # July: 30 rides
     bodies = group_all(dense + sparse, rides_per_message=200)
-    assert [len(json.loads(b)["rides"]) for b in bodies] == [200, 80]
+    assert [len(decode_message(b)["rides"]) for b in bodies] == [200, 80]
     assert month_sets(bodies) == [["2017-06"], ["2017-06", "2017-07"]]
 
 
@@ -138,7 +147,7 @@ def test_the_generation_names_the_grouping():
     assert messages.grouping_generation(200) != messages.grouping_generation(201)
     grouper = MessageGrouper(SOURCE, rides_per_message=37)
     [body] = list(grouper.add(rides(1)[0])) + list(grouper.finish())
-    assert json.loads(body)["source"]["generation"] == messages.grouping_generation(37)
+    assert decode_message(body)["source"]["generation"] == messages.grouping_generation(37)
     assert grouper.months == ["2017-06"]
 
 
@@ -151,41 +160,83 @@ def test_baseline_mode_is_one_ride_per_message():
     assert len(group_all(rides(30), rides_per_message=1)) == 30
 
 
-def test_messages_stay_under_the_byte_budget():
-    long_names = [validate_ride(make_ride(i, Name="n" * 250 + str(i))) for i in range(3000)]
-    budget = 20_000
-    bodies = group_all(long_names, rides_per_message=1000, budget_bytes=budget)
-    # every message fits the budget even after enrich adds its bytes to each ride
-    assert all(
-        len(b.encode()) + len(json.loads(b)["rides"]) * messages.ENRICH_GROWTH_MAX_BYTES_PER_RIDE <= budget
-        for b in bodies
-    )
-    assert sum(len(json.loads(b)["rides"]) for b in bodies) == 3000
-
-
-def test_a_full_message_still_fits_sqs_after_enrichment():
-    """The worst case: MAX_RIDES_PER_MESSAGE small rides far from a station (long distance repr)."""
-    from wildrydes_lambda.etl.enrichment import enrich_rides
-
-    small = [
-        validate_ride(make_ride(i, Name="a", Latitude=-89.123457, Longitude=179.987654 - i * 1e-6))
+def test_messages_stay_under_the_ingest_share_of_the_budget():
+    """Names of random letters compress badly, so the compressed size, not the count, splits the file."""
+    rng = random.Random(7)
+    noisy = [
+        validate_ride(make_ride(i, Name="".join(rng.choices(string.ascii_letters, k=250))))
         for i in range(3000)
     ]
-    bodies = group_all(small, rides_per_message=messages.MAX_RIDES_PER_MESSAGE)
+    budget = 40_000
+    bodies = group_all(noisy, rides_per_message=1000, budget_bytes=budget)
+    assert len(bodies) > 3  # more than the count alone would make
+    assert all(len(b.encode()) <= budget * messages.INGEST_SHARE_OF_BUDGET for b in bodies)
+    assert [r["ride_id"] for b in bodies for r in decode_message(b)["rides"]] == [r["ride_id"] for r in noisy]
+
+
+def test_a_default_message_of_workshop_rides_still_fits_sqs_once_enriched():
+    """The reserve left for enrich covers a full default message of workshop-shaped rides (far from the
+    stations, so every distance has a long repr): one part each, under SQS's limit."""
+    from wildrydes.workshop_shape import workshop_rides
+    from wildrydes_lambda.etl.enrichment import enrich_rides
+    from wildrydes_lambda.etl.forwarding import enriched_bodies
+
+    items = [validate_ride(r) for r in workshop_rides(7755, seed=3)]
+    bodies = group_all(items)
+    assert len(bodies) <= 4  # 7,755 rides: the count (2,500) splits them, not the bytes
     for body in bodies:
-        env = json.loads(body)
+        env = decode_message(body)
         enriched, rejected = enrich_rides(env["rides"])
-        grown = encode_message(SOURCE, env["source"]["chunk"], enriched)
+        [grown] = enriched_bodies(lineage_of(env), enriched)
         assert rejected == [] and len(grown.encode()) <= envelope.SQS_MAX_MESSAGE_BYTES
         per_ride = (len(grown) - len(body)) / len(enriched)
         assert per_ride <= messages.ENRICH_GROWTH_MAX_BYTES_PER_RIDE
+
+
+def test_enrich_splits_an_output_that_outgrew_sqs_into_numbered_parts():
+    """Should enriched rides still compress past the limit, enrich sends them as parts: each fits, together
+    they are the rides in order, the same input splits the same way, and the writer names parts apart."""
+    from wildrydes_lambda.etl.csv_output import plan_csv_objects
+    from wildrydes_lambda.etl.forwarding import enriched_bodies
+
+    rng = random.Random(11)
+    noisy = [
+        validate_ride(make_ride(i, Name="".join(rng.choices(string.ascii_letters, k=250))))
+        for i in range(400)
+    ]
+    lineage = Lineage(SOURCE, 4, "0badcafe")
+    limit = 30_000
+    parts = enriched_bodies(lineage, noisy, limit_bytes=limit)
+    assert len(parts) > 2 and all(len(p.encode()) <= limit for p in parts)
+    assert parts == enriched_bodies(lineage, noisy, limit_bytes=limit)
+    decoded = [decode_message(p) for p in parts]
+    assert [lineage_of(d).part for d in decoded] == list(range(len(parts)))
+    assert {lineage_of(d).chunk for d in decoded} == {4}
+    assert [r["ride_id"] for d in decoded for r in d["rides"]] == [r["ride_id"] for r in noisy]
+    # one body, no part, when it fits
+    [whole] = enriched_bodies(lineage, noisy[:3])
+    assert lineage_of(decode_message(whole)).part is None
+    keys = [
+        key
+        for d in decoded
+        for key, _ in plan_csv_objects(
+            [
+                {**r, "groundstation": "X", "station_distance_miles": 1.0, "heavy_utilization": 0}
+                for r in d["rides"]
+            ],
+            "processed/",
+            lineage_of(d),
+        )
+    ]
+    assert len(keys) == len(set(keys)) == len(parts)
+    assert all(naming.parse_object_name(k) is not None for k in keys)
 
 
 def test_buffer_cap_flushes_early_but_loses_nothing():
     items = rides(600, days=300)  # ten months, 60 rides each: four packed messages without the cap
     assert len(group_all(items, rides_per_message=200)) == 4
     bodies = group_all(items, rides_per_message=200, max_buffered_bytes=10_000)
-    assert sum(len(json.loads(b)["rides"]) for b in bodies) == 600
+    assert sum(len(decode_message(b)["rides"]) for b in bodies) == 600
     assert len(bodies) > 4  # the cap forced partial messages
 
 
@@ -198,7 +249,6 @@ def test_rides_per_message_is_bounded():
 
 def test_grouping_does_not_depend_on_the_source_key_length():
     """Issue 13: the same bytes under a short and a 1,000-byte key must split into the same messages."""
-    import json
 
     from etl_fixtures import make_ride
 
@@ -209,9 +259,12 @@ def test_grouping_does_not_depend_on_the_source_key_length():
     rides = [validate_ride(make_ride(i, day=1 + i % 2, Name="N" * 200)) for i in range(2000)]
 
     def groups(key, version=None, at=None):
-        grouper = MessageGrouper(Source("bucket", key, version, at), rides_per_message=1000)
+        # A budget small enough that compressed size, not only the count, splits the months.
+        grouper = MessageGrouper(
+            Source("bucket", key, version, at), rides_per_message=1000, budget_bytes=60_000
+        )
         bodies = [b for ride in rides for b in grouper.add(ride)] + list(grouper.finish())
-        return [[r["ride_id"] for r in json.loads(b)["rides"]] for b in bodies]
+        return [[r["ride_id"] for r in decode_message(b)["rides"]] for b in bodies]
 
     short, long = groups("raw/a.json"), groups("raw/" + "k" * 991 + ".json")
     assert short == long and len(short) > 2  # the byte budget, not only the count, splits them

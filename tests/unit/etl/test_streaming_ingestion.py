@@ -7,8 +7,9 @@ import tracemalloc
 import pytest
 from etl_fixtures import GeneratedRideFile, file_bytes, make_ride
 
-from wildrydes_lambda.contracts.envelope import Source
+from wildrydes_lambda.contracts.envelope import Source, decode_message
 from wildrydes_lambda.etl.dedupe import RideTable, Seen
+from wildrydes_lambda.etl.grouping import DEFAULT_RIDES_PER_MESSAGE
 from wildrydes_lambda.etl.ingestion import ingest_file
 from wildrydes_lambda.etl.quarantine import QUARANTINE_LINES_PER_OBJECT, QuarantineWriter, source_key_hash
 from wildrydes_lambda.etl.rides import validate_ride
@@ -80,7 +81,7 @@ class Sink:
         return [json.loads(line) for body in self.objects.values() for line in body.decode().splitlines()]
 
     def sent_rides(self):
-        return [r for body in self.bodies for r in json.loads(body)["rides"]]
+        return [r for body in self.bodies for r in decode_message(body)["rides"]]
 
 
 def test_ingest_counts_quarantines_and_dedupes():
@@ -146,7 +147,7 @@ def test_ride_table():
     assert ids.nbytes <= 16 * 4 * 5000  # grown to <= 4 slots of 16 bytes per id
 
 
-# Few dates, so the per-date message buffers (bounded by dates x RIDES_PER_MESSAGE, not by file size)
+# Few dates, so the per-month message buffers (bounded by months x RIDES_PER_MESSAGE, not by file size)
 # are already full in the small file and the comparison isolates growth with the file size.
 MEMORY_TEST_DAYS = 4
 
@@ -155,7 +156,7 @@ def _peak_ingest_bytes(n: int) -> tuple[int, int]:
     counted = {"rides": 0}
 
     def send(body):  # count and drop, like SQS would take the message away
-        counted["rides"] += body.count('"ride_id"')
+        counted["rides"] += len(decode_message(body)["rides"])
 
     quarantine = QuarantineWriter(lambda k, b: None, "quarantine/", SOURCE)
     tracemalloc.start()
@@ -176,7 +177,9 @@ def _table_bytes(rides: int) -> int:
 
 
 def test_memory_is_flat_in_file_size():
-    small, large = 2_000, 20_000
+    # The small file already fills its month buffer (> DEFAULT_RIDES_PER_MESSAGE rides), so what grows
+    # between the two is what grows with the file.
+    small, large = 3 * DEFAULT_RIDES_PER_MESSAGE, 12 * DEFAULT_RIDES_PER_MESSAGE
     small_peak, _ = _peak_ingest_bytes(small)
     large_peak, _ = _peak_ingest_bytes(large)
     # Only the dedupe table may grow with the kept rides (by design, 16 bytes per slot; while it doubles,

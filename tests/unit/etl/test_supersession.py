@@ -23,7 +23,7 @@ from test_etl_handlers import (
     writer_handler,
 )
 
-from wildrydes_lambda.contracts.envelope import Source
+from wildrydes_lambda.contracts.envelope import Source, decode_message
 from wildrydes_lambda.etl import naming
 from wildrydes_lambda.etl.ingestion import manifest_key
 from wildrydes_lambda.etl.supersession import Plan, clean_up, plan_cleanup
@@ -143,7 +143,10 @@ def test_the_same_bytes_under_a_short_and_a_long_key_group_identically(versioned
         _, event = upload(versioned, key, file_bytes(V1))
         run_ingest(versioned, event, rides_per_message=1000)
         groupings.append(
-            [[r["ride_id"] for r in json.loads(rec["body"])["rides"]] for rec in drain(versioned, "ingest")]
+            [
+                [r["ride_id"] for r in decode_message(rec["body"])["rides"]]
+                for rec in drain(versioned, "ingest")
+            ]
         )
     assert groupings[0] == groupings[1] and sum(map(len, groupings[0])) == 150
 

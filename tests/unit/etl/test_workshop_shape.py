@@ -1,7 +1,6 @@
 """The workshop-shaped ride file lands completely: every ride valid, nearest station, distance, label."""
 
 import io
-import json
 
 from wildrydes.workshop_shape import WORKSHOP_RIDES, workshop_file_bytes, workshop_rides
 from wildrydes_lambda.contracts.envelope import Source, decode_message, lineage_of
@@ -49,7 +48,7 @@ def test_every_workshop_ride_is_processed_with_its_nearest_station():
         0,
         0,
     )
-    rides = [r for body in bodies for r in json.loads(body)["rides"]]
+    rides = [r for body in bodies for r in decode_message(body)["rides"]]
     enriched, rejected = enrich_rides(rides)
     assert rejected == [] and len(enriched) == WORKSHOP_RIDES
     for ride in enriched:
@@ -69,7 +68,7 @@ def test_every_workshop_ride_is_processed_with_its_nearest_station():
         key
         for body in bodies
         for key, _ in plan_csv_objects(
-            enrich_rides(json.loads(body)["rides"])[0], "processed/", lineage_of(decode_message(body))
+            enrich_rides(decode_message(body)["rides"])[0], "processed/", lineage_of(decode_message(body))
         )
     ]
     assert len(objects) == len(set(objects)) == len(months) and len(objects) / WORKSHOP_RIDES <= 0.02
