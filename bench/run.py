@@ -208,6 +208,9 @@ IDLE_CHECKS = 2
 CLEAR_PASSES = 20
 DELETE_BATCH = 1000  # DeleteObjects' limit
 CLOCK_SLACK_S = 1.0  # S3 LastModified has whole seconds
+# A version manifest in this state is ingest's marker, written before the first message is sent
+# (wildrydes_lambda.etl.ingestion.STATE_SENDING); the final manifest replaces it.
+MANIFEST_STATE_SENDING = "sending"
 
 
 def report_figures(messages: list[str]) -> dict:
@@ -310,11 +313,12 @@ class Etl:
 
     def manifest(self, key: str) -> dict | None:
         """This run's manifest of raw key `key`, wherever ingest names it under manifests/<key> (per file or
-        per file version): the newest JSON object there that has the ride counts."""
+        per file version): the newest JSON object there that has the ride counts and is not the marker
+        ingest writes before it sends (its counts are zeros until the final manifest replaces it)."""
         found = sorted(self.objects(demo.MANIFEST_PREFIX + key), key=lambda o: o["LastModified"])
         for o in reversed(found):
             body = json.loads(self.s3.get_object(Bucket=self.bucket, Key=o["Key"])["Body"].read())
-            if "rides_in" in body:
+            if "rides_in" in body and body.get("state") != MANIFEST_STATE_SENDING:
                 return body
         return None
 
@@ -409,6 +413,7 @@ class Etl:
         # Every object there now was written at least once.
         objects_written = max(pipeline.get("s3.PutObject", 0) - upload_requests - elsewhere, objects_current)
         stored = sum(o["Size"] for prefix in STORED_PREFIXES for o in self.objects(prefix))
+        scan = athena_scan(self.objects(demo.PROCESSED_PREFIX))
         reports = self.lambda_reports(t0)
         return {
             "rides": rides,
@@ -425,11 +430,42 @@ class Etl:
             "objects_per_ride": objects_written / rides_in,
             "bytes_stored": stored,
             "bytes_stored_per_ride": round(stored / rides_in, 1),
+            "athena_scan": scan,
             "lambda": reports,
             "seconds": round(elapsed, 2),
             "rides_per_s": round(manifest["valid"] / elapsed, 1),
             "upload_requests_included": upload_requests,
         }
+
+
+# processed/ride_month=YYYY-MM/...: the partition a processed object belongs to.
+PARTITION_IN_KEY = re.compile(r"/ride_month=(\d{4}-\d{2})/")
+# Athena bills at least this much per query, however little it scans.
+ATHENA_MIN_BYTES_PER_QUERY = 10 * 1024 * 1024
+
+
+def athena_scan(objects: list[dict]) -> dict:
+    """What Athena reads for a query over the processed table, from the objects' sizes: CSV has no column
+    or row-group skipping, so a query reads every object of the partitions its predicate keeps, and
+    partition projection keeps only `ride_month` values the predicate names. A one-day query
+    (`ride_month = 'YYYY-MM' AND statustime LIKE 'YYYY-MM-DD%'`) reads its month's objects; the view
+    `rides_unique` with no month predicate reads them all."""
+    by_month: dict[str, int] = collections.Counter()
+    for o in objects:
+        match = PARTITION_IN_KEY.search(o["Key"])
+        if match:
+            by_month[match.group(1)] += o["Size"]
+    total = sum(by_month.values())
+    sizes = sorted(by_month.values())
+    busiest = sizes[-1] if sizes else 0
+    return {
+        "months": len(sizes),
+        "full_table_bytes": total,
+        "one_day_query_bytes_busiest_month": busiest,
+        "one_day_query_bytes_median_month": sizes[len(sizes) // 2] if sizes else 0,
+        "pruned_fraction_busiest_month": round(busiest / total, 4) if total else 0.0,
+        "billed_minimum_bytes": ATHENA_MIN_BYTES_PER_QUERY,
+    }
 
 
 def generate(rides: int, out: Path, settings: demo.Settings, days: tuple[str, str] | None = None) -> Path:
@@ -1020,6 +1056,27 @@ def shape_markdown(shapes: dict) -> list[str]:
             )
         ]
         lambda_rows.append(f"| {shape} | " + " | ".join(cells) + " |")
+    scan_rows = [
+        f"| {shape} | {scan['months']:,} | {scan['full_table_bytes']:,} | "
+        f"{scan['one_day_query_bytes_busiest_month']:,} | {scan['one_day_query_bytes_median_month']:,} | "
+        f"{scan['pruned_fraction_busiest_month']:.2%} |"
+        for shape in SHAPES
+        for scan in [((shapes.get(shape) or {}).get("default") or {}).get("athena_scan")]
+        if scan
+    ]
+    if scan_rows:
+        lines += [
+            "",
+            "Athena bytes read per query over processed/ (default mode; `athena_scan`: CSV is read whole, so a "
+            "query reads every object of the `ride_month` partitions its predicate keeps, and projection "
+            "keeps only the months it names). A one-day query reads its month; a query with no month reads "
+            f"the whole table. Athena bills at least {ATHENA_MIN_BYTES_PER_QUERY // 2**20} MB per query.",
+            "",
+            "| shape | months | whole table (bytes) | one-day query, busiest month | one-day query, median month "
+            "| busiest month / whole table |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |",
+            *scan_rows,
+        ]
     if lambda_rows:
         lines += [
             "",

@@ -98,3 +98,27 @@ def test_check_flags_a_shape_over_the_goals(bench, key, shape, value, flag):
     results[key][shape] = value
     problems = bench.check(results)
     assert len(problems) == 1 and problems[0].startswith(flag)
+
+
+def test_athena_scan_reads_only_the_months_a_query_names(bench):
+    objects = [
+        {"Key": "processed/ride_month=2017-06/a-1.csv", "Size": 600},
+        {"Key": "processed/ride_month=2017-06/b-1.csv", "Size": 400},
+        {"Key": "processed/ride_month=2017-07/a-1.csv", "Size": 100},
+        {"Key": "processed/ride_month=2018-01/a-1.csv", "Size": 300},
+        {"Key": "processed/stray.csv", "Size": 10_000},  # outside every partition: no query reads it
+    ]
+    scan = bench.athena_scan(objects)
+    assert scan["months"] == 3 and scan["full_table_bytes"] == 1400
+    assert scan["one_day_query_bytes_busiest_month"] == 1000
+    assert scan["one_day_query_bytes_median_month"] == 300
+    assert scan["pruned_fraction_busiest_month"] == round(1000 / 1400, 4)
+    assert bench.athena_scan([])["full_table_bytes"] == 0
+
+
+def test_the_bench_skips_ingests_sending_marker(bench):
+    """A run once read ingest's `sending` marker (all counts 0) as the file's manifest and reported
+    166 requests per ride: the bench's name for the state must be ingest's."""
+    from wildrydes_lambda.etl.ingestion import STATE_SENDING
+
+    assert bench.MANIFEST_STATE_SENDING == STATE_SENDING
