@@ -47,7 +47,7 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ingest_1m import bench_ingest_1m
@@ -208,6 +208,10 @@ IDLE_CHECKS = 2
 CLEAR_PASSES = 20
 DELETE_BATCH = 1000  # DeleteObjects' limit
 CLOCK_SLACK_S = 1.0  # S3 LastModified has whole seconds
+# CloudWatch statistics: one-minute periods over the bench's whole run (both ends padded).
+METRIC_PERIOD_S = 60
+METRIC_WINDOW_SLACK = timedelta(minutes=2)
+METRIC_SETTLE_S = 2.0
 # A version manifest in this state is ingest's marker, written before the first message is sent
 # (wildrydes_lambda.etl.ingestion.STATE_SENDING); the final manifest replaces it.
 MANIFEST_STATE_SENDING = "sending"
@@ -232,18 +236,37 @@ class Etl:
         self.bucket = outputs["data_bucket_name"]
         self.calls = ClientCalls()
         # localstack-client sessions on the demo's LocalStack (wildrydes_dev.localaws), like the tests'.
-        self.s3, self.sqs, self.lam, self.logs = (
+        self.s3, self.sqs, self.lam, self.logs, self.cloudwatch = (
             localaws.boto3_client(s, settings.port, settings.moto_port)
-            for s in ("s3", "sqs", "lambda", "logs")
+            for s in ("s3", "sqs", "lambda", "logs", "cloudwatch")
         )
-        for c in (self.s3, self.sqs, self.lam, self.logs):
+        for c in (self.s3, self.sqs, self.lam, self.logs, self.cloudwatch):
             self.calls.attach(c)
+        self.started = datetime.now(UTC)
         self.log = log_path(settings)
         self.queues = [outputs[k] for k in ("ingest_queue_url", "groundstation_queue_url")]
         self._rows: dict[str, tuple[str, int]] = {}
         self.runs = 0
         self.since = 0.0  # objects older than this run's upload are not its own
         self.deployed_env: dict[str, dict[str, str]] = {}  # each function's environment as deployed
+
+    def empty_receives(self) -> int:
+        """NumberOfEmptyReceives (AWS/SQS, Sum) of both work queues since the bench started: the event source
+        mappings' polls that found nothing. SQS publishes it on AWS and LocalStack does too, one count per
+        empty ReceiveMessage."""
+        total = 0.0
+        for url in self.queues:
+            stats = self.cloudwatch.get_metric_statistics(
+                Namespace="AWS/SQS",
+                MetricName="NumberOfEmptyReceives",
+                Dimensions=[{"Name": "QueueName", "Value": url.rsplit("/", 1)[-1]}],
+                StartTime=self.started - METRIC_WINDOW_SLACK,
+                EndTime=datetime.now(UTC) + METRIC_WINDOW_SLACK,
+                Period=METRIC_PERIOD_S,
+                Statistics=["Sum"],
+            )
+            total += sum(point["Sum"] for point in stats["Datapoints"])
+        return round(total)
 
     def deployed_setting(self, function_name: str, name: str) -> str | None:
         """One environment variable of a function as Terraform deployed it (before any mode changed it)."""
@@ -369,6 +392,7 @@ class Etl:
         self.wait_idle()
         self.clear()
         offset = self.log.stat().st_size
+        empty_before = self.empty_receives()
         self.calls.counts.clear()
         # A key of its own per run: a new version of an earlier run's key would supersede that run's rides.
         self.runs += 1
@@ -395,11 +419,19 @@ class Etl:
         if done_at is None or manifest is None:
             raise SystemExit(f"bench: ETL {mode} {rides} did not finish in {ETL_TIMEOUT_S} s")
         self.wait_idle()
+        time.sleep(METRIC_SETTLE_S)  # LocalStack publishes SQS metrics from a worker thread
+        empty = max(self.empty_receives() - empty_before, 0)
         logged, _ = count_log(self.log, offset)
         mine = self.calls.counts
         pipeline = {api: n - mine.get(api, 0) for api, n in logged.items() if n - mine.get(api, 0) > 0}
-        billed_total = sum(n for api, n in pipeline.items() if billed(api))
-        cost = sum(n * price(api) for api, n in pipeline.items() if billed(api))
+        with_empty_polls = sum(n for api, n in pipeline.items() if billed(api))
+        # The file's requests: every billed request but the mappings' empty polls, which SQS bills by the
+        # minute of polling whether or not files arrive (reported beside, not per ride).
+        empty = min(empty, pipeline.get("sqs.ReceiveMessage", 0))
+        billed_total = with_empty_polls - empty
+        cost = sum(n * price(api) for api, n in pipeline.items() if billed(api)) - empty * price(
+            "sqs.ReceiveMessage"
+        )
         elapsed = max(done_at - t0, 1e-3)
         upload_requests = 1  # the single PutObject of the raw file is the user's, included for honesty
         rides_in = max(manifest["rides_in"], 1)
@@ -424,6 +456,9 @@ class Etl:
             "requests_by_api": dict(sorted(pipeline.items())),
             "billed_requests": billed_total,
             "requests_per_ride": billed_total / rides_in,
+            "empty_receives": empty,
+            "billed_requests_with_empty_polls": with_empty_polls,
+            "requests_per_ride_with_empty_polls": with_empty_polls / rides_in,
             "cost_per_million_rides_usd": cost / rides_in * 1_000_000,
             "objects_written": objects_written,
             "objects_current": objects_current,
@@ -502,9 +537,13 @@ def figures_for_projection(shapes: dict) -> projection.Figures | None:
     rides = max(r["rides_in"], 1)
     lam = r.get("lambda", {})
     ingest_seconds = lam.get("ingest", {}).get("seconds", 0.0)
+    # Per ride: the file's requests, without the empty polls (a cost per minute of polling, not per ride).
+    per_file = dict(r["requests_by_api"])
+    if "sqs.ReceiveMessage" in per_file:
+        per_file["sqs.ReceiveMessage"] -= r.get("empty_receives", 0)
     return projection.Figures(
         shape=shape,
-        requests_per_ride_by_api={api: n / rides for api, n in r["requests_by_api"].items() if billed(api)},
+        requests_per_ride_by_api={api: n / rides for api, n in per_file.items() if billed(api)},
         objects_per_ride=r["objects_per_ride"],
         get_requests_per_ride=sum(
             n for api, n in r["requests_by_api"].items() if api in ("s3.GetObject", "s3.HeadObject")
@@ -810,6 +849,8 @@ def bench_weather(settings: demo.Settings, rides: int) -> dict:
 # results.json keys per shape: {"dense", "two_year", "workshop"} of the default mode; `<key>_baseline` beside.
 SHAPE_FIGURES = {
     "requests_per_ride_by_shape": "requests_per_ride",
+    "requests_per_ride_with_empty_polls_by_shape": "requests_per_ride_with_empty_polls",
+    "empty_receives_by_shape": "empty_receives",
     "objects_per_ride_by_shape": "objects_per_ride",
     "objects_written_by_shape": "objects_written",
     "seconds_to_processed_by_shape": "seconds",
@@ -1026,12 +1067,17 @@ def shape_markdown(shapes: dict) -> list[str]:
             "less the upload and the manifests/ and quarantine/ objects (the prefixes are emptied before each "
             "run); seconds = upload to the LastModified of "
             "the object that completed processed/. The baseline's requests per ride do not depend on the "
-            "shape; --quick runs it on fewer rides of the sparse shapes (the rides column says how many)."
+            "shape; --quick runs it on fewer rides of the sparse shapes (the rides column says how many). "
+            "requests/ride = the file's billed requests: every billed request in the run's window except the "
+            "event source mappings' empty polls (SQS's own NumberOfEmptyReceives metric, read after the run). "
+            "Those are billed by the minute of polling, with or without files (LocalStack's pollers poll "
+            "every second and back off to 10 s when idle; AWS's long-poll for up to 20 s), so they are listed "
+            "beside, not spread over the rides; the column with them is what the window cost in total."
         ),
         "",
-        "| shape | mode | rides | requests/ride | objects/ride | objects written | seconds to processed/ | "
-        "bytes stored/ride | cost per 1M rides (USD) |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| shape | mode | rides | requests/ride | with empty polls | empty polls | objects/ride | "
+        "objects written | seconds to processed/ | bytes stored/ride | cost per 1M rides (USD) |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for shape in SHAPES:
         for mode in ("default", "baseline"):
@@ -1040,6 +1086,8 @@ def shape_markdown(shapes: dict) -> list[str]:
                 continue
             lines.append(
                 f"| {SHAPE_TITLES[shape]} | {mode} | {r['rides_in']:,} | {r['requests_per_ride']:.4f} | "
+                f"{r.get('requests_per_ride_with_empty_polls', r['requests_per_ride']):.4f} | "
+                f"{r.get('empty_receives', 0):,} | "
                 f"{r['objects_per_ride']:.4f} | {r['objects_written']:,} | {r['seconds']:.1f} | "
                 f"{r['bytes_stored_per_ride']:,.0f} | {r['cost_per_million_rides_usd']:.2f} |"
             )

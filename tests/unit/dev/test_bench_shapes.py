@@ -32,9 +32,17 @@ def _run(rpr: float, objects: float, seconds: float, rides: int) -> dict:
         "valid": rides,
         "processed": rides,
         "ingest_messages": rides // 100,
-        "requests_by_api": {"s3.PutObject": objects * rides + 1, "s3.HeadObject": 4, "lambda.Invoke": 9},
+        "requests_by_api": {
+            "s3.PutObject": objects * rides + 1,
+            "s3.HeadObject": 4,
+            "lambda.Invoke": 9,
+            "sqs.ReceiveMessage": 30,
+        },
         "billed_requests": rpr * rides,
         "requests_per_ride": rpr,
+        "empty_receives": 25,
+        "billed_requests_with_empty_polls": rpr * rides + 25,
+        "requests_per_ride_with_empty_polls": rpr + 25 / rides,
         "cost_per_million_rides_usd": 0.03,
         "objects_written": int(objects * rides),
         "objects_current": int(objects * rides),
@@ -122,3 +130,14 @@ def test_the_bench_skips_ingests_sending_marker(bench):
     from wildrydes_lambda.etl.ingestion import STATE_SENDING
 
     assert bench.MANIFEST_STATE_SENDING == STATE_SENDING
+
+
+def test_the_projection_takes_the_files_requests_not_the_empty_polls(bench):
+    """Empty polls cost per minute of polling, not per ride: the projection's per-ride receives are the
+    receives less the measured NumberOfEmptyReceives; the results keep both figures."""
+    shapes = {"workshop": {"default": _run(0.019, 0.015, 11, 7_755), "baseline": None}}
+    figures = bench.figures_for_projection(shapes)
+    assert figures.requests_per_ride_by_api["sqs.ReceiveMessage"] == pytest.approx(5 / 7_755)
+    out = bench.shape_results(shapes)
+    assert out["empty_receives_by_shape"] == {"workshop": 25}
+    assert out["requests_per_ride_with_empty_polls_by_shape"]["workshop"] == pytest.approx(0.019 + 25 / 7_755)
