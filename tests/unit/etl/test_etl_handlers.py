@@ -409,3 +409,49 @@ def test_an_event_for_a_deleted_key_is_superseded(cloud):
     manifest = get_json(cloud, f"manifests/{key}.versions/{v1}.json")
     assert manifest["file_reason"] == "SUPERSEDED" and manifest["rides_in"] == 0
     assert "manifests/raw/gone.json.json" not in keys_under(cloud, "manifests/")
+
+
+def test_an_enriched_message_over_the_sqs_limit_travels_in_parts_and_lands_once(cloud):
+    """A message that fits SQS on the ingest queue but not once enriched (names of random letters compress
+    badly, so the ~19 compressed bytes enrich adds per ride push it over): enrich sends numbered parts, the
+    writer names their objects apart, and every ride lands exactly once."""
+    import random
+    import string
+
+    from wildrydes_lambda.contracts.envelope import SQS_MAX_MESSAGE_BYTES
+
+    rng = random.Random(5)
+    pool = [
+        make_ride(i, Name="".join(rng.choices(string.ascii_letters, k=250)), day=1 + i % 2)
+        for i in range(1200)
+    ]
+
+    def body_of(n):
+        return encode_message(Source(BUCKET, "raw/a.json"), 0, [validate_ride(r) for r in pool[:n]])
+
+    low, high = 1, len(pool)  # the most rides whose ingest-queue message still fits SQS
+    while low < high:
+        mid = (low + high + 1) // 2
+        low, high = (mid, high) if len(body_of(mid).encode()) <= SQS_MAX_MESSAGE_BYTES else (low, mid - 1)
+    n = low
+    assert n < len(pool)
+    result = enrich_handler(cloud).lambda_handler(
+        {"Records": [sqs_record(body_of(n), "m-big")]}, FakeContext()
+    )
+    assert result == {"batchItemFailures": []}
+    records = drain(cloud, "groundstation")
+    parts = [decode_message(rec["body"]) for rec in records]
+    assert len(parts) >= 2 and all(len(rec["body"].encode()) <= SQS_MAX_MESSAGE_BYTES for rec in records)
+    assert sorted(p["source"]["part"] for p in parts) == list(range(len(parts)))
+    assert sorted(r["ride_id"] for p in parts for r in p["rides"]) == sorted(
+        validate_ride(r)["ride_id"] for r in pool[:n]
+    )
+    writer_handler(cloud).lambda_handler({"Records": records}, FakeContext())
+    writer_handler(cloud).lambda_handler({"Records": records}, FakeContext())  # a redelivery: same keys
+    keys = keys_under(cloud, "processed/")
+    # one month: one object per part, named `<chunk>-<part>`
+    assert sorted(k.rsplit("/", 1)[-1].split("-", 3)[3] for k in keys) == [
+        f"00000-{part}.csv" for part in range(len(parts))
+    ]
+    rows = processed_rows(cloud)
+    assert len(rows) == n and len({row["ride_id"] for row in rows}) == n
