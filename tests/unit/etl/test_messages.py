@@ -1,8 +1,10 @@
 """Envelopes (with lineage) and the per-month grouping and packing of rides into messages."""
 
+import base64
 import json
 import random
 import string
+import zlib
 
 import pytest
 from etl_fixtures import make_ride
@@ -270,3 +272,24 @@ def test_grouping_does_not_depend_on_the_source_key_length():
     assert short == long and len(short) > 2  # the byte budget, not only the count, splits them
     # nor on the version id or the event time the envelope carries
     assert groups("raw/a.json", "v" * 1024, "2026-12-07T20:39:39.123000Z") == short
+
+
+@pytest.mark.parametrize(
+    "rides_zlib",
+    [
+        "not base64!",
+        base64.b64encode(b"not zlib").decode(),
+        base64.b64encode(zlib.compress(b'[{"ride_id": "a"}]')[:-4]).decode(),  # truncated stream
+        base64.b64encode(zlib.compress(b" " * (envelope.MAX_DECOMPRESSED_BYTES + 1))).decode(),  # a bomb
+        base64.b64encode(zlib.compress(b'{"ride_id": "a"}')).decode(),  # not a list
+        7,
+    ],
+    ids=["not-base64", "not-zlib", "truncated", "inflates-past-the-cap", "not-a-list", "not-a-string"],
+)
+def test_a_compressed_body_that_is_not_rides_is_a_bad_message(rides_zlib):
+    """Poison, not a crash or an out-of-memory: BadMessage sends it to the DLQ after its retries."""
+    body = json.dumps(
+        {"v": 2, "source": {"bucket": "b", "key": "raw/x.json", "chunk": 0}, "rides_zlib": rides_zlib}
+    )
+    with pytest.raises(BadMessage):
+        decode_message(body)
