@@ -933,8 +933,9 @@ def markdown(results: dict) -> str:
                 "source mapping invokes, receives, deletes), minus the benchmark's own calls. Billed APIs only "
                 "(S3 GET/PUT and HEAD/LIST, SQS send/receive/delete, Lambda Invoke): AWS bills S3 HeadObject "
                 "at the GET price and ListObjects/ListObjectsV2/ListObjectVersions at the PUT price, so they "
-                "count as requests like the others. The user's one upload PUT is included. Empty polls of the "
-                "event source mappings are included, as AWS bills them."
+                "count as requests like the others. The user's one upload PUT is included. The event source "
+                "mappings' empty polls are not: SQS bills them by the minute of polling, files or not, so they "
+                'are measured (NumberOfEmptyReceives) and listed beside under "By file shape".'
             ),
             "",
             "| rides | mode | requests/ride | × baseline | cost per 1M rides (USD) | rides/s | × baseline | seconds |",
@@ -958,9 +959,10 @@ def markdown(results: dict) -> str:
         lines += [
             "",
             (
-                f"Dense ride files span {etl.get('ride_dates', 'a month')}. Ingest packs rides of one date per "
-                "message (at most 200), so requests per ride fall as rides per date grow: 10,000 rides "
-                "spread over two years (14 a day) need ~730 messages per file hop instead of ~60. The "
+                f"Dense ride files span {etl.get('ride_dates', 'a month')}. Ingest packs the rides of one "
+                f"month per message (at most RIDES_PER_MESSAGE={etl.get('rides_per_message', '?')}, "
+                "compressed; the sparse months at the end of a file share messages), so a file's requests are "
+                "its months' objects plus a few per message: requests per ride fall as the file grows. The "
                 "baseline's count does not depend on the spread (one message per ride)."
             ),
             "",

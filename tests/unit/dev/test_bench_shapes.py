@@ -141,3 +141,12 @@ def test_the_projection_takes_the_files_requests_not_the_empty_polls(bench):
     out = bench.shape_results(shapes)
     assert out["empty_receives_by_shape"] == {"workshop": 25}
     assert out["requests_per_ride_with_empty_polls_by_shape"]["workshop"] == pytest.approx(0.019 + 25 / 7_755)
+
+
+def test_the_1m_report_says_within_when_the_uncontended_time_is_within(bench):
+    """The report said "beyond 60 % of the timeout" for 57.6 s of 300 s: it read a key nothing wrote."""
+    import ingest_1m
+
+    assert ingest_1m.uncontended_within({"seconds_uncontended": 57.6, "timeout_seconds": 300})
+    assert not ingest_1m.uncontended_within({"seconds_uncontended": 181.0, "timeout_seconds": 300})
+    assert not ingest_1m.uncontended_within({"timeout_seconds": 300})  # CPU figures unknown
