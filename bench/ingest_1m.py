@@ -134,9 +134,6 @@ class IngestRun:
         self.queue = outputs["ingest_queue_url"]
         self.event_resent = False
 
-    def _wait_updated(self) -> None:
-        self.lam.get_waiter("function_updated_v2").wait(FunctionName=self.fn)
-
     def _enrich_mappings(self) -> list[str]:
         arn = self.sqs.get_queue_attributes(QueueUrl=self.queue, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
@@ -171,8 +168,7 @@ class IngestRun:
             update["MemorySize"] = memory_mb
         if timeout_s is not None:
             update["Timeout"] = timeout_s
-        self.lam.update_function_configuration(FunctionName=self.fn, **update)
-        self._wait_updated()
+        localaws.update_function_configuration(self.lam, self.fn, **update)
         config = self.lam.get_function_configuration(FunctionName=self.fn)
         mappings = self._enrich_mappings()
         self._set_mappings(mappings, enabled=False)
@@ -195,8 +191,7 @@ class IngestRun:
             self._set_mappings(mappings, enabled=True)
             restore = {"Environment": {"Variables": env}}
             restore.update(MemorySize=original["MemorySize"], Timeout=original["Timeout"])
-            self.lam.update_function_configuration(FunctionName=self.fn, **restore)
-            self._wait_updated()
+            localaws.update_function_configuration(self.lam, self.fn, **restore)
             self.s3.delete_object(Bucket=self.bucket, Key=key)
         if manifest.get("rides_in") != rides:
             raise SystemExit(f"bench ingest_1m: manifest rides_in {manifest.get('rides_in')} != {rides}")

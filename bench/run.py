@@ -283,8 +283,7 @@ class Etl:
         ):
             self.deployed_setting(fn, "")  # records the deployed environment on first use
             env = {**self.deployed_env[fn], **extra}
-            self.lam.update_function_configuration(FunctionName=fn, Environment={"Variables": env})
-            self.lam.get_waiter("function_updated_v2").wait(FunctionName=fn)
+            localaws.update_function_configuration(self.lam, fn, Environment={"Variables": env})
 
     def versions(self, prefix: str, markers: bool = True) -> list[dict]:
         """Every object version (and, with `markers`, delete marker) under prefix; the bucket is versioned,

@@ -18,6 +18,7 @@ import os
 import shlex
 import socket
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -290,3 +291,32 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# LocalStack 4.14 serves a function's asynchronous invokes (S3 notifications) from a poller per function version
+# that long-polls an internal queue for 2 s at a time. A configuration update replaces that poller; an event the
+# old poller receives during its last long poll is dropped and comes back only after its visibility timeout
+# (the function's timeout + 60 s: 6 minutes for ingest). Waiting this long after the update is served lets the
+# old poller's last poll end first.
+ASYNC_POLLER_WAIT_S = 2
+ASYNC_POLLER_SETTLE_S = ASYNC_POLLER_WAIT_S + 1
+CONFIG_UPDATE_TIMEOUT_S = 60
+CONFIG_UPDATE_POLL_S = 0.5
+
+
+def update_function_configuration(lam: Any, name: str, **config: Any) -> dict:
+    """UpdateFunctionConfiguration, then wait until LocalStack serves it (Successful and Active with the new
+    environment, when one is given) and the replaced version's event poller has stopped; returns the config."""
+    lam.update_function_configuration(FunctionName=name, **config)
+    wanted = config.get("Environment", {}).get("Variables")
+    deadline = time.monotonic() + CONFIG_UPDATE_TIMEOUT_S
+    while True:
+        current = lam.get_function_configuration(FunctionName=name)
+        served = wanted is None or current.get("Environment", {}).get("Variables") == wanted
+        if served and current.get("LastUpdateStatus") == "Successful" and current.get("State") == "Active":
+            break
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{name}: configuration update not served after {CONFIG_UPDATE_TIMEOUT_S} s")
+        time.sleep(CONFIG_UPDATE_POLL_S)
+    time.sleep(ASYNC_POLLER_SETTLE_S)
+    return current

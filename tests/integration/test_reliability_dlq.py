@@ -31,6 +31,7 @@ import pytest
 from reliability_cases import Rides, attribute
 from reliability_pipeline import MANIFEST_PREFIX, Outputs, Results, wait_until
 
+from wildrydes_dev import localaws
 from wildrydes_lambda.etl.ingestion import manifest_key
 
 pytestmark = pytest.mark.localstack
@@ -52,8 +53,6 @@ ALARM_WAIT_S = AGE_THRESHOLD_S + 3 * 60
 METRIC_PUBLISH_INTERVAL_S = 10
 MS = 1000
 REDRIVE_TIMEOUT_S = 120
-CONFIG_UPDATE_WAIT_S = 60
-CONFIG_SETTLE_S = 3
 
 
 def attribute_run(name: str) -> str | None:
@@ -125,19 +124,9 @@ def messages_of_run(s, url: str) -> list[dict]:
 
 
 def update_ingest(s, variables: dict[str, str]) -> None:
-    """Set ingest's environment and wait until LocalStack serves it: the update is applied asynchronously (the
-    first reads may still show the old configuration as Successful), and an event that arrives while the
-    function version is being replaced can be dropped."""
-    s.lam.update_function_configuration(FunctionName=s.ingest_fn, Environment={"Variables": variables})
-    deadline = time.monotonic() + CONFIG_UPDATE_WAIT_S
-    while True:
-        config = s.lam.get_function_configuration(FunctionName=s.ingest_fn)
-        served = config.get("Environment", {}).get("Variables") == variables
-        if served and config.get("LastUpdateStatus") == "Successful" and config.get("State") == "Active":
-            break
-        assert time.monotonic() < deadline, f"ingest configuration update did not finish: {config}"
-        time.sleep(0.5)
-    time.sleep(CONFIG_SETTLE_S)
+    """Set ingest's environment and wait until LocalStack serves it and the replaced event poller is gone (an
+    event that arrives while the function version is being replaced can be dropped)."""
+    localaws.update_function_configuration(s.lam, s.ingest_fn, Environment={"Variables": variables})
 
 
 def redrive(s) -> subprocess.CompletedProcess:

@@ -144,3 +144,42 @@ def test_a_service_localstack_client_does_not_list_still_gets_a_client(monkeypat
     monkeypatch.setattr(config, "get_service_ports", lambda: {"s3": LS_PORT})
     assert not localaws.localstack_client_knows("sqs")
     assert localaws.boto3_client("sqs", LS_PORT, MOTO_PORT).meta.endpoint_url == LS_URL
+
+
+class _Lambda:
+    """GetFunctionConfiguration answers in order: the update is applied asynchronously."""
+
+    def __init__(self, answers):
+        self.answers, self.updates = list(answers), []
+
+    def update_function_configuration(self, **kwargs):
+        self.updates.append(kwargs)
+
+    def get_function_configuration(self, FunctionName):  # noqa: N803 (boto3's name)
+        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+
+
+def test_a_configuration_update_waits_until_served_then_past_the_old_pollers_last_poll(monkeypatch):
+    slept = []
+    monkeypatch.setattr(localaws.time, "sleep", slept.append)
+    new = {"Variables": {"RIDES_PER_MESSAGE": "3"}}
+    lam = _Lambda(
+        [
+            {"Environment": {"Variables": {}}, "LastUpdateStatus": "Successful", "State": "Active"},  # stale
+            {"Environment": new, "LastUpdateStatus": "InProgress", "State": "Active"},
+            {"Environment": new, "LastUpdateStatus": "Successful", "State": "Active"},
+        ]
+    )
+    localaws.update_function_configuration(lam, "ingest", Environment=new)
+    assert lam.updates == [{"FunctionName": "ingest", "Environment": new}]
+    assert slept == [localaws.CONFIG_UPDATE_POLL_S] * 2 + [localaws.ASYNC_POLLER_SETTLE_S]
+    assert localaws.ASYNC_POLLER_SETTLE_S > localaws.ASYNC_POLLER_WAIT_S
+
+
+def test_a_configuration_update_that_is_never_served_times_out(monkeypatch):
+    clock = iter(range(0, 10_000, 30))
+    monkeypatch.setattr(localaws.time, "sleep", lambda s: None)
+    monkeypatch.setattr(localaws.time, "monotonic", lambda: next(clock))
+    lam = _Lambda([{"Environment": {"Variables": {}}, "LastUpdateStatus": "Failed", "State": "Active"}])
+    with pytest.raises(TimeoutError, match="not served"):
+        localaws.update_function_configuration(lam, "ingest", Environment={"Variables": {"A": "1"}})
