@@ -289,10 +289,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0  # not reached
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 # LocalStack 4.14 serves a function's asynchronous invokes (S3 notifications) from a poller per function version
 # that long-polls an internal queue for 2 s at a time. A configuration update replaces that poller; an event the
 # old poller receives during its last long poll is dropped and comes back only after its visibility timeout
@@ -320,3 +316,7 @@ def update_function_configuration(lam: Any, name: str, **config: Any) -> dict:
         time.sleep(CONFIG_UPDATE_POLL_S)
     time.sleep(ASYNC_POLLER_SETTLE_S)
     return current
+
+
+if __name__ == "__main__":
+    sys.exit(main())
