@@ -36,6 +36,7 @@ from urllib.parse import quote_plus
 
 from wildrydes_dev import demo, localaws
 from wildrydes_dev.lambda_report import log_messages, parse_reports, worker_stats
+from wildrydes_lambda.etl.ingestion import versions_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_DIR = ROOT / "build" / "bench"
@@ -168,8 +169,7 @@ class IngestRun:
             update["MemorySize"] = memory_mb
         if timeout_s is not None:
             update["Timeout"] = timeout_s
-        localaws.update_function_configuration(self.lam, self.fn, **update)
-        config = self.lam.get_function_configuration(FunctionName=self.fn)
+        config = localaws.update_function_configuration(self.lam, self.fn, **update)
         mappings = self._enrich_mappings()
         self._set_mappings(mappings, enabled=False)
         key = f"{demo.RAW_PREFIX}bench-ingest-1m/{uuid.uuid4().hex[:8]}-{path.name}"
@@ -218,18 +218,18 @@ class IngestRun:
         return result
 
     def _wait_manifest(self, key: str, timeout_s: int, raw_key: str | None = None) -> dict:
+        """The manifest object ``key``; with ``raw_key``, the S3 event is re-sent once if ingest has not
+        written its marker for that file LOST_EVENT_S after the upload."""
         deadline = time.monotonic() + ATTEMPTS_MAX * (timeout_s + LOG_WAIT_S)
         lost_check = None if raw_key is None else time.monotonic() + LOST_EVENT_S
         while time.monotonic() < deadline:
             try:
                 return json.loads(self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
             except self.s3.exceptions.NoSuchKey:
-                if lost_check is not None and raw_key is not None and time.monotonic() > lost_check:
+                if lost_check is not None and time.monotonic() > lost_check:
                     lost_check = None
-                    started = self.s3.list_objects_v2(
-                        Bucket=self.bucket, Prefix=key[: -len(".json")] + ".versions/"
-                    ).get("KeyCount", 0)
-                    if not started:
+                    marker_dir = versions_dir(demo.MANIFEST_PREFIX, raw_key)
+                    if not self.s3.list_objects_v2(Bucket=self.bucket, Prefix=marker_dir).get("KeyCount", 0):
                         self._resend_event(raw_key)
                 time.sleep(POLL_S)
         raise SystemExit(f"bench ingest_1m: no manifest {key} after {ATTEMPTS_MAX} attempts' time")

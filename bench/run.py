@@ -54,6 +54,7 @@ from ingest_1m import bench_ingest_1m
 from ingest_1m import markdown as ingest_1m_markdown
 from wildrydes.workshop_shape import WORKSHOP_RIDES, write_workshop_file
 from wildrydes_dev import demo, localaws, projection
+from wildrydes_lambda.etl.ingestion import STATE_SENDING
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -212,9 +213,6 @@ CLOCK_SLACK_S = 1.0  # S3 LastModified has whole seconds
 METRIC_PERIOD_S = 60
 METRIC_WINDOW_SLACK = timedelta(minutes=2)
 METRIC_SETTLE_S = 2.0
-# A version manifest in this state is ingest's marker, written before the first message is sent
-# (wildrydes_lambda.etl.ingestion.STATE_SENDING); the final manifest replaces it.
-MANIFEST_STATE_SENDING = "sending"
 
 
 def report_figures(messages: list[str]) -> dict:
@@ -340,7 +338,7 @@ class Etl:
         found = sorted(self.objects(demo.MANIFEST_PREFIX + key), key=lambda o: o["LastModified"])
         for o in reversed(found):
             body = json.loads(self.s3.get_object(Bucket=self.bucket, Key=o["Key"])["Body"].read())
-            if "rides_in" in body and body.get("state") != MANIFEST_STATE_SENDING:
+            if "rides_in" in body and body.get("state") != STATE_SENDING:
                 return body
         return None
 

@@ -126,10 +126,33 @@ def test_athena_scan_reads_only_the_months_a_query_names(bench):
 
 def test_the_bench_skips_ingests_sending_marker(bench):
     """A run once read ingest's `sending` marker (all counts 0) as the file's manifest and reported
-    166 requests per ride: the bench's name for the state must be ingest's."""
-    from wildrydes_lambda.etl.ingestion import STATE_SENDING
+    166 requests per ride: the newest manifest with counts that is not the marker is the file's."""
+    import io
+    import json
+    from datetime import datetime
 
-    assert bench.MANIFEST_STATE_SENDING == STATE_SENDING
+    from wildrydes_lambda.etl.ingestion import STATE_DONE, STATE_SENDING
+
+    bodies = {
+        "manifests/raw/x.json.json": {"rides_in": 7, "valid": 7, "state": STATE_DONE},
+        "manifests/raw/x.json.versions/v1.json": {"rides_in": 0, "valid": 0, "state": STATE_SENDING},
+    }
+    times = {"manifests/raw/x.json.json": 1, "manifests/raw/x.json.versions/v1.json": 2}  # marker newest
+
+    class S3:
+        def get_object(self, Bucket, Key):  # noqa: N803 (boto3's names)
+            return {"Body": io.BytesIO(json.dumps(bodies[Key]).encode())}
+
+    etl = object.__new__(bench.Etl)
+    etl.s3, etl.bucket = S3(), "b"
+    etl.objects = lambda prefix: [
+        {"Key": k, "LastModified": datetime.fromtimestamp(t)}
+        for k, t in times.items()
+        if k.startswith(prefix)
+    ]
+    assert etl.manifest("raw/x.json") == bodies["manifests/raw/x.json.json"]
+    del bodies["manifests/raw/x.json.json"], times["manifests/raw/x.json.json"]
+    assert etl.manifest("raw/x.json") is None  # only the marker so far: not done
 
 
 def test_the_projection_takes_the_files_requests_not_the_empty_polls(bench):
